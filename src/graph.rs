@@ -1,0 +1,491 @@
+//! The typed property graph: entities on the nodes and relations on the
+//! edges of a petgraph `StableDiGraph` (indices survive deletes), with id →
+//! index maps and the invariants every load and write must keep.
+
+use crate::model::{normalize_whitespace, Document, Entity, EntityKind, Relation, RelationKind};
+use deunicode::deunicode;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
+
+/// Which way to follow relations from an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// Relations that start at the entity.
+    Outgoing,
+    /// Relations that end at the entity.
+    Incoming,
+    /// Either way; a relation is still one relation.
+    #[default]
+    Both,
+}
+
+/// What to follow when walking the graph: a direction and, optionally,
+/// only some relation kinds.
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    /// Which way to follow relations.
+    pub direction: Direction,
+    /// Only these kinds; `None` for all.
+    pub kinds: Option<Vec<RelationKind>>,
+}
+
+impl Walk {
+    /// Every relation, both ways.
+    pub fn any() -> Self {
+        Walk::default()
+    }
+
+    /// Whether a relation of `kind` may be followed.
+    pub fn admits(&self, kind: RelationKind) -> bool {
+        self.kinds.as_ref().is_none_or(|ks| ks.contains(&kind))
+    }
+}
+
+/// One step from an entity along a relation.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'g> {
+    /// The relation followed.
+    pub edge: EdgeIndex,
+    /// The relation's data.
+    pub relation: &'g Relation,
+    /// The entity at the other end.
+    pub other: NodeIndex,
+}
+
+/// Why the graph refused an item.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GraphError {
+    /// An item of the same sort already has this id.
+    #[error("duplicate {what} id `{id}`")]
+    DuplicateId {
+        /// "entity", "relation" or "document".
+        what: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// A source names a document the graph does not hold.
+    #[error("source names unknown document `{0}`")]
+    UnknownDocument(String),
+    /// A quote does not occur in its document's text.
+    #[error("quote not found in document `{document}`: \"{quote}\"")]
+    QuoteNotFound {
+        /// The document id.
+        document: String,
+        /// The quote as given.
+        quote: String,
+    },
+    /// A relation end names an entity the graph does not hold.
+    #[error("relation end `{end}` names unknown entity `{id}`")]
+    DanglingEnd {
+        /// "from" or "to".
+        end: &'static str,
+        /// The missing id.
+        id: String,
+    },
+    /// The relation kind may not join these entity kinds.
+    #[error("a {kind} relation may not go from {from} to {to}")]
+    KindNotAllowed {
+        /// The relation kind.
+        kind: RelationKind,
+        /// Kind of the `from` entity.
+        from: EntityKind,
+        /// Kind of the `to` entity.
+        to: EntityKind,
+    },
+    /// A relation joins an entity to itself.
+    #[error("a relation may not join `{0}` to itself")]
+    SelfLoop(String),
+    /// A self-contained check of the item failed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The graph: documents, entities and relations, always valid.
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    inner: StableDiGraph<Entity, Relation>,
+    entity_ids: BTreeMap<String, NodeIndex>,
+    relation_ids: BTreeMap<String, EdgeIndex>,
+    documents: BTreeMap<String, Document>,
+    /// Folded (lowercase, ASCII) name and aliases of each entity, for search.
+    search_keys: BTreeMap<NodeIndex, Vec<String>>,
+}
+
+/// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
+/// compare equal; deunicode also maps curly quotes to straight ones.
+pub fn fold(s: &str) -> String {
+    deunicode(&normalize_whitespace(s)).to_lowercase()
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Graph::default()
+    }
+
+    /// Number of entities.
+    pub fn entity_count(&self) -> usize {
+        self.inner.node_count()
+    }
+
+    /// Number of relations.
+    pub fn relation_count(&self) -> usize {
+        self.inner.edge_count()
+    }
+
+    /// The underlying petgraph graph, for algorithms.
+    pub fn petgraph(&self) -> &StableDiGraph<Entity, Relation> {
+        &self.inner
+    }
+
+    /// Adds a document; its id must be new and a slug.
+    pub fn add_document(&mut self, doc: Document) -> Result<(), GraphError> {
+        crate::model::validate_id(&doc.id).map_err(GraphError::Invalid)?;
+        if doc.title.trim().is_empty() || doc.publisher.trim().is_empty() {
+            return Err(GraphError::Invalid(
+                "document title and publisher must not be empty".into(),
+            ));
+        }
+        if doc.text.trim().is_empty() {
+            return Err(GraphError::Invalid("document text is empty".into()));
+        }
+        if self.documents.contains_key(&doc.id) {
+            return Err(GraphError::DuplicateId {
+                what: "document",
+                id: doc.id,
+            });
+        }
+        self.documents.insert(doc.id.clone(), doc);
+        Ok(())
+    }
+
+    fn check_sources(&self, sources: &[crate::model::Source]) -> Result<(), GraphError> {
+        for s in sources {
+            let doc = self
+                .documents
+                .get(&s.document)
+                .ok_or_else(|| GraphError::UnknownDocument(s.document.clone()))?;
+            if !doc.contains_quote(&s.quote) {
+                return Err(GraphError::QuoteNotFound {
+                    document: s.document.clone(),
+                    quote: s.quote.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an entity after checking it and its evidence.
+    pub fn add_entity(&mut self, entity: Entity) -> Result<NodeIndex, GraphError> {
+        entity.validate().map_err(GraphError::Invalid)?;
+        if self.entity_ids.contains_key(&entity.id) {
+            return Err(GraphError::DuplicateId {
+                what: "entity",
+                id: entity.id,
+            });
+        }
+        self.check_sources(&entity.sources)?;
+        let keys = std::iter::once(&entity.name)
+            .chain(&entity.aliases)
+            .map(|s| fold(s))
+            .collect();
+        let id = entity.id.clone();
+        let ix = self.inner.add_node(entity);
+        self.entity_ids.insert(id, ix);
+        self.search_keys.insert(ix, keys);
+        Ok(ix)
+    }
+
+    /// Adds a relation after checking it, its ends, the kinds it joins and
+    /// its evidence.
+    pub fn add_relation(&mut self, relation: Relation) -> Result<EdgeIndex, GraphError> {
+        relation.validate().map_err(GraphError::Invalid)?;
+        if self.relation_ids.contains_key(&relation.id) {
+            return Err(GraphError::DuplicateId {
+                what: "relation",
+                id: relation.id,
+            });
+        }
+        let end = |end: &'static str, id: &str| {
+            self.entity_ids
+                .get(id)
+                .copied()
+                .ok_or_else(|| GraphError::DanglingEnd {
+                    end,
+                    id: id.to_owned(),
+                })
+        };
+        let from = end("from", &relation.from)?;
+        let to = end("to", &relation.to)?;
+        if from == to {
+            return Err(GraphError::SelfLoop(relation.from));
+        }
+        let (fk, tk) = (self.inner[from].kind, self.inner[to].kind);
+        if !relation.kind.allows(fk, tk) {
+            return Err(GraphError::KindNotAllowed {
+                kind: relation.kind,
+                from: fk,
+                to: tk,
+            });
+        }
+        self.check_sources(&relation.sources)?;
+        let id = relation.id.clone();
+        let ix = self.inner.add_edge(from, to, relation);
+        self.relation_ids.insert(id, ix);
+        Ok(ix)
+    }
+
+    /// The index of the entity with this id.
+    pub fn entity_ix(&self, id: &str) -> Option<NodeIndex> {
+        self.entity_ids.get(id).copied()
+    }
+
+    /// The entity with this id.
+    pub fn entity(&self, id: &str) -> Option<&Entity> {
+        self.entity_ix(id).map(|ix| &self.inner[ix])
+    }
+
+    /// The entity at an index of this graph. Panics on a foreign index,
+    /// which only a bug can produce; indices come from this graph.
+    pub fn entity_at(&self, ix: NodeIndex) -> &Entity {
+        &self.inner[ix]
+    }
+
+    /// The index of the relation with this id.
+    pub fn relation_ix(&self, id: &str) -> Option<EdgeIndex> {
+        self.relation_ids.get(id).copied()
+    }
+
+    /// The relation with this id.
+    pub fn relation(&self, id: &str) -> Option<&Relation> {
+        self.relation_ix(id).map(|ix| &self.inner[ix])
+    }
+
+    /// The relation at an index of this graph.
+    pub fn relation_at(&self, ix: EdgeIndex) -> &Relation {
+        &self.inner[ix]
+    }
+
+    /// The two ends of a relation, `(from, to)`.
+    pub fn ends(&self, ix: EdgeIndex) -> (NodeIndex, NodeIndex) {
+        // Every EdgeIndex handed out refers to a live edge of this graph, and
+        // a graph value never loses edges while borrowed.
+        self.inner
+            .edge_endpoints(ix)
+            .unwrap_or((NodeIndex::end(), NodeIndex::end()))
+    }
+
+    /// All entities, ordered by id.
+    pub fn entities(&self) -> impl ExactSizeIterator<Item = NodeIndex> + '_ {
+        self.entity_ids.values().copied()
+    }
+
+    /// All relations, ordered by id.
+    pub fn relations(&self) -> impl ExactSizeIterator<Item = EdgeIndex> + '_ {
+        self.relation_ids.values().copied()
+    }
+
+    /// All documents, ordered by id.
+    pub fn documents(&self) -> impl ExactSizeIterator<Item = &Document> + '_ {
+        self.documents.values()
+    }
+
+    /// The document with this id.
+    pub fn document(&self, id: &str) -> Option<&Document> {
+        self.documents.get(id)
+    }
+
+    /// Relations in and out of an entity: `in + out`.
+    pub fn degree(&self, ix: NodeIndex) -> usize {
+        self.inner
+            .edges_directed(ix, petgraph::Direction::Outgoing)
+            .count()
+            + self
+                .inner
+                .edges_directed(ix, petgraph::Direction::Incoming)
+                .count()
+    }
+
+    /// The relations one step from `ix` that `walk` admits, ordered by
+    /// relation id so that every traversal built on it is deterministic.
+    pub fn steps(&self, ix: NodeIndex, walk: &Walk) -> Vec<Step<'_>> {
+        let mut out = Vec::new();
+        if walk.direction != Direction::Incoming {
+            for e in self.inner.edges_directed(ix, petgraph::Direction::Outgoing) {
+                if walk.admits(e.weight().kind) {
+                    out.push(Step {
+                        edge: e.id(),
+                        relation: e.weight(),
+                        other: e.target(),
+                    });
+                }
+            }
+        }
+        if walk.direction != Direction::Outgoing {
+            for e in self.inner.edges_directed(ix, petgraph::Direction::Incoming) {
+                if walk.admits(e.weight().kind) {
+                    out.push(Step {
+                        edge: e.id(),
+                        relation: e.weight(),
+                        other: e.source(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.relation.id.cmp(&b.relation.id));
+        out
+    }
+
+    /// Folded search keys (name first, then aliases) of an entity.
+    pub fn search_keys(&self, ix: NodeIndex) -> &[String] {
+        self.search_keys.get(&ix).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Small hand-made graphs for the unit tests of the analyses.
+    use super::*;
+    use crate::model::Source;
+
+    /// The one document every test item quotes.
+    pub const TEXT: &str = "evidence";
+
+    fn src() -> Source {
+        Source {
+            document: "doc".into(),
+            quote: TEXT.into(),
+        }
+    }
+
+    /// A graph with entities of the given ids and kinds.
+    pub fn graph(entities: &[(&str, EntityKind)]) -> Graph {
+        let mut g = Graph::new();
+        let doc = Document {
+            id: "doc".into(),
+            title: "t".into(),
+            publisher: "p".into(),
+            published_on: None,
+            dateline: None,
+            text: TEXT.into(),
+        };
+        let _ = g.add_document(doc);
+        for (id, kind) in entities {
+            let e = Entity::new(id, *kind, &id.to_uppercase(), src());
+            assert!(g.add_entity(e).is_ok(), "entity {id}");
+        }
+        g
+    }
+
+    /// Adds a relation, panicking (in tests only) when it is refused.
+    pub fn rel(g: &mut Graph, id: &str, kind: RelationKind, from: &str, to: &str) -> EdgeIndex {
+        rel_with(g, Relation::new(id, kind, from, to, src()))
+    }
+
+    /// Adds a prepared relation, panicking (in tests only) when it is refused.
+    pub fn rel_with(g: &mut Graph, r: Relation) -> EdgeIndex {
+        let id = r.id.clone();
+        match g.add_relation(r) {
+            Ok(ix) => ix,
+            Err(e) => panic!("relation {id}: {e}"),
+        }
+    }
+
+    /// A source for hand-built items.
+    pub fn source() -> Source {
+        src()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use EntityKind as K;
+    use RelationKind as R;
+
+    #[test]
+    fn refuses_bad_items() {
+        let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce), ("p", K::Person)]);
+        rel(&mut g, "r1", R::PartOf, "a", "b");
+        let dup = Relation::new("r1", R::PartOf, "b", "a", source());
+        assert!(matches!(
+            g.add_relation(dup),
+            Err(GraphError::DuplicateId { .. })
+        ));
+        let dangling = Relation::new("r2", R::PartOf, "a", "zz", source());
+        assert!(matches!(
+            g.add_relation(dangling),
+            Err(GraphError::DanglingEnd { end: "to", .. })
+        ));
+        let wrong = Relation::new("r3", R::HoldsPosition, "a", "p", source());
+        assert!(matches!(
+            g.add_relation(wrong),
+            Err(GraphError::KindNotAllowed { .. })
+        ));
+        let selfloop = Relation::new("r4", R::PartOf, "a", "a", source());
+        assert!(matches!(
+            g.add_relation(selfloop),
+            Err(GraphError::SelfLoop(_))
+        ));
+        let mut unquoted = Relation::new("r5", R::PartOf, "b", "a", source());
+        unquoted.sources[0].quote = "not there".into();
+        assert!(matches!(
+            g.add_relation(unquoted),
+            Err(GraphError::QuoteNotFound { .. })
+        ));
+        let mut nodoc = Entity::new("c", K::City, "C", source());
+        nodoc.sources[0].document = "nope".into();
+        assert!(matches!(
+            g.add_entity(nodoc),
+            Err(GraphError::UnknownDocument(_))
+        ));
+        assert_eq!(g.relation_count(), 1);
+        assert_eq!(g.entity_count(), 3);
+    }
+
+    #[test]
+    fn steps_follow_direction_and_kinds_in_id_order() {
+        let mut g = graph(&[
+            ("a", K::ArmedForce),
+            ("b", K::ArmedForce),
+            ("c", K::Country),
+        ]);
+        rel(&mut g, "z-ab", R::PartOf, "a", "b");
+        rel(&mut g, "y-ba", R::CooperatesWith, "b", "a");
+        rel(&mut g, "x-ac", R::OperatesIn, "a", "c");
+        let a = g.entity_ix("a").unwrap_or_default();
+        let ids = |w: &Walk| -> Vec<String> {
+            g.steps(a, w)
+                .iter()
+                .map(|s| s.relation.id.clone())
+                .collect()
+        };
+        assert_eq!(ids(&Walk::any()), ["x-ac", "y-ba", "z-ab"]);
+        let out = Walk {
+            direction: Direction::Outgoing,
+            kinds: None,
+        };
+        assert_eq!(ids(&out), ["x-ac", "z-ab"]);
+        let inc = Walk {
+            direction: Direction::Incoming,
+            kinds: None,
+        };
+        assert_eq!(ids(&inc), ["y-ba"]);
+        let part = Walk {
+            direction: Direction::Both,
+            kinds: Some(vec![R::PartOf]),
+        };
+        assert_eq!(ids(&part), ["z-ab"]);
+        assert_eq!(g.degree(a), 3);
+    }
+
+    #[test]
+    fn fold_ignores_case_and_accents() {
+        assert_eq!(fold("Iraq’s  Café"), "iraq's cafe");
+    }
+}

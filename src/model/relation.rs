@@ -1,0 +1,127 @@
+//! Relations: the directed, typed edges of the graph.
+
+use super::entity::{validate_id, validate_year};
+use super::{Money, RelationKind, Source};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A directed edge `from → to` with what it says and its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Relation {
+    /// Stable readable slug, unique among relations.
+    pub id: String,
+    /// What the relation says.
+    pub kind: RelationKind,
+    /// Id of the entity it starts at.
+    pub from: String,
+    /// Id of the entity it ends at.
+    pub to: String,
+    /// HOLDS_POSITION: the position held ("Chief of Staff").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// AUTHORIZES, FUNDS: the money, as stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// The fiscal year the money is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_year: Option<i32>,
+    /// The day it happened, when stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    /// SUPPORTS: the kinds of support the source lists ("logistical aid").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// Evidence; at least one.
+    pub sources: Vec<Source>,
+}
+
+impl Relation {
+    /// A bare relation with one source.
+    pub fn new(id: &str, kind: RelationKind, from: &str, to: &str, source: Source) -> Self {
+        Relation {
+            id: id.to_owned(),
+            kind,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            role: None,
+            amount: None,
+            fiscal_year: None,
+            date: None,
+            categories: Vec::new(),
+            sources: vec![source],
+        }
+    }
+
+    /// Checks what can be checked without the graph: id, evidence, and that
+    /// amounts, roles and categories sit on kinds that carry them.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_id(&self.id)?;
+        if self.sources.is_empty() {
+            return Err("has no source: every relation needs evidence".into());
+        }
+        if self.amount.is_some() && !self.kind.carries_money() {
+            return Err(format!(
+                "`amount` is only for AUTHORIZES and FUNDS, not {}",
+                self.kind
+            ));
+        }
+        if let Some(amount) = &self.amount {
+            amount.validate()?;
+        }
+        if let Some(role) = &self.role {
+            if self.kind != RelationKind::HoldsPosition {
+                return Err(format!(
+                    "`role` is only for HOLDS_POSITION, not {}",
+                    self.kind
+                ));
+            }
+            if role.trim().is_empty() {
+                return Err("role is empty".into());
+            }
+        }
+        if !self.categories.is_empty() && self.kind != RelationKind::Supports {
+            return Err(format!(
+                "`categories` is only for SUPPORTS, not {}",
+                self.kind
+            ));
+        }
+        if let Some(year) = self.fiscal_year {
+            validate_year(year)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src() -> Source {
+        Source {
+            document: "d".into(),
+            quote: "q".into(),
+        }
+    }
+
+    #[test]
+    fn money_only_on_money_kinds() {
+        let mut r = Relation::new("r", RelationKind::Supports, "a", "b", src());
+        assert!(r.validate().is_ok());
+        r.amount = Some(Money::usd(1));
+        assert!(r.validate().unwrap_err().contains("amount"));
+        r.kind = RelationKind::Funds;
+        assert!(r.validate().is_ok());
+        r.amount = Some(Money::usd(-1));
+        assert!(r.validate().unwrap_err().contains("negative"));
+    }
+
+    #[test]
+    fn role_only_on_positions() {
+        let mut r = Relation::new("r", RelationKind::PartOf, "a", "b", src());
+        r.role = Some("Chief".into());
+        assert!(r.validate().is_err());
+        r.kind = RelationKind::HoldsPosition;
+        assert!(r.validate().is_ok());
+    }
+}
