@@ -2,11 +2,21 @@
 //! supports whom in security cooperation, served over GraphQL.
 //!
 //! Data flows one way:
-//! `dataset` (data files) → `model` (plain types) → `graph` (petgraph) →
-//! `analysis` (pure algorithms) → `api` (GraphQL) → `http` (actix-web).
-//! `config` holds the command line; `main.rs` only parses it and runs.
+//! - [`dataset`]: the data-file format and its loader;
+//! - [`model`]: plain types (entities, relations, money, evidence);
+//! - [`graph`]: the petgraph graph with its id maps and invariants;
+//! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
+//! - [`api`]: the GraphQL schema, a thin layer over the analyses;
+//! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health.
+//!
+//! [`config`] is the command line and [`run`] what `main` calls; tests
+//! build the same application through [`http::app`].
 
 pub mod analysis;
+pub mod api;
+pub mod config;
 pub mod dataset;
 pub mod graph;
+pub mod http;
 pub mod model;
+pub mod run;

@@ -1,0 +1,159 @@
+//! The one place where errors become wire errors with a stable
+//! `extensions.code`.
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{ErrorExtensions, ServerError, ServerResult, ValidationResult, Variables};
+use std::sync::Arc;
+
+/// Codes that clients can rely on.
+pub mod code {
+    /// An id that names nothing.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// An argument out of range or otherwise unusable.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The document is not valid GraphQL syntax.
+    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not validate against the schema.
+    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The document nests deeper than allowed.
+    pub const DEPTH_LIMIT: &str = "QUERY_TOO_DEEP";
+    /// The document asks for more work than allowed.
+    pub const COMPLEXITY_LIMIT: &str = "QUERY_TOO_COMPLEX";
+    /// The HTTP request itself is unusable.
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// A fault of the service; details are logged, not returned.
+    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// Errors the API reports to clients. Deliberately not `Display`: that
+/// keeps async-graphql's blanket `From<Display>` (which drops the code)
+/// from applying, so every conversion goes through `extend`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No item has this id.
+    NotFound {
+        /// "entity", "relation", "node".
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// An argument is out of range.
+    BadInput(String),
+    /// A fault of the service.
+    Internal(String),
+}
+
+impl ApiError {
+    /// Not found, for an entity id.
+    pub fn no_entity(id: &str) -> Self {
+        ApiError::NotFound {
+            what: "entity",
+            id: id.to_owned(),
+        }
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::NotFound { what, id } => format!("no {what} with id `{id}`"),
+            ApiError::BadInput(m) => m.clone(),
+            ApiError::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound { .. } => code::NOT_FOUND,
+            ApiError::BadInput(_) => code::BAD_USER_INPUT,
+            ApiError::Internal(_) => code::INTERNAL,
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        let code = self.code();
+        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", code))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        e.extend()
+    }
+}
+
+fn with_code(mut err: ServerError, code: &str) -> ServerError {
+    let has_code = err
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some());
+    if !has_code {
+        let mut ext = err.extensions.take().unwrap_or_default();
+        ext.set("code", code);
+        err.extensions = Some(ext);
+    }
+    err
+}
+
+/// Gives every request-level error (syntax, validation, depth and
+/// complexity limits) an `extensions.code`; async-graphql reports them
+/// with a message only.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExt)
+    }
+}
+
+struct ErrorCodesExt;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExt {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|e| with_code(e, code::PARSE_FAILED))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    let code = if e.message.starts_with("Query is nested too deep") {
+                        code::DEPTH_LIMIT
+                    } else if e.message.starts_with("Query is too complex") {
+                        code::COMPLEXITY_LIMIT
+                    } else {
+                        code::VALIDATION_FAILED
+                    };
+                    with_code(e, code)
+                })
+                .collect()
+        })
+    }
+}
+
+/// Adds `code` to an error that has none; for errors raised outside the
+/// resolvers (unknown operation name, bad variables).
+pub fn ensure_code(err: ServerError, fallback: &str) -> ServerError {
+    with_code(err, fallback)
+}

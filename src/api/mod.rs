@@ -1,0 +1,58 @@
+//! The GraphQL API: a thin translation layer from the contract's types and
+//! arguments to the graph and its analyses. Knows nothing of HTTP.
+
+pub mod error;
+mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+pub use query::Query;
+
+/// The schema served.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits on what one request may ask for.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Largest total field cost.
+    pub max_complexity: usize,
+    /// Largest `first`/`last` of a connection.
+    pub max_page_size: usize,
+    /// Page size when neither `first` nor `last` is given.
+    pub default_page_size: usize,
+    /// Largest `paths(maxLength:)`.
+    pub max_path_length: usize,
+    /// Largest `neighborhood(depth:)`.
+    pub max_neighborhood_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 15,
+            max_complexity: 5000,
+            max_page_size: 100,
+            default_page_size: 20,
+            max_path_length: 6,
+            max_neighborhood_depth: 4,
+        }
+    }
+}
+
+/// Builds the schema with these limits. The graph snapshot each request
+/// reads is attached to the request as `Arc<Graph>` data.
+pub fn schema(limits: Limits) -> AppSchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(error::ErrorCodes)
+        .data(limits)
+        .finish()
+}
+
+/// The SDL of the schema, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    schema(Limits::default()).sdl()
+}

@@ -1,0 +1,267 @@
+//! The Query root.
+
+use super::error::ApiError;
+use super::types::{
+    paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
+    FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity, RelationConnection,
+    RelationKind, RelationObj, SubgraphObj, TotalCount,
+};
+use super::Limits;
+use crate::analysis::{self, FundingQuery};
+use crate::graph::{Graph, Walk};
+use async_graphql::connection::{Connection, OpaqueCursor};
+use async_graphql::Result;
+use async_graphql::{Context, Object, ID};
+use petgraph::stable_graph::NodeIndex;
+use std::sync::Arc;
+
+/// The Query root.
+pub struct Query;
+
+fn graph(ctx: &Context<'_>) -> Result<Arc<Graph>> {
+    ctx.data::<Arc<Graph>>()
+        .cloned()
+        .map_err(|_| ApiError::Internal("no graph snapshot attached to the request".into()).into())
+}
+
+fn limits<'a>(ctx: &Context<'a>) -> Result<&'a Limits> {
+    ctx.data::<Limits>()
+}
+
+fn node_of(g: &Graph, id: &str) -> Result<NodeIndex> {
+    g.entity_ix(id)
+        .ok_or_else(|| ApiError::no_entity(id).into())
+}
+
+fn walk(direction: Direction, kinds: Option<Vec<RelationKind>>) -> Walk {
+    Walk {
+        direction: direction.into(),
+        kinds: kinds.map(|ks| ks.into_iter().map(Into::into).collect()),
+    }
+}
+
+fn in_range(name: &str, value: i32, min: i32, max: usize) -> Result<usize> {
+    if value < min || value as i64 > max as i64 {
+        Err(ApiError::BadInput(format!(
+            "`{name}` must be between {min} and {max}, got {value}"
+        ))
+        .into())
+    } else {
+        Ok(value as usize)
+    }
+}
+
+fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
+    EntityRef { g: g.clone(), ix }.into_entity()
+}
+
+#[Object]
+impl Query {
+    /// Any node by its id: an entity, relation or document; null when unknown.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let g = graph(ctx)?;
+        if let Some(ix) = g.entity_ix(&id) {
+            return Ok(Some(entity(&g, ix).into()));
+        }
+        if let Some(ix) = g.relation_ix(&id) {
+            return Ok(Some(Node::Relation(RelationObj::new(g, ix))));
+        }
+        if g.document(&id).is_some() {
+            return Ok(Some(Node::Document(DocumentObj::new(g.clone(), &id))));
+        }
+        Ok(None)
+    }
+
+    /// An entity by id; null when unknown.
+    async fn entity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Entity>> {
+        let g = graph(ctx)?;
+        Ok(g.entity_ix(&id).map(|ix| entity(&g, ix)))
+    }
+
+    /// Entities, optionally of one kind and matching a search: name and
+    /// aliases, case- and accent-insensitive, ranked exact > prefix >
+    /// substring, then by name. Without `search`, ordered by id.
+    #[allow(clippy::too_many_arguments)]
+    async fn entities(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<EntityKind>,
+        search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<OpaqueCursor<usize>, Entity, TotalCount>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let hits = analysis::search(&g, search.as_deref().unwrap_or(""), kind.map(Into::into));
+        paginate(
+            hits.len(),
+            &Page {
+                after,
+                before,
+                first,
+                last,
+            },
+            l.default_page_size,
+            l.max_page_size,
+            |i| entity(&g, hits[i]),
+        )
+    }
+
+    /// A relation by id; null when unknown.
+    async fn relation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<RelationObj>> {
+        let g = graph(ctx)?;
+        Ok(g.relation_ix(&id).map(|ix| RelationObj::new(g.clone(), ix)))
+    }
+
+    /// Relations, optionally of one kind, ordered by id.
+    async fn relations(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<RelationKind>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<RelationConnection> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let kind: Option<crate::model::RelationKind> = kind.map(Into::into);
+        let ids: Vec<_> = g
+            .relations()
+            .filter(|e| kind.is_none_or(|k| g.relation_at(*e).kind == k))
+            .collect();
+        paginate(
+            ids.len(),
+            &Page {
+                after,
+                before,
+                first,
+                last,
+            },
+            l.default_page_size,
+            l.max_page_size,
+            |i| RelationObj::new(g.clone(), ids[i]),
+        )
+    }
+
+    /// Every source document, ordered by id.
+    async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<DocumentObj>> {
+        let g = graph(ctx)?;
+        Ok(g.documents()
+            .map(|d| DocumentObj::new(g.clone(), &d.id))
+            .collect())
+    }
+
+    /// The path with the fewest hops; ties broken by relation id. Null when none.
+    async fn shortest_path(
+        &self,
+        ctx: &Context<'_>,
+        from: ID,
+        to: ID,
+        #[graphql(default)] direction: Direction,
+        kinds: Option<Vec<RelationKind>>,
+    ) -> Result<Option<PathObj>> {
+        let g = graph(ctx)?;
+        let (a, b) = (node_of(&g, &from)?, node_of(&g, &to)?);
+        Ok(analysis::shortest_path(&g, a, b, &walk(direction, kinds))
+            .map(|p| PathObj::new(g.clone(), p)))
+    }
+
+    /// Simple paths of at most `maxLength` hops, ordered by length, then by
+    /// relation ids; the first `first` of them.
+    #[allow(clippy::too_many_arguments)]
+    async fn paths(
+        &self,
+        ctx: &Context<'_>,
+        from: ID,
+        to: ID,
+        #[graphql(default = 4)] max_length: i32,
+        #[graphql(default)] direction: Direction,
+        kinds: Option<Vec<RelationKind>>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<PathObj>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let max_length = in_range("maxLength", max_length, 1, l.max_path_length)?;
+        let first = in_range("first", first, 0, l.max_page_size)?;
+        let (a, b) = (node_of(&g, &from)?, node_of(&g, &to)?);
+        Ok(
+            analysis::paths(&g, a, b, max_length, &walk(direction, kinds), first)
+                .into_iter()
+                .map(|p| PathObj::new(g.clone(), p))
+                .collect(),
+        )
+    }
+
+    /// The entities within `depth` hops and every relation among them.
+    async fn neighborhood(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = 1)] depth: i32,
+        #[graphql(default)] direction: Direction,
+        kinds: Option<Vec<RelationKind>>,
+    ) -> Result<SubgraphObj> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let depth = in_range("depth", depth, 0, l.max_neighborhood_depth)?;
+        let centre = node_of(&g, &id)?;
+        Ok(SubgraphObj::new(
+            g.clone(),
+            analysis::neighborhood(&g, centre, depth, &walk(direction, kinds)),
+        ))
+    }
+
+    /// Which money reaches whom: one flow per distinct path along
+    /// AUTHORIZES/FUNDS, then from funded groups to their members.
+    async fn funding_flows(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<ID>,
+        to: Option<ID>,
+        fiscal_year: Option<i32>,
+    ) -> Result<Vec<FundingFlowObj>> {
+        let g = graph(ctx)?;
+        let q = FundingQuery {
+            from: from.map(|id| node_of(&g, &id)).transpose()?,
+            to: to.map(|id| node_of(&g, &id)).transpose()?,
+            fiscal_year,
+        };
+        Ok(analysis::funding_flows(&g, &q)
+            .into_iter()
+            .map(|f| FundingFlowObj::new(g.clone(), f))
+            .collect())
+    }
+
+    /// The most central entities: ranked on the whole graph, then filtered
+    /// to `kind`; the first `first`.
+    async fn centrality(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] measure: CentralityMeasure,
+        kind: Option<EntityKind>,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<RankedEntity>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let first = in_range("first", first, 0, l.max_page_size)?;
+        Ok(
+            analysis::centrality(&g, measure.into(), kind.map(Into::into), first)
+                .into_iter()
+                .map(|r| RankedEntity {
+                    rank: r.rank,
+                    score: r.score,
+                    entity: entity(&g, r.entity),
+                })
+                .collect(),
+        )
+    }
+
+    /// Counts of the graph's contents.
+    async fn stats(&self, ctx: &Context<'_>) -> Result<GraphStats> {
+        let g = graph(ctx)?;
+        Ok(GraphStats::of(&g))
+    }
+}

@@ -1,0 +1,395 @@
+//! The `Entity` interface, its concrete types, and the `Node` interface.
+
+use super::connection::{paginate, Page, RelationConnection};
+use super::objects::{DocumentObj, FundingFlowObj, MoneyObj, RelationObj, SourceObj, VoteObj};
+use super::scalars::{Date, Direction, EntityKind, RelationKind};
+use crate::analysis::{funding_flows, FundingQuery};
+use crate::api::Limits;
+use crate::graph::{Graph, Walk};
+use crate::model::{EntityClass, RelationKind as ModelRelationKind};
+use async_graphql::Result;
+use async_graphql::{Context, Interface, Object, SimpleObject, ID};
+use petgraph::stable_graph::NodeIndex;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// An entity of one graph snapshot.
+#[derive(Clone)]
+pub struct EntityRef {
+    /// The snapshot it belongs to.
+    pub g: Arc<Graph>,
+    /// Its index there.
+    pub ix: NodeIndex,
+}
+
+impl EntityRef {
+    fn e(&self) -> &crate::model::Entity {
+        self.g.entity_at(self.ix)
+    }
+
+    /// The concrete GraphQL type for this entity's kind.
+    pub fn into_entity(self) -> Entity {
+        match self.e().kind.class() {
+            EntityClass::Person => Entity::Person(Person(self)),
+            EntityClass::Organization => Entity::Organization(Organization(self)),
+            EntityClass::Fund => Entity::Fund(Fund(self)),
+            EntityClass::Legislation => Entity::Legislation(Legislation(self)),
+            EntityClass::Event => Entity::Event(Event(self)),
+            EntityClass::Place => Entity::Place(Place(self)),
+        }
+    }
+
+    fn at(&self, ix: NodeIndex) -> Entity {
+        EntityRef {
+            g: self.g.clone(),
+            ix,
+        }
+        .into_entity()
+    }
+
+    fn walk(direction: Direction, kinds: Option<Vec<RelationKind>>) -> Walk {
+        Walk {
+            direction: direction.into(),
+            kinds: kinds.map(|ks| ks.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    fn relations(
+        &self,
+        ctx: &Context<'_>,
+        direction: Direction,
+        kinds: Option<Vec<RelationKind>>,
+        page: Page,
+    ) -> Result<RelationConnection> {
+        let limits = ctx.data::<Limits>()?;
+        let steps = self.g.steps(self.ix, &Self::walk(direction, kinds));
+        paginate(
+            steps.len(),
+            &page,
+            limits.default_page_size,
+            limits.max_page_size,
+            |i| RelationObj::new(self.g.clone(), steps[i].edge),
+        )
+    }
+
+    fn neighbors(&self, direction: Direction, kinds: Option<Vec<RelationKind>>) -> Vec<Entity> {
+        let mut seen = HashSet::new();
+        let mut steps = self.g.steps(self.ix, &Self::walk(direction, kinds));
+        steps.sort_by(|a, b| {
+            self.g
+                .entity_at(a.other)
+                .id
+                .cmp(&self.g.entity_at(b.other).id)
+        });
+        steps
+            .into_iter()
+            .filter(|s| seen.insert(s.other))
+            .map(|s| self.at(s.other))
+            .collect()
+    }
+
+    /// Entities at the other end of relations of `kind` in `dir`, by id.
+    fn linked(&self, kind: ModelRelationKind, dir: crate::graph::Direction) -> Vec<Entity> {
+        let walk = Walk {
+            direction: dir,
+            kinds: Some(vec![kind]),
+        };
+        let mut others: Vec<NodeIndex> = self
+            .g
+            .steps(self.ix, &walk)
+            .iter()
+            .map(|s| s.other)
+            .collect();
+        others.sort_by(|a, b| self.g.entity_at(*a).id.cmp(&self.g.entity_at(*b).id));
+        others.dedup();
+        others.into_iter().map(|n| self.at(n)).collect()
+    }
+}
+
+/// Generates a concrete entity type with every field of the `Entity`
+/// interface, plus the kind-specific fields given in the braces.
+macro_rules! entity_type {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name(pub EntityRef);
+
+        #[Object]
+        impl $name {
+            /// Stable readable slug.
+            async fn id(&self) -> ID {
+                ID(self.0.e().id.clone())
+            }
+            /// What the entity is.
+            async fn kind(&self) -> EntityKind {
+                self.0.e().kind.into()
+            }
+            /// The full name as the source gives it.
+            async fn name(&self) -> &str {
+                &self.0.e().name
+            }
+            /// Acronyms and short forms.
+            async fn aliases(&self) -> &[String] {
+                &self.0.e().aliases
+            }
+            /// A short description in the source's terms.
+            async fn description(&self) -> Option<&str> {
+                self.0.e().description.as_deref()
+            }
+            /// The evidence: documents and verbatim quotes.
+            async fn sources(&self) -> Vec<SourceObj> {
+                SourceObj::list(&self.0.g, &self.0.e().sources)
+            }
+            /// Relations in both directions.
+            async fn degree(&self) -> usize {
+                self.0.g.degree(self.0.ix)
+            }
+            /// Relations of this entity, ordered by relation id.
+            #[allow(clippy::too_many_arguments)]
+            async fn relations(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(default)] direction: Direction,
+                kinds: Option<Vec<RelationKind>>,
+                first: Option<i32>,
+                after: Option<String>,
+                last: Option<i32>,
+                before: Option<String>,
+            ) -> Result<RelationConnection> {
+                self.0.relations(ctx, direction, kinds, Page { after, before, first, last })
+            }
+            /// Entities one relation away, each once, ordered by id.
+            async fn neighbors(
+                &self,
+                #[graphql(default)] direction: Direction,
+                kinds: Option<Vec<RelationKind>>,
+            ) -> Vec<Entity> {
+                self.0.neighbors(direction, kinds)
+            }
+            $($extra)*
+        }
+    };
+}
+
+/// A position a person holds at a body.
+#[derive(SimpleObject)]
+pub struct Position {
+    /// The position ("Chief of Staff"), when stated.
+    pub role: Option<String>,
+    /// Where it is held.
+    pub organization: Entity,
+    /// The HOLDS_POSITION relation that states it.
+    pub relation: RelationObj,
+}
+
+entity_type!(
+    /// A natural person.
+    Person {
+        /// Military rank or honorific ("Lieutenant General").
+        async fn rank(&self) -> Option<&str> {
+            self.0.e().rank.as_deref()
+        }
+        /// Positions held, from HOLDS_POSITION relations.
+        async fn positions(&self) -> Vec<Position> {
+            let walk = Walk {
+                direction: crate::graph::Direction::Outgoing,
+                kinds: Some(vec![ModelRelationKind::HoldsPosition]),
+            };
+            self.0
+                .g
+                .steps(self.0.ix, &walk)
+                .into_iter()
+                .map(|s| Position {
+                    role: s.relation.role.clone(),
+                    organization: self.0.at(s.other),
+                    relation: RelationObj::new(self.0.g.clone(), s.edge),
+                })
+                .collect()
+        }
+    }
+);
+
+entity_type!(
+    /// A body: government, ministry, legislature, command, force, service,
+    /// armed group or media outlet.
+    Organization {
+        /// Entities that are PART_OF this one.
+        async fn members(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Incoming)
+        }
+        /// Entities this one is PART_OF.
+        async fn part_of(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Outgoing)
+        }
+    }
+);
+
+entity_type!(
+    /// A fund that money is appropriated to and paid from.
+    Fund {
+        /// The total the source states for the fund.
+        async fn total_amount(&self) -> Option<MoneyObj> {
+            self.0.e().total_amount.clone().map(MoneyObj)
+        }
+        /// The fiscal year it is for.
+        async fn fiscal_year(&self) -> Option<i32> {
+            self.0.e().fiscal_year
+        }
+        /// Where the fund's money goes: every funding flow that starts here.
+        async fn flows(&self) -> Vec<FundingFlowObj> {
+            let q = FundingQuery { from: Some(self.0.ix), ..Default::default() };
+            funding_flows(&self.0.g, &q)
+                .into_iter()
+                .map(|f| FundingFlowObj::new(self.0.g.clone(), f))
+                .collect()
+        }
+    }
+);
+
+entity_type!(
+    /// A law or bill.
+    Legislation {
+        /// The passing vote, when stated.
+        async fn vote(&self) -> Option<VoteObj> {
+            self.0.e().vote.map(VoteObj)
+        }
+        /// The total the legislation provides for.
+        async fn total(&self) -> Option<MoneyObj> {
+            self.0.e().total.clone().map(MoneyObj)
+        }
+        /// The fiscal year it is for.
+        async fn fiscal_year(&self) -> Option<i32> {
+            self.0.e().fiscal_year
+        }
+        /// Legislatures that ENACTED it.
+        async fn enacted_by(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::Enacted, crate::graph::Direction::Incoming)
+        }
+    }
+);
+
+entity_type!(
+    /// A meeting, round of talks or other happening.
+    Event {
+        /// The day it took place, when stated.
+        async fn date(&self) -> Option<Date> {
+            self.0.e().date.map(Date)
+        }
+        /// Actors that PARTICIPATE_IN it.
+        async fn participants(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::ParticipatesIn, crate::graph::Direction::Incoming)
+        }
+        /// Events it is PART_OF.
+        async fn part_of(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Outgoing)
+        }
+    }
+);
+
+entity_type!(
+    /// A country, region or city.
+    Place {
+        /// Governments that GOVERN it.
+        async fn governed_by(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::Governs, crate::graph::Direction::Incoming)
+        }
+        /// Entities that OPERATE_IN it.
+        async fn active_here(&self) -> Vec<Entity> {
+            self.0.linked(ModelRelationKind::OperatesIn, crate::graph::Direction::Incoming)
+        }
+    }
+);
+
+/// A person, body, fund, law, event or place of the graph.
+#[derive(Interface)]
+#[graphql(
+    field(name = "id", ty = "ID", desc = "Stable readable slug."),
+    field(name = "kind", ty = "EntityKind", desc = "What the entity is."),
+    field(
+        name = "name",
+        ty = "&str",
+        desc = "The full name as the source gives it."
+    ),
+    field(name = "aliases", ty = "&[String]", desc = "Acronyms and short forms."),
+    field(
+        name = "description",
+        ty = "Option<&str>",
+        desc = "A short description in the source's terms."
+    ),
+    field(
+        name = "sources",
+        ty = "Vec<SourceObj>",
+        desc = "The evidence: documents and verbatim quotes."
+    ),
+    field(name = "degree", ty = "usize", desc = "Relations in both directions."),
+    field(
+        name = "relations",
+        ty = "RelationConnection",
+        desc = "Relations of this entity, ordered by relation id.",
+        arg(name = "direction", ty = "Direction", default),
+        arg(name = "kinds", ty = "Option<Vec<RelationKind>>"),
+        arg(name = "first", ty = "Option<i32>"),
+        arg(name = "after", ty = "Option<String>"),
+        arg(name = "last", ty = "Option<i32>"),
+        arg(name = "before", ty = "Option<String>")
+    ),
+    field(
+        name = "neighbors",
+        ty = "Vec<Entity>",
+        desc = "Entities one relation away, each once, ordered by id.",
+        arg(name = "direction", ty = "Direction", default),
+        arg(name = "kinds", ty = "Option<Vec<RelationKind>>")
+    )
+)]
+pub enum Entity {
+    /// A person.
+    Person(Person),
+    /// A body.
+    Organization(Organization),
+    /// A fund.
+    Fund(Fund),
+    /// A law or bill.
+    Legislation(Legislation),
+    /// An event.
+    Event(Event),
+    /// A place.
+    Place(Place),
+}
+
+/// Anything with a stable, globally unique id.
+#[derive(Interface)]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Stable readable slug, unique across all nodes."
+))]
+pub enum Node {
+    /// A person.
+    Person(Person),
+    /// A body.
+    Organization(Organization),
+    /// A fund.
+    Fund(Fund),
+    /// A law or bill.
+    Legislation(Legislation),
+    /// An event.
+    Event(Event),
+    /// A place.
+    Place(Place),
+    /// A relation.
+    Relation(RelationObj),
+    /// A source document.
+    Document(DocumentObj),
+}
+
+impl From<Entity> for Node {
+    fn from(e: Entity) -> Self {
+        match e {
+            Entity::Person(x) => Node::Person(x),
+            Entity::Organization(x) => Node::Organization(x),
+            Entity::Fund(x) => Node::Fund(x),
+            Entity::Legislation(x) => Node::Legislation(x),
+            Entity::Event(x) => Node::Event(x),
+            Entity::Place(x) => Node::Place(x),
+        }
+    }
+}

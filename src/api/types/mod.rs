@@ -1,0 +1,15 @@
+//! GraphQL object types: thin wrappers that pair a graph snapshot with an
+//! index and read the model through it.
+
+mod connection;
+mod entity;
+mod objects;
+mod scalars;
+
+pub use connection::{paginate, Page, RelationConnection, TotalCount};
+pub use entity::{Entity, EntityRef, Node};
+pub use objects::{
+    DocumentObj, FundingFlowObj, GraphStats, MoneyObj, PathObj, RankedEntity, RelationObj,
+    SourceObj, SubgraphObj,
+};
+pub use scalars::{AmountQualifier, CentralityMeasure, Date, Direction, EntityKind, RelationKind};

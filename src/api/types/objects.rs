@@ -1,0 +1,391 @@
+//! Relations, documents, evidence, money and the results of analyses.
+
+use super::entity::{Entity, EntityRef};
+use super::scalars::{AmountQualifier, Date, EntityKind, RelationKind};
+use crate::analysis::{FundingFlow, Path, Subgraph};
+use crate::graph::Graph;
+use crate::model::{Money, Source, Vote};
+use async_graphql::{Object, SimpleObject, ID};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use std::sync::Arc;
+
+fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
+    EntityRef { g: g.clone(), ix }.into_entity()
+}
+
+/// A directed, typed relation `from → to` with its evidence.
+#[derive(Clone)]
+pub struct RelationObj {
+    g: Arc<Graph>,
+    ix: EdgeIndex,
+}
+
+impl RelationObj {
+    /// The relation at `ix` of snapshot `g`.
+    pub fn new(g: Arc<Graph>, ix: EdgeIndex) -> Self {
+        RelationObj { g, ix }
+    }
+
+    fn r(&self) -> &crate::model::Relation {
+        self.g.relation_at(self.ix)
+    }
+}
+
+/// A directed, typed relation `from → to` with its evidence.
+#[Object(name = "Relation")]
+impl RelationObj {
+    /// Stable readable slug.
+    pub async fn id(&self) -> ID {
+        ID(self.r().id.clone())
+    }
+    /// What the relation says.
+    async fn kind(&self) -> RelationKind {
+        self.r().kind.into()
+    }
+    /// The entity it starts at.
+    async fn from(&self) -> Entity {
+        entity(&self.g, self.g.ends(self.ix).0)
+    }
+    /// The entity it ends at.
+    async fn to(&self) -> Entity {
+        entity(&self.g, self.g.ends(self.ix).1)
+    }
+    /// HOLDS_POSITION: the position held.
+    async fn role(&self) -> Option<&str> {
+        self.r().role.as_deref()
+    }
+    /// AUTHORIZES, FUNDS: the money, as stated.
+    async fn amount(&self) -> Option<MoneyObj> {
+        self.r().amount.clone().map(MoneyObj)
+    }
+    /// The fiscal year the money is for.
+    async fn fiscal_year(&self) -> Option<i32> {
+        self.r().fiscal_year
+    }
+    /// The day it happened, when stated.
+    async fn date(&self) -> Option<Date> {
+        self.r().date.map(Date)
+    }
+    /// SUPPORTS: the kinds of support the source lists.
+    async fn categories(&self) -> &[String] {
+        &self.r().categories
+    }
+    /// The evidence: documents and verbatim quotes.
+    async fn sources(&self) -> Vec<SourceObj> {
+        SourceObj::list(&self.g, &self.r().sources)
+    }
+}
+
+/// A source document.
+#[derive(Clone)]
+pub struct DocumentObj {
+    g: Arc<Graph>,
+    id: String,
+}
+
+impl DocumentObj {
+    /// The document `id` of snapshot `g`; the caller has checked it exists.
+    pub fn new(g: Arc<Graph>, id: &str) -> Self {
+        DocumentObj {
+            g,
+            id: id.to_owned(),
+        }
+    }
+
+    fn d(&self) -> Option<&crate::model::Document> {
+        self.g.document(&self.id)
+    }
+}
+
+/// A source document: an article, report or statement.
+#[Object(name = "Document")]
+impl DocumentObj {
+    /// Stable readable slug.
+    pub async fn id(&self) -> ID {
+        ID(self.id.clone())
+    }
+    /// Headline or title.
+    async fn title(&self) -> &str {
+        self.d().map_or("", |d| d.title.as_str())
+    }
+    /// Who published it.
+    async fn publisher(&self) -> &str {
+        self.d().map_or("", |d| d.publisher.as_str())
+    }
+    /// Publication date, when the document states it.
+    async fn published_on(&self) -> Option<Date> {
+        self.d().and_then(|d| d.published_on).map(Date)
+    }
+    /// Where it was filed from.
+    async fn dateline(&self) -> Option<&str> {
+        self.d().and_then(|d| d.dateline.as_deref())
+    }
+    /// The full text that every quote is taken from.
+    async fn text(&self) -> &str {
+        self.d().map_or("", |d| d.text.as_str())
+    }
+}
+
+/// Evidence: a document and the verbatim words that state the fact.
+pub struct SourceObj {
+    document: DocumentObj,
+    quote: String,
+}
+
+impl SourceObj {
+    /// Wraps a list of sources of snapshot `g`.
+    pub fn list(g: &Arc<Graph>, sources: &[Source]) -> Vec<SourceObj> {
+        sources
+            .iter()
+            .map(|s| SourceObj {
+                document: DocumentObj::new(g.clone(), &s.document),
+                quote: s.quote.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Evidence: a document and the verbatim words that state the fact.
+#[Object(name = "Source")]
+impl SourceObj {
+    /// The document.
+    async fn document(&self) -> &DocumentObj {
+        &self.document
+    }
+    /// Verbatim words of the document.
+    async fn quote(&self) -> &str {
+        &self.quote
+    }
+}
+
+/// An amount of money as the source states it.
+pub struct MoneyObj(pub Money);
+
+/// An amount of money as the source states it.
+#[Object(name = "Money")]
+impl MoneyObj {
+    /// Whole units of `currency` (exact up to 2^53).
+    async fn amount(&self) -> f64 {
+        self.0.amount as f64
+    }
+    /// ISO 4217 code.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// How exact the source is about it.
+    async fn qualifier(&self) -> AmountQualifier {
+        self.0.qualifier.into()
+    }
+    /// In plain words: "more than $213 million".
+    async fn display(&self) -> String {
+        self.0.display()
+    }
+}
+
+/// A recorded vote.
+pub struct VoteObj(pub Vote);
+
+/// A recorded vote.
+#[Object(name = "Vote")]
+impl VoteObj {
+    /// Votes in favour.
+    async fn yeas(&self) -> u32 {
+        self.0.yeas
+    }
+    /// Votes against.
+    async fn nays(&self) -> u32 {
+        self.0.nays
+    }
+    /// "77–20".
+    async fn display(&self) -> String {
+        format!("{}–{}", self.0.yeas, self.0.nays)
+    }
+}
+
+/// A walk through the graph.
+pub struct PathObj {
+    g: Arc<Graph>,
+    path: Path,
+}
+
+impl PathObj {
+    /// Wraps a path of snapshot `g`.
+    pub fn new(g: Arc<Graph>, path: Path) -> Self {
+        PathObj { g, path }
+    }
+}
+
+/// A walk through the graph: `entities[i]` and `entities[i+1]` are joined by
+/// `relations[i]`.
+#[Object(name = "Path")]
+impl PathObj {
+    /// Hops: the number of relations.
+    async fn length(&self) -> usize {
+        self.path.len()
+    }
+    /// The entities in order.
+    async fn entities(&self) -> Vec<Entity> {
+        self.path
+            .entities
+            .iter()
+            .map(|n| entity(&self.g, *n))
+            .collect()
+    }
+    /// The relations between them.
+    async fn relations(&self) -> Vec<RelationObj> {
+        self.path
+            .relations
+            .iter()
+            .map(|e| RelationObj::new(self.g.clone(), *e))
+            .collect()
+    }
+}
+
+/// A part of the graph.
+pub struct SubgraphObj {
+    g: Arc<Graph>,
+    sub: Subgraph,
+}
+
+impl SubgraphObj {
+    /// Wraps a subgraph of snapshot `g`.
+    pub fn new(g: Arc<Graph>, sub: Subgraph) -> Self {
+        SubgraphObj { g, sub }
+    }
+}
+
+/// A part of the graph: entities and the relations among them.
+#[Object(name = "Subgraph")]
+impl SubgraphObj {
+    /// Entities, ordered by distance from the centre, then by id.
+    async fn entities(&self) -> Vec<Entity> {
+        self.sub
+            .entities
+            .iter()
+            .map(|n| entity(&self.g, *n))
+            .collect()
+    }
+    /// Relations among them, ordered by id.
+    async fn relations(&self) -> Vec<RelationObj> {
+        self.sub
+            .relations
+            .iter()
+            .map(|e| RelationObj::new(self.g.clone(), *e))
+            .collect()
+    }
+}
+
+/// One path along which money reaches a recipient.
+pub struct FundingFlowObj {
+    g: Arc<Graph>,
+    flow: FundingFlow,
+}
+
+impl FundingFlowObj {
+    /// Wraps a flow of snapshot `g`.
+    pub fn new(g: Arc<Graph>, flow: FundingFlow) -> Self {
+        FundingFlowObj { g, flow }
+    }
+}
+
+/// One path along which money reaches a recipient.
+#[Object(name = "FundingFlow")]
+impl FundingFlowObj {
+    /// Where the money starts.
+    async fn source(&self) -> Entity {
+        entity(&self.g, self.flow.source)
+    }
+    /// Who receives it.
+    async fn recipient(&self) -> Entity {
+        entity(&self.g, self.flow.recipient)
+    }
+    /// The amount on the last money-carrying relation; null if unstated.
+    async fn amount(&self) -> Option<MoneyObj> {
+        self.flow.amount.clone().map(MoneyObj)
+    }
+    /// False when the recipient is reached as a member (PART_OF) of a funded group.
+    async fn direct(&self) -> bool {
+        self.flow.direct
+    }
+    /// Source → … → recipient.
+    async fn path(&self) -> PathObj {
+        PathObj::new(self.g.clone(), self.flow.path.clone())
+    }
+}
+
+/// An entity's place in a centrality ranking.
+#[derive(SimpleObject)]
+pub struct RankedEntity {
+    /// 1-based position in the whole graph's ranking (ties broken by id).
+    pub rank: usize,
+    /// The score.
+    pub score: f64,
+    /// The entity.
+    pub entity: Entity,
+}
+
+/// How many items of one entity kind.
+#[derive(SimpleObject)]
+pub struct EntityKindCount {
+    /// The kind.
+    pub kind: EntityKind,
+    /// How many.
+    pub count: usize,
+}
+
+/// How many items of one relation kind.
+#[derive(SimpleObject)]
+pub struct RelationKindCount {
+    /// The kind.
+    pub kind: RelationKind,
+    /// How many.
+    pub count: usize,
+}
+
+/// Counts of the graph's contents.
+#[derive(SimpleObject)]
+pub struct GraphStats {
+    /// Entities in all.
+    pub entities: usize,
+    /// Relations in all.
+    pub relations: usize,
+    /// Documents in all.
+    pub documents: usize,
+    /// Entities by kind (kinds with none left out).
+    pub entities_by_kind: Vec<EntityKindCount>,
+    /// Relations by kind (kinds with none left out).
+    pub relations_by_kind: Vec<RelationKindCount>,
+}
+
+impl GraphStats {
+    /// Counts of snapshot `g`.
+    pub fn of(g: &Graph) -> Self {
+        let mut by_entity = std::collections::BTreeMap::new();
+        for n in g.entities() {
+            *by_entity.entry(g.entity_at(n).kind).or_insert(0) += 1;
+        }
+        let mut by_relation = std::collections::BTreeMap::new();
+        for e in g.relations() {
+            *by_relation.entry(g.relation_at(e).kind).or_insert(0) += 1;
+        }
+        GraphStats {
+            entities: g.entity_count(),
+            relations: g.relation_count(),
+            documents: g.documents().len(),
+            entities_by_kind: by_entity
+                .into_iter()
+                .map(|(kind, count)| EntityKindCount {
+                    kind: kind.into(),
+                    count,
+                })
+                .collect(),
+            relations_by_kind: by_relation
+                .into_iter()
+                .map(|(kind, count)| RelationKindCount {
+                    kind: kind.into(),
+                    count,
+                })
+                .collect(),
+        }
+    }
+}

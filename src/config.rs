@@ -1,0 +1,96 @@
+//! The command line: every flag has an environment twin, and its doc
+//! comment is its `--help` text.
+
+use crate::api::Limits;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A GraphQL service for exploring who funds, commands and supports whom in
+/// security cooperation.
+#[derive(Debug, Parser)]
+#[command(name = "partnergraph", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings of `serve`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve(ServeArgs),
+    /// Check data files and report what they hold, without serving.
+    Check {
+        /// Data files (.toml or .json), loaded in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output.
+    PrintSchema,
+    /// Ask a running server's /healthz; exit 0 when healthy (for container health checks).
+    Healthcheck {
+        /// Address of the server.
+        #[arg(long, env = "PARTNERGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+/// Settings of the server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "PARTNERGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data files to serve instead of the built-in article (comma-separated in the env var).
+    #[arg(long = "dataset", env = "PARTNERGRAPH_DATASET", value_delimiter = ',')]
+    pub datasets: Vec<PathBuf>,
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "PARTNERGRAPH_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Largest total field cost a query may have.
+    #[arg(long, env = "PARTNERGRAPH_MAX_COMPLEXITY", default_value_t = Limits::default().max_complexity)]
+    pub max_complexity: usize,
+    /// Largest `first`/`last` of a connection page.
+    #[arg(long, env = "PARTNERGRAPH_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
+    pub max_page_size: usize,
+    /// Largest `maxLength` of `paths`.
+    #[arg(long, env = "PARTNERGRAPH_MAX_PATH_LENGTH", default_value_t = Limits::default().max_path_length)]
+    pub max_path_length: usize,
+    /// Largest `depth` of `neighborhood`.
+    #[arg(long, env = "PARTNERGRAPH_MAX_NEIGHBORHOOD_DEPTH", default_value_t = Limits::default().max_neighborhood_depth)]
+    pub max_neighborhood_depth: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser (comma-separated; `*` for any). None by default.
+    #[arg(long, env = "PARTNERGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Worker threads serving requests (default: one per core).
+    #[arg(long, env = "PARTNERGRAPH_WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds to let requests in flight finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "PARTNERGRAPH_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `partnergraph=debug`).
+    #[arg(long, env = "PARTNERGRAPH_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl ServeArgs {
+    /// The query limits these settings ask for.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_page_size: self.max_page_size,
+            default_page_size: Limits::default().default_page_size.min(self.max_page_size),
+            max_path_length: self.max_path_length,
+            max_neighborhood_depth: self.max_neighborhood_depth,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! GraphQL over HTTP, per the GraphQL-over-HTTP spec: content negotiation,
+//! status codes, request validation and the operation-type check for GET.
+//! async-graphql's stock handler ignores `Accept`, answers 200 to request
+//! errors and would run mutations over GET, so this layer owns all three.
+
+use super::AppState;
+use crate::api::error::{code, ensure_code};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ServerError, Variables};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// The response media types a client can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `application/graphql-response+json`: status codes tell request errors.
+    GraphqlResponse,
+    /// `application/json`: the legacy type, 200 for every well-formed request.
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response type from `Accept`: the highest-q acceptable type,
+/// preferring graphql-response+json on ties; `*/*`, `application/*` and a
+/// missing header get application/json. `None` when nothing acceptable.
+fn negotiate(req: &HttpRequest) -> Option<Media> {
+    let Some(accept) = req.headers().get(header::ACCEPT) else {
+        return Some(Media::Json);
+    };
+    let accept = accept.to_str().ok()?;
+    if accept.trim().is_empty() {
+        return Some(Media::Json);
+    }
+    let mut best: Option<(f32, Media)> = None;
+    for part in accept.split(',') {
+        let mut params = part.split(';');
+        let ty = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = params
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let media = match ty.as_str() {
+            "application/graphql-response+json" => Media::GraphqlResponse,
+            "application/json" | "application/*" | "*/*" => Media::Json,
+            _ => continue,
+        };
+        if q <= 0.0 {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((bq, bm)) => q > bq || (q == bq && media == Media::GraphqlResponse && bm != media),
+        };
+        if better {
+            best = Some((q, media));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+fn error_body(message: &str, code: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+/// A request the HTTP layer refuses before GraphQL sees it.
+fn refuse(status: StatusCode, media: Media, message: &str, code: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(error_body(message, code).to_string())
+}
+
+fn not_acceptable() -> HttpResponse {
+    HttpResponse::NotAcceptable()
+        .content_type(Media::Json.content_type())
+        .body(
+            error_body(
+                "cannot answer in any type the Accept header allows; use application/graphql-response+json or application/json",
+                code::BAD_REQUEST,
+            )
+            .to_string(),
+        )
+}
+
+/// Answers any method on /graphql other than GET and POST.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .content_type(Media::Json.content_type())
+        .body(error_body("/graphql takes GET and POST", code::BAD_REQUEST).to_string())
+}
+
+/// The parameters of a GraphQL request, before they are trusted.
+struct Params {
+    query: Option<Value>,
+    operation_name: Option<Value>,
+    variables: Option<Value>,
+    extensions: Option<Value>,
+}
+
+impl Params {
+    /// Checks the parameter types and builds the GraphQL request.
+    fn into_request(self) -> Result<async_graphql::Request, String> {
+        let query = match self.query {
+            Some(Value::String(q)) => q,
+            None | Some(Value::Null) => return Err("the request has no `query`".into()),
+            Some(_) => return Err("`query` must be a string".into()),
+        };
+        let mut request = async_graphql::Request::new(query);
+        match self.operation_name {
+            None | Some(Value::Null) => {}
+            Some(Value::String(name)) => request = request.operation_name(name),
+            Some(_) => return Err("`operationName` must be a string".into()),
+        }
+        match self.variables {
+            None | Some(Value::Null) => {}
+            Some(v @ Value::Object(_)) => request = request.variables(Variables::from_json(v)),
+            Some(_) => return Err("`variables` must be an object".into()),
+        }
+        match self.extensions {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    let v = async_graphql::Value::from_json(v).map_err(|e| e.to_string())?;
+                    request.extensions.insert(k, v);
+                }
+            }
+            Some(_) => return Err("`extensions` must be an object".into()),
+        }
+        Ok(request)
+    }
+
+    fn from_object(mut map: Map<String, Value>) -> Self {
+        Params {
+            query: map.remove("query"),
+            operation_name: map.remove("operationName"),
+            variables: map.remove("variables"),
+            extensions: map.remove("extensions"),
+        }
+    }
+}
+
+/// `POST /graphql` with a JSON body.
+pub async fn post(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(media) = negotiate(&req) else {
+        return not_acceptable();
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" {
+        let message = if content_type.is_empty() {
+            "POST /graphql needs `Content-Type: application/json`".to_owned()
+        } else {
+            format!(
+                "unsupported content type `{content_type}`; POST /graphql takes application/json"
+            )
+        };
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            &message,
+            code::BAD_REQUEST,
+        );
+    }
+    let charset_ok = content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|p| {
+            p.trim()
+                .to_ascii_lowercase()
+                .strip_prefix("charset=")
+                .map(str::to_owned)
+        })
+        .all(|cs| cs.trim_matches('"') == "utf-8");
+    if !charset_ok {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "request bodies must be UTF-8",
+            code::BAD_REQUEST,
+        );
+    }
+    let limit = state.max_body_bytes;
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &format!("request body exceeds the limit of {limit} bytes"),
+            "PAYLOAD_TOO_LARGE",
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                "the request body could not be read",
+                code::BAD_REQUEST,
+            );
+        };
+        if body.len() + chunk.len() > limit {
+            return too_large();
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let params = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Params::from_object(map),
+        Ok(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                "the request body must be a JSON object",
+                code::BAD_REQUEST,
+            );
+        }
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("the request body is not valid JSON: {e}"),
+                code::BAD_REQUEST,
+            );
+        }
+    };
+    match params.into_request() {
+        Ok(request) => execute(&state, request, media, false).await,
+        Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
+    }
+}
+
+/// `GET /graphql?query=…&variables=…&operationName=…`.
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(media) = negotiate(&req) else {
+        return not_acceptable();
+    };
+    let Ok(web::Query(mut map)) =
+        web::Query::<HashMap<String, String>>::from_query(req.query_string())
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            media,
+            "the query string is malformed",
+            code::BAD_REQUEST,
+        );
+    };
+    let json_param = |name: &str, raw: Option<String>| -> Result<Option<Value>, String> {
+        raw.map(|s| serde_json::from_str(&s).map_err(|e| format!("`{name}` is not JSON: {e}")))
+            .transpose()
+    };
+    let params = (|| -> Result<Params, String> {
+        Ok(Params {
+            query: map.remove("query").map(Value::String),
+            operation_name: map.remove("operationName").map(Value::String),
+            variables: json_param("variables", map.remove("variables"))?,
+            extensions: json_param("extensions", map.remove("extensions"))?,
+        })
+    })();
+    match params.and_then(Params::into_request) {
+        Ok(request) => execute(&state, request, media, true).await,
+        Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
+    }
+}
+
+/// The type of the operation a request would run, if the document parses
+/// and names one unambiguously.
+fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    match (&doc.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name.as_str()).map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    media: Media,
+    via_get: bool,
+) -> HttpResponse {
+    if via_get && operation_type(&request).is_some_and(|ty| ty != OperationType::Query) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .content_type(media.content_type())
+            .body(
+                error_body(
+                    "only queries may be sent with GET; send mutations with POST",
+                    code::BAD_REQUEST,
+                )
+                .to_string(),
+            );
+    }
+    let response = state
+        .schema
+        .execute(request.data(state.graph.clone()))
+        .await;
+    // A request error (the document never ran) has no data and no error
+    // with a path; such responses omit `data`, per the spec.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let fallback = if request_error {
+        code::VALIDATION_FAILED
+    } else {
+        code::BAD_USER_INPUT
+    };
+    let errors: Vec<ServerError> = response
+        .errors
+        .into_iter()
+        .map(|e| ensure_code(e, fallback))
+        .collect();
+    let mut body = Map::new();
+    if !request_error {
+        body.insert(
+            "data".into(),
+            response.data.into_json().unwrap_or(Value::Null),
+        );
+    }
+    if !errors.is_empty() {
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&errors).unwrap_or(Value::Null),
+        );
+    }
+    if !response.extensions.is_empty() {
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
+        );
+    }
+    let status = if request_error && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(Value::Object(body).to_string())
+}

@@ -1,0 +1,108 @@
+//! HTTP: routes, GraphQL-over-HTTP, GraphiQL, health, CORS, body limits,
+//! request logging and graceful shutdown. The only module that knows HTTP.
+
+mod graphql;
+
+use crate::api::{self, AppSchema, Limits};
+use crate::graph::Graph;
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{http::header, middleware, web, App, HttpResponse};
+use async_graphql::http::GraphiQLSource;
+use serde_json::json;
+use std::sync::Arc;
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The graph snapshot requests read.
+    pub graph: Arc<Graph>,
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State serving `graph` with these limits.
+    pub fn new(graph: Graph, limits: Limits, max_body_bytes: usize) -> Self {
+        AppState {
+            graph: Arc::new(graph),
+            schema: api::schema(limits),
+            max_body_bytes,
+        }
+    }
+}
+
+/// The CORS policy: no cross-origin access unless origins are configured.
+fn cors(origins: &[String]) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        base.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(base, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
+/// The application, used by the server and by the tests alike.
+pub fn app(
+    state: web::Data<AppState>,
+    cors_origins: &[String],
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(middleware::Condition::new(
+            !cors_origins.is_empty(),
+            cors(cors_origins),
+        ))
+        .wrap(tracing_actix_web::TracingLogger::default())
+        .service(
+            web::resource("/graphql")
+                .route(web::post().to(graphql::post))
+                .route(web::get().to(graphql::get))
+                .default_service(web::to(graphql::method_not_allowed)),
+        )
+        .route("/graphiql", web::get().to(graphiql))
+        .route("/healthz", web::get().to(healthz))
+        .default_service(web::to(not_found))
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("partnergraph")
+                .finish(),
+        )
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let g = &state.graph;
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "entities": g.entity_count(),
+        "relations": g.relation_count(),
+        "documents": g.documents().len(),
+    }))
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({
+        "errors": [{"message": "not found: the API is at /graphql, GraphiQL at /graphiql", "extensions": {"code": "NOT_FOUND"}}]
+    }))
+}
