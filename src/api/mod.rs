@@ -45,6 +45,7 @@ impl Default for Limits {
 /// reads is attached to the request as `Arc<Graph>` data.
 pub fn schema(limits: Limits) -> AppSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
+        .register_output_type::<types::EntityIsNode>()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(error::ErrorCodes)

@@ -393,3 +393,38 @@ impl From<Entity> for Node {
         }
     }
 }
+
+/// Declares `interface Entity implements Node` in the schema, as the
+/// contract prints it. async-graphql's `Interface` derive cannot say that
+/// an interface implements another, and listing `Entity` as a variant of
+/// `Node` would make it a "possible type" (only object types may be), so
+/// the relation is added to the registry when the schema is built. Never
+/// used as a field type.
+pub struct EntityIsNode;
+
+impl async_graphql::OutputType for EntityIsNode {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        <Entity as async_graphql::OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        let name = <Entity as async_graphql::OutputType>::create_type_info(registry);
+        <Node as async_graphql::OutputType>::create_type_info(registry);
+        registry.add_implements(
+            &<Entity as async_graphql::OutputType>::type_name(),
+            &<Node as async_graphql::OutputType>::type_name(),
+        );
+        name
+    }
+
+    async fn resolve(
+        &self,
+        _ctx: &async_graphql::ContextSelectionSet<'_>,
+        _field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+    ) -> async_graphql::ServerResult<async_graphql::Value> {
+        Err(async_graphql::ServerError::new(
+            "EntityIsNode is not a field type",
+            None,
+        ))
+    }
+}

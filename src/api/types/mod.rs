@@ -7,7 +7,7 @@ mod objects;
 mod scalars;
 
 pub use connection::{paginate, Page, RelationConnection, TotalCount};
-pub use entity::{Entity, EntityRef, Node};
+pub use entity::{Entity, EntityIsNode, EntityRef, Node};
 pub use objects::{
     DocumentObj, FundingFlowObj, GraphStats, MoneyObj, PathObj, RankedEntity, RelationObj,
     SourceObj, SubgraphObj,

@@ -1,0 +1,21 @@
+# Build stage: the release binary, with the article's dataset compiled in.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+COPY src src
+COPY data data
+COPY schema schema
+COPY tests tests
+RUN cargo build --release --locked --bin partnergraph
+
+# Runtime stage: a small Debian with the binary, run as a non-root user.
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin partnergraph
+COPY --from=build /src/target/release/partnergraph /usr/local/bin/partnergraph
+USER partnergraph
+ENV PARTNERGRAPH_LISTEN=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["partnergraph", "healthcheck", "--listen", "127.0.0.1:8080"]
+ENTRYPOINT ["partnergraph"]
+CMD ["serve"]
