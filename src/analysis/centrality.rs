@@ -243,4 +243,32 @@ mod tests {
         assert_eq!(people[0].rank, 3);
         assert_eq!(centrality(&g, Measure::Degree, None, 2).len(), 2);
     }
+
+    #[test]
+    fn article_scores_agree_with_networkx() {
+        // Reference values from networkx 3 on the built-in article:
+        // nx.pagerank(MultiDiGraph, alpha=0.85, tol=1e-14) and
+        // nx.betweenness_centrality(Graph(undirected), normalized=True).
+        let g = crate::dataset::load_builtin().unwrap_or_default();
+        let pr = pagerank(&g, ALPHA);
+        let bt = betweenness(&g);
+        let expected = [
+            ("us-iraq-talks", 0.18392015634157574, 0.1548126664727455),
+            ("iraq", 0.11813199830567528, 0.22789883590278845),
+            ("peshmerga", 0.032739201216590214, 0.15648124383302245),
+            ("ctef", 0.02555376828637637, 0.052857770249074586),
+        ];
+        for (id, want_pr, want_bt) in expected {
+            let ix = g.entity_ix(id).unwrap_or_else(NodeIndex::end);
+            let (got_pr, got_bt) = (pr.get(&ix).copied(), bt.get(&ix).copied());
+            assert!(
+                got_pr.is_some_and(|p| (p - want_pr).abs() < 1e-10),
+                "{id} pagerank {got_pr:?}"
+            );
+            assert!(
+                got_bt.is_some_and(|b| (b - want_bt).abs() < 1e-12),
+                "{id} betweenness {got_bt:?}"
+            );
+        }
+    }
 }

@@ -26,8 +26,8 @@ pub fn neighborhood(g: &Graph, centre: NodeIndex, depth: usize, walk: &Walk) -> 
             continue;
         }
         for step in g.steps(n, walk) {
-            if !dist.contains_key(&step.other) {
-                dist.insert(step.other, d + 1);
+            if let std::collections::hash_map::Entry::Vacant(slot) = dist.entry(step.other) {
+                slot.insert(d + 1);
                 queue.push_back(step.other);
             }
         }

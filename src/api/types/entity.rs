@@ -300,6 +300,9 @@ entity_type!(
 );
 
 /// A person, body, fund, law, event or place of the graph.
+// The derive's repeated `arg(name = …, ty = …)` items are distinct
+// arguments, not duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID", desc = "Stable readable slug."),
