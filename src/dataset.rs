@@ -227,7 +227,7 @@ sources = [{ document = "doc", quote = "Alpha funds Beta" }]
             "{e}"
         );
         let e = err(&GOOD.replace("id = \"beta\"", "id = \"alpha\""));
-        assert!(e.contains("duplicate entity id `alpha`"), "{e}");
+        assert!(e.contains("entity id `alpha` already exists"), "{e}");
         let e = err(&GOOD.replace("quote = \"Beta\"", "quote = \"Gamma\""));
         assert!(
             e.contains("entity `beta`") && e.contains("quote not found"),

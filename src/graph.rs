@@ -60,9 +60,9 @@ pub struct Step<'g> {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum GraphError {
     /// An item of the same sort already has this id.
-    #[error("duplicate {what} id `{id}`")]
+    #[error("{what} id `{id}` already exists")]
     DuplicateId {
-        /// "entity", "relation" or "document".
+        /// What holds the id already: "entity", "relation" or "document".
         what: &'static str,
         /// The id.
         id: String,
@@ -99,6 +99,27 @@ pub enum GraphError {
     /// A relation joins an entity to itself.
     #[error("a relation may not join `{0}` to itself")]
     SelfLoop(String),
+    /// No item has this id.
+    #[error("no {what} with id `{id}`")]
+    NotFound {
+        /// "entity", "relation" or "document".
+        what: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// An entity still has relations and deleting it without cascade was asked.
+    #[error(
+        "entity `{id}` still has {count} relation(s); delete them first or pass cascade: true"
+    )]
+    HasRelations {
+        /// The entity.
+        id: String,
+        /// How many relations it has.
+        count: usize,
+    },
+    /// An update tried to change what may not change (kind, ends).
+    #[error("{0}")]
+    Immutable(String),
     /// A self-contained check of the item failed.
     #[error("{0}")]
     Invalid(String),
@@ -113,6 +134,8 @@ pub struct Graph {
     documents: BTreeMap<String, Document>,
     /// Folded (lowercase, ASCII) name and aliases of each entity, for search.
     search_keys: BTreeMap<NodeIndex, Vec<String>>,
+    /// Number of committed writes this graph reflects.
+    version: u64,
 }
 
 /// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
@@ -125,6 +148,144 @@ impl Graph {
     /// An empty graph.
     pub fn new() -> Self {
         Graph::default()
+    }
+
+    /// The graph version: how many committed writes it reflects.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Sets the graph version (on a graph being prepared for commit or
+    /// rebuilt from the store).
+    pub fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+
+    /// Whether any node (entity, relation or document) has this id.
+    pub fn id_taken(&self, id: &str) -> bool {
+        self.entity_ids.contains_key(id)
+            || self.relation_ids.contains_key(id)
+            || self.documents.contains_key(id)
+    }
+
+    fn check_new_id(&self, id: &str) -> Result<(), GraphError> {
+        let what = if self.entity_ids.contains_key(id) {
+            "entity"
+        } else if self.relation_ids.contains_key(id) {
+            "relation"
+        } else if self.documents.contains_key(id) {
+            "document"
+        } else {
+            return Ok(());
+        };
+        Err(GraphError::DuplicateId {
+            what,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Replaces an entity with a new version of it: same id and kind,
+    /// checked like a new one.
+    pub fn replace_entity(&mut self, entity: Entity) -> Result<(), GraphError> {
+        let ix = self
+            .entity_ix(&entity.id)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "entity",
+                id: entity.id.clone(),
+            })?;
+        if self.inner[ix].kind != entity.kind {
+            return Err(GraphError::Immutable(format!(
+                "the kind of entity `{}` cannot change",
+                entity.id
+            )));
+        }
+        entity.validate().map_err(GraphError::Invalid)?;
+        self.check_sources(&entity.sources)?;
+        let keys = std::iter::once(&entity.name)
+            .chain(&entity.aliases)
+            .map(|s| fold(s))
+            .collect();
+        self.search_keys.insert(ix, keys);
+        self.inner[ix] = entity;
+        Ok(())
+    }
+
+    /// Replaces a relation with a new version of it: same id, kind and
+    /// ends, checked like a new one.
+    pub fn replace_relation(&mut self, relation: Relation) -> Result<(), GraphError> {
+        let ix = self
+            .relation_ix(&relation.id)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "relation",
+                id: relation.id.clone(),
+            })?;
+        let old = &self.inner[ix];
+        if old.kind != relation.kind || old.from != relation.from || old.to != relation.to {
+            return Err(GraphError::Immutable(format!(
+                "the kind and ends of relation `{}` cannot change; delete it and create another",
+                relation.id
+            )));
+        }
+        relation.validate().map_err(GraphError::Invalid)?;
+        self.check_sources(&relation.sources)?;
+        self.inner[ix] = relation;
+        Ok(())
+    }
+
+    /// Removes a relation, returning it.
+    pub fn remove_relation(&mut self, id: &str) -> Result<Relation, GraphError> {
+        let ix = self
+            .relation_ids
+            .remove(id)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "relation",
+                id: id.to_owned(),
+            })?;
+        self.inner
+            .remove_edge(ix)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "relation",
+                id: id.to_owned(),
+            })
+    }
+
+    /// Removes an entity. With relations still attached it is refused
+    /// unless `cascade`, which removes them too; returns the entity and the
+    /// relations removed with it (ordered by id).
+    pub fn remove_entity(
+        &mut self,
+        id: &str,
+        cascade: bool,
+    ) -> Result<(Entity, Vec<Relation>), GraphError> {
+        let ix = self.entity_ix(id).ok_or_else(|| GraphError::NotFound {
+            what: "entity",
+            id: id.to_owned(),
+        })?;
+        let attached: Vec<String> = self
+            .steps(ix, &Walk::any())
+            .into_iter()
+            .map(|s| s.relation.id.clone())
+            .collect();
+        if !attached.is_empty() && !cascade {
+            return Err(GraphError::HasRelations {
+                id: id.to_owned(),
+                count: attached.len(),
+            });
+        }
+        let mut removed = Vec::with_capacity(attached.len());
+        for rid in attached {
+            removed.push(self.remove_relation(&rid)?);
+        }
+        self.entity_ids.remove(id);
+        self.search_keys.remove(&ix);
+        let entity = self
+            .inner
+            .remove_node(ix)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "entity",
+                id: id.to_owned(),
+            })?;
+        Ok((entity, removed))
     }
 
     /// Number of entities.
@@ -153,12 +314,7 @@ impl Graph {
         if doc.text.trim().is_empty() {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
-        if self.documents.contains_key(&doc.id) {
-            return Err(GraphError::DuplicateId {
-                what: "document",
-                id: doc.id,
-            });
-        }
+        self.check_new_id(&doc.id)?;
         self.documents.insert(doc.id.clone(), doc);
         Ok(())
     }
@@ -182,12 +338,7 @@ impl Graph {
     /// Adds an entity after checking it and its evidence.
     pub fn add_entity(&mut self, entity: Entity) -> Result<NodeIndex, GraphError> {
         entity.validate().map_err(GraphError::Invalid)?;
-        if self.entity_ids.contains_key(&entity.id) {
-            return Err(GraphError::DuplicateId {
-                what: "entity",
-                id: entity.id,
-            });
-        }
+        self.check_new_id(&entity.id)?;
         self.check_sources(&entity.sources)?;
         let keys = std::iter::once(&entity.name)
             .chain(&entity.aliases)
@@ -204,12 +355,7 @@ impl Graph {
     /// its evidence.
     pub fn add_relation(&mut self, relation: Relation) -> Result<EdgeIndex, GraphError> {
         relation.validate().map_err(GraphError::Invalid)?;
-        if self.relation_ids.contains_key(&relation.id) {
-            return Err(GraphError::DuplicateId {
-                what: "relation",
-                id: relation.id,
-            });
-        }
+        self.check_new_id(&relation.id)?;
         let end = |end: &'static str, id: &str| {
             self.entity_ids
                 .get(id)
@@ -487,5 +633,71 @@ mod tests {
     #[test]
     fn fold_ignores_case_and_accents() {
         assert_eq!(fold("Iraq’s  Café"), "iraq's cafe");
+    }
+
+    #[test]
+    fn ids_are_unique_across_nodes() {
+        let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce)]);
+        let clash = Relation::new("a", R::PartOf, "a", "b", source());
+        assert!(matches!(
+            g.add_relation(clash),
+            Err(GraphError::DuplicateId { what: "entity", .. })
+        ));
+        let doc_clash = Entity::new("doc", K::City, "C", source());
+        assert!(matches!(
+            g.add_entity(doc_clash),
+            Err(GraphError::DuplicateId {
+                what: "document",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn removes_and_replaces_keep_indices_and_invariants() {
+        let mut g = graph(&[
+            ("a", K::ArmedForce),
+            ("b", K::ArmedForce),
+            ("c", K::ArmedForce),
+        ]);
+        rel(&mut g, "ab", R::PartOf, "a", "b");
+        rel(&mut g, "bc", R::PartOf, "b", "c");
+        let c_ix = g.entity_ix("c");
+        assert!(matches!(
+            g.remove_entity("b", false),
+            Err(GraphError::HasRelations { count: 2, .. })
+        ));
+        assert_eq!(g.relation_count(), 2);
+        let removed = g.remove_entity("b", true).map(|(e, rs)| (e.id, rs.len()));
+        assert_eq!(removed, Ok(("b".to_owned(), 2)));
+        assert_eq!((g.entity_count(), g.relation_count()), (2, 0));
+        // Stable indices: the surviving entity keeps its index.
+        assert_eq!(g.entity_ix("c"), c_ix);
+        assert!(g.entity("b").is_none() && g.relation("ab").is_none());
+        assert!(matches!(
+            g.remove_relation("ab"),
+            Err(GraphError::NotFound { .. })
+        ));
+
+        let mut renamed = g.entity("a").cloned().unwrap_or_else(|| panic!("a"));
+        renamed.name = "Alpha Force".into();
+        assert_eq!(g.replace_entity(renamed.clone()), Ok(()));
+        assert_eq!(g.entity("a").map(|e| e.name.as_str()), Some("Alpha Force"));
+        assert!(g
+            .search_keys(g.entity_ix("a").unwrap_or_default())
+            .contains(&"alpha force".to_owned()));
+        renamed.kind = K::City;
+        assert!(matches!(
+            g.replace_entity(renamed),
+            Err(GraphError::Immutable(_))
+        ));
+
+        rel(&mut g, "ac", R::PartOf, "a", "c");
+        let mut r = g.relation("ac").cloned().unwrap_or_else(|| panic!("ac"));
+        r.to = "a".into();
+        assert!(matches!(
+            g.replace_relation(r),
+            Err(GraphError::Immutable(_))
+        ));
     }
 }

@@ -5,6 +5,7 @@
 //! - [`dataset`]: the data-file format and its loader;
 //! - [`model`]: plain types (entities, relations, money, evidence);
 //! - [`graph`]: the petgraph graph with its id maps and invariants;
+//! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`api`]: the GraphQL schema, a thin layer over the analyses;
 //! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health.
@@ -16,7 +17,10 @@ pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod dataset;
+pub mod edit;
 pub mod graph;
 pub mod http;
 pub mod model;
 pub mod run;
+pub mod service;
+pub mod store;

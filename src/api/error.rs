@@ -124,9 +124,16 @@ impl Extension for ErrorCodesExt {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|e| with_code(e, code::PARSE_FAILED))
+        next.run(ctx, query, variables).await.map_err(|e| {
+            // The parser's own nesting guard fires before the depth limit
+            // is checked, on documents deeper than either allows.
+            let code = if e.message.starts_with("The recursion depth of the query") {
+                code::DEPTH_LIMIT
+            } else {
+                code::PARSE_FAILED
+            };
+            with_code(e, code)
+        })
     }
 
     async fn validation(

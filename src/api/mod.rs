@@ -2,6 +2,7 @@
 //! arguments to the graph and its analyses. Knows nothing of HTTP.
 
 pub mod error;
+mod inputs;
 mod query;
 pub mod types;
 

@@ -309,12 +309,46 @@ fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
     }
 }
 
+/// The first required variable (non-null, no default) the request does not
+/// supply. Variable coercion failures are request errors in the GraphQL
+/// spec, but async-graphql reports a missing variable as a field error.
+fn missing_variable(request: &async_graphql::Request) -> Option<String> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    let op = match (&doc.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+        _ => return None,
+    };
+    op.node.variable_definitions.iter().find_map(|v| {
+        let v = &v.node;
+        let supplied = request
+            .variables
+            .get(v.name.node.as_str())
+            .is_some_and(|value| *value != async_graphql::Value::Null);
+        (!v.var_type.node.nullable && v.default_value.is_none() && !supplied)
+            .then(|| v.name.node.to_string())
+    })
+}
+
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,
     media: Media,
     via_get: bool,
 ) -> HttpResponse {
+    if let Some(name) = missing_variable(&request) {
+        let status = match media {
+            Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+            Media::Json => StatusCode::OK,
+        };
+        return refuse(
+            status,
+            media,
+            &format!("variable `${name}` is required but was not given"),
+            code::VALIDATION_FAILED,
+        );
+    }
     if via_get && operation_type(&request).is_some_and(|ty| ty != OperationType::Query) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))

@@ -1,0 +1,301 @@
+//! Input types of the mutations, and their conversion to the model.
+
+use super::error::ApiError;
+use super::types::{AmountQualifier, Date, EntityKind, RelationKind};
+use crate::edit;
+use crate::model::{Document, Entity, Money, Relation, Source, Vote};
+use async_graphql::{InputObject, MaybeUndefined, ID};
+
+/// Evidence for a fact.
+#[derive(InputObject, Clone)]
+pub struct SourceInput {
+    /// Id of the document; the quote must occur in its text.
+    pub document: ID,
+    /// Verbatim words of the document (whitespace-normalised).
+    pub quote: String,
+}
+
+/// An amount of money.
+#[derive(InputObject, Clone)]
+pub struct MoneyInput {
+    /// Whole units of `currency`, not negative.
+    pub amount: f64,
+    /// ISO 4217 code.
+    #[graphql(default_with = "String::from(\"USD\")")]
+    pub currency: String,
+    /// How exact the source is about it.
+    #[graphql(default_with = "AmountQualifier::Exact")]
+    pub qualifier: AmountQualifier,
+}
+
+/// A recorded vote.
+#[derive(InputObject, Clone)]
+pub struct VoteInput {
+    /// Votes in favour.
+    pub yeas: u32,
+    /// Votes against.
+    pub nays: u32,
+}
+
+/// A new entity.
+#[derive(InputObject, Clone)]
+pub struct EntityInput {
+    /// Its id; a readable slug of the name when omitted.
+    pub id: Option<ID>,
+    /// What it is.
+    pub kind: EntityKind,
+    /// The full name as the source gives it.
+    pub name: String,
+    /// Acronyms and short forms.
+    pub aliases: Option<Vec<String>>,
+    /// A short description in the source's terms.
+    pub description: Option<String>,
+    /// Evidence; at least one.
+    pub sources: Vec<SourceInput>,
+    /// PERSON: rank or honorific.
+    pub rank: Option<String>,
+    /// FUND: the total the source states.
+    pub total_amount: Option<MoneyInput>,
+    /// FUND, LEGISLATION: the fiscal year.
+    pub fiscal_year: Option<i32>,
+    /// LEGISLATION: the passing vote.
+    pub vote: Option<VoteInput>,
+    /// LEGISLATION: the total it provides for.
+    pub total: Option<MoneyInput>,
+    /// EVENT: the day it took place.
+    pub date: Option<Date>,
+}
+
+/// Changes to an entity; omitted fields stay as they are.
+#[derive(InputObject, Clone)]
+#[graphql(name = "EntityPatch")]
+pub struct EntityPatchInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New aliases, replacing the old.
+    pub aliases: Option<Vec<String>>,
+    /// New description; null clears it.
+    pub description: MaybeUndefined<String>,
+    /// New evidence, replacing the old; at least one.
+    pub sources: Option<Vec<SourceInput>>,
+}
+
+/// A new relation.
+#[derive(InputObject, Clone)]
+pub struct RelationInput {
+    /// Its id; `from-kind-to` when omitted.
+    pub id: Option<ID>,
+    /// What it says.
+    pub kind: RelationKind,
+    /// Id of the entity it starts at.
+    pub from: ID,
+    /// Id of the entity it ends at.
+    pub to: ID,
+    /// HOLDS_POSITION: the position.
+    pub role: Option<String>,
+    /// AUTHORIZES, FUNDS: the money.
+    pub amount: Option<MoneyInput>,
+    /// The fiscal year the money is for.
+    pub fiscal_year: Option<i32>,
+    /// The day it happened.
+    pub date: Option<Date>,
+    /// SUPPORTS: the kinds of support the source lists.
+    pub categories: Option<Vec<String>>,
+    /// Evidence; at least one.
+    pub sources: Vec<SourceInput>,
+}
+
+/// Changes to a relation; omitted fields stay as they are, null clears.
+#[derive(InputObject, Clone)]
+#[graphql(name = "RelationPatch")]
+pub struct RelationPatchInput {
+    /// New role.
+    pub role: MaybeUndefined<String>,
+    /// New amount.
+    pub amount: MaybeUndefined<MoneyInput>,
+    /// New fiscal year.
+    pub fiscal_year: MaybeUndefined<i32>,
+    /// New date.
+    pub date: MaybeUndefined<Date>,
+    /// New support categories.
+    pub categories: Option<Vec<String>>,
+    /// New evidence, replacing the old; at least one.
+    pub sources: Option<Vec<SourceInput>>,
+}
+
+/// A new source document.
+#[derive(InputObject, Clone)]
+pub struct DocumentInput {
+    /// Its id; a slug of the title when omitted. Give one to quote the
+    /// document in the same ingest.
+    pub id: Option<ID>,
+    /// Headline or title.
+    pub title: String,
+    /// Who published it.
+    pub publisher: String,
+    /// Publication date.
+    pub published_on: Option<Date>,
+    /// Where it was filed from.
+    pub dateline: Option<String>,
+    /// The full text.
+    pub text: String,
+}
+
+/// A document with its entities and relations, applied all or nothing.
+#[derive(InputObject, Clone)]
+pub struct IngestInput {
+    /// The document.
+    pub document: DocumentInput,
+    /// Entities it evidences.
+    pub entities: Vec<EntityInput>,
+    /// Relations it evidences; their ends may be entities of this input.
+    pub relations: Vec<RelationInput>,
+}
+
+fn sources(list: Vec<SourceInput>) -> Vec<Source> {
+    list.into_iter()
+        .map(|s| Source {
+            document: s.document.0,
+            quote: s.quote,
+        })
+        .collect()
+}
+
+/// Largest amount a GraphQL Float carries exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+impl MoneyInput {
+    fn into_model(self, field: &str) -> Result<Money, ApiError> {
+        let a = self.amount;
+        if !a.is_finite() || a.fract() != 0.0 || a.abs() > MAX_EXACT {
+            return Err(ApiError::BadInput(format!(
+                "`{field}.amount` must be a whole number of currency units, got {a}"
+            )));
+        }
+        let money = Money {
+            amount: a as i64,
+            currency: self.currency,
+            qualifier: self.qualifier.into(),
+        };
+        money
+            .validate()
+            .map_err(|e| ApiError::BadInput(format!("`{field}`: {e}")))?;
+        Ok(money)
+    }
+}
+
+fn money(m: Option<MoneyInput>, field: &str) -> Result<Option<Money>, ApiError> {
+    m.map(|m| m.into_model(field)).transpose()
+}
+
+fn maybe<T, U>(
+    m: MaybeUndefined<T>,
+    f: impl FnOnce(T) -> Result<U, ApiError>,
+) -> Result<Option<Option<U>>, ApiError> {
+    Ok(match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
+    })
+}
+
+impl EntityInput {
+    /// The given id and the entity (its id still empty).
+    pub fn into_model(self) -> Result<(Option<String>, Entity), ApiError> {
+        let entity = Entity {
+            id: String::new(),
+            kind: self.kind.into(),
+            name: self.name,
+            aliases: self.aliases.unwrap_or_default(),
+            description: self.description,
+            sources: sources(self.sources),
+            rank: self.rank,
+            total_amount: money(self.total_amount, "totalAmount")?,
+            fiscal_year: self.fiscal_year,
+            vote: self.vote.map(|v| Vote {
+                yeas: v.yeas,
+                nays: v.nays,
+            }),
+            total: money(self.total, "total")?,
+            date: self.date.map(|d| d.0),
+        };
+        Ok((self.id.map(|id| id.0), entity))
+    }
+}
+
+impl From<EntityPatchInput> for edit::EntityPatch {
+    fn from(p: EntityPatchInput) -> Self {
+        edit::EntityPatch {
+            name: p.name,
+            aliases: p.aliases,
+            description: match p.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d)),
+            },
+            sources: p.sources.map(sources),
+        }
+    }
+}
+
+impl RelationInput {
+    /// The given id and the relation (its id still empty).
+    pub fn into_model(self) -> Result<(Option<String>, Relation), ApiError> {
+        let relation = Relation {
+            id: String::new(),
+            kind: self.kind.into(),
+            from: self.from.0,
+            to: self.to.0,
+            role: self.role,
+            amount: money(self.amount, "amount")?,
+            fiscal_year: self.fiscal_year,
+            date: self.date.map(|d| d.0),
+            categories: self.categories.unwrap_or_default(),
+            sources: sources(self.sources),
+        };
+        Ok((self.id.map(|id| id.0), relation))
+    }
+}
+
+impl RelationPatchInput {
+    /// The domain patch.
+    pub fn into_model(self) -> Result<edit::RelationPatch, ApiError> {
+        Ok(edit::RelationPatch {
+            role: maybe(self.role, Ok)?,
+            amount: maybe(self.amount, |m| m.into_model("amount"))?,
+            fiscal_year: maybe(self.fiscal_year, Ok)?,
+            date: maybe(self.date, |d| Ok(d.0))?,
+            categories: self.categories,
+            sources: self.sources.map(sources),
+        })
+    }
+}
+
+impl IngestInput {
+    /// The domain ingest.
+    pub fn into_model(self) -> Result<edit::Ingest, ApiError> {
+        let d = self.document;
+        let document = Document {
+            id: String::new(),
+            title: d.title,
+            publisher: d.publisher,
+            published_on: d.published_on.map(|d| d.0),
+            dateline: d.dateline,
+            text: d.text,
+        };
+        Ok(edit::Ingest {
+            document_id: d.id.map(|id| id.0),
+            document,
+            entities: self
+                .entities
+                .into_iter()
+                .map(EntityInput::into_model)
+                .collect::<Result<_, _>>()?,
+            relations: self
+                .relations
+                .into_iter()
+                .map(RelationInput::into_model)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

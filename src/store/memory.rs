@@ -1,0 +1,74 @@
+//! [`MemoryStore`]: the store kept in memory only, for tests and for
+//! running without disk.
+
+use super::{Change, Contents, Store, StoreError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A store that keeps [`Contents`] behind a mutex and forgets them when
+/// dropped. Commits are all-or-nothing: they are applied to a copy that
+/// replaces the contents only once complete.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    contents: Mutex<Contents>,
+}
+
+impl MemoryStore {
+    /// An empty store at version 0.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// The contents, even if a thread panicked while holding the lock: a
+    /// commit replaces them in one assignment, so they are never half
+    /// changed.
+    fn lock(&self) -> MutexGuard<'_, Contents> {
+        self.contents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn load(&self) -> Result<Contents, StoreError> {
+        Ok(self.lock().clone())
+    }
+
+    async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+        let mut contents = self.lock();
+        let mut next = contents.clone();
+        next.apply(version, changes);
+        *contents = next;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{entity, scenario};
+    use super::*;
+
+    #[tokio::test]
+    async fn puts_replaces_deletes_in_id_order() {
+        scenario(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn poisoned_lock_still_serves_whole_contents() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        store
+            .commit(1, &[Change::PutEntity(entity("a", "A"))])
+            .await
+            .unwrap();
+        let poisoner = store.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.contents.lock().unwrap();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(store.contents.is_poisoned());
+        let got = store.load().await.unwrap();
+        assert_eq!(got.version, 1);
+        assert_eq!(got.entities, vec![entity("a", "A")]);
+        store.commit(2, &[]).await.unwrap();
+        assert_eq!(store.load().await.unwrap().version, 2);
+    }
+}

@@ -1,0 +1,590 @@
+//! [`SqliteStore`]: the store on disk, a SQLite database in a data
+//! directory.
+//!
+//! The directory holds `LOCK`, locked exclusively for as long as the store
+//! lives so that one process at a time uses the directory, and
+//! `partnergraph.sqlite` (with its `-wal` and `-shm` files), in WAL mode
+//! with `synchronous=FULL` so that a commit is on disk when it returns.
+//!
+//! Tables: `meta(key, value)` holds `schema` (this layout's version,
+//! [`SCHEMA`]) and `version` (the graph version); `documents`, `entities`
+//! and `relations` hold one row per item, `id` and `body`, the item as
+//! JSON.
+
+use super::{Change, Contents, Store, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The version of the table layout this build reads and writes.
+const SCHEMA: &str = "1";
+
+/// Name of the lock file in the data directory.
+const LOCK_FILE: &str = "LOCK";
+
+/// Name of the database file in the data directory.
+const DB_FILE: &str = "partnergraph.sqlite";
+
+/// Creates the tables other than `meta`; idempotent.
+const CREATE_TABLES: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS relations (id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+];
+
+/// A store in a data directory: a SQLite database guarded by a lock file.
+///
+/// The lock is held until the store is dropped or [`closed`](Self::close),
+/// and released by the OS if the process dies, however it dies.
+#[derive(Debug)]
+pub struct SqliteStore {
+    // Fields drop in order: the database before the lock.
+    pool: SqlitePool,
+    dir: PathBuf,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens the store in `dir`, creating the directory, the database and
+    /// its tables as needed.
+    ///
+    /// Fails with [`StoreError::Locked`] if another store (in this process
+    /// or another) has `dir` open, and with [`StoreError::Schema`] if the
+    /// database was written with a table layout this build does not read.
+    pub async fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(source)) => {
+                return Err(StoreError::Io {
+                    path: lock_path,
+                    source,
+                })
+            }
+        }
+
+        let path = dir.join(DB_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(false)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| database(&path, "cannot open", e))?;
+        let store = SqliteStore {
+            pool,
+            dir: dir.to_path_buf(),
+            path,
+            _lock: lock,
+        };
+        store.set_up().await?;
+        // Make the new database file's directory entry durable too; SQLite
+        // syncs the directory for its journal files but not for the main
+        // file.
+        #[cfg(unix)]
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+        Ok(store)
+    }
+
+    /// The database file, `partnergraph.sqlite` in the data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Closes the database, waiting for its connection to finish, then
+    /// releases the directory's lock. Dropping the store also releases the
+    /// lock, without waiting for the connection.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Creates the tables if missing and checks or records the schema
+    /// version, all in one transaction.
+    async fn set_up(&self) -> Result<(), StoreError> {
+        let fail = |e| database(&self.path, "cannot set up", e);
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        match meta(&mut tx, "schema").await.map_err(fail)? {
+            Some(found) if found == SCHEMA => {}
+            Some(found) => {
+                return Err(StoreError::Schema {
+                    path: self.path.clone(),
+                    found,
+                    expected: SCHEMA,
+                })
+            }
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema', ?1)")
+                    .bind(SCHEMA)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+        for sql in CREATE_TABLES {
+            sqlx::query(sql).execute(&mut *tx).await.map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)
+    }
+}
+
+/// A database error with the file and what was being done.
+fn database(path: &Path, doing: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Database(format!("{doing} `{}`: {e}", path.display()))
+}
+
+/// The value of `key` in `meta`, if present.
+async fn meta(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Reads every row of `table`, ordered by id, checking each body
+/// deserializes and carries its row's id.
+async fn read_table<T: DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    path: &Path,
+    table: &'static str,
+    sql: &'static str,
+    id_of: fn(&T) -> &str,
+) -> Result<Vec<T>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(sql)
+        .fetch_all(conn)
+        .await
+        .map_err(|e| database(path, &format!("cannot read table `{table}` of"), e))?;
+    rows.into_iter()
+        .map(|(id, body)| {
+            let corrupt = |message: String| StoreError::Corrupt {
+                table,
+                id: id.clone(),
+                message,
+            };
+            let item: T = serde_json::from_str(&body).map_err(|e| corrupt(e.to_string()))?;
+            if id_of(&item) != id {
+                return Err(corrupt(format!(
+                    "its body has id `{}`, not the row's",
+                    id_of(&item)
+                )));
+            }
+            Ok(item)
+        })
+        .collect()
+}
+
+/// The JSON body of an item bound for `table`.
+fn encode<T: Serialize>(table: &'static str, id: &str, item: &T) -> Result<String, StoreError> {
+    serde_json::to_string(item).map_err(|e| StoreError::Encode {
+        table,
+        id: id.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// One statement of a commit: the SQL, the id and, for puts, the body.
+struct Statement<'a> {
+    sql: &'static str,
+    id: &'a str,
+    body: Option<String>,
+}
+
+impl<'a> Statement<'a> {
+    /// The statement for `change`, with its body already serialized.
+    fn of(change: &'a Change) -> Result<Self, StoreError> {
+        let put = |sql, id: &'a str, body: Result<String, StoreError>| {
+            Ok(Statement {
+                sql,
+                id,
+                body: Some(body?),
+            })
+        };
+        let delete = |sql, id: &'a str| {
+            Ok(Statement {
+                sql,
+                id,
+                body: None,
+            })
+        };
+        match change {
+            Change::PutDocument(d) => put(
+                "INSERT OR REPLACE INTO documents (id, body) VALUES (?1, ?2)",
+                &d.id,
+                encode("documents", &d.id, d),
+            ),
+            Change::PutEntity(e) => put(
+                "INSERT OR REPLACE INTO entities (id, body) VALUES (?1, ?2)",
+                &e.id,
+                encode("entities", &e.id, e),
+            ),
+            Change::DeleteEntity(id) => delete("DELETE FROM entities WHERE id = ?1", id),
+            Change::PutRelation(r) => put(
+                "INSERT OR REPLACE INTO relations (id, body) VALUES (?1, ?2)",
+                &r.id,
+                encode("relations", &r.id, r),
+            ),
+            Change::DeleteRelation(id) => delete("DELETE FROM relations WHERE id = ?1", id),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn load(&self) -> Result<Contents, StoreError> {
+        let fail = |e| database(&self.path, "cannot read", e);
+        // One read transaction, so that the tables are read as of one
+        // moment.
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let version = match meta(&mut tx, "version").await.map_err(fail)? {
+            None => 0,
+            Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
+                table: "meta",
+                id: "version".into(),
+                message: format!("`{v}` is not a version number: {e}"),
+            })?,
+        };
+        let documents = read_table(
+            &mut tx,
+            &self.path,
+            "documents",
+            "SELECT id, body FROM documents ORDER BY id",
+            |d: &crate::model::Document| &d.id,
+        )
+        .await?;
+        let entities = read_table(
+            &mut tx,
+            &self.path,
+            "entities",
+            "SELECT id, body FROM entities ORDER BY id",
+            |e: &crate::model::Entity| &e.id,
+        )
+        .await?;
+        let relations = read_table(
+            &mut tx,
+            &self.path,
+            "relations",
+            "SELECT id, body FROM relations ORDER BY id",
+            |r: &crate::model::Relation| &r.id,
+        )
+        .await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(Contents {
+            version,
+            documents,
+            entities,
+            relations,
+        })
+    }
+
+    async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+        // Serialize everything before touching the database.
+        let statements = changes
+            .iter()
+            .map(Statement::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let fail = |e| database(&self.path, "cannot commit to", e);
+        // Dropping `tx` before `commit` (on error, or if this future is
+        // dropped) rolls the whole transaction back.
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        for statement in &statements {
+            let query = sqlx::query(statement.sql).bind(statement.id);
+            let query = match &statement.body {
+                Some(body) => query.bind(body.as_str()),
+                None => query,
+            };
+            query.execute(&mut *tx).await.map_err(fail)?;
+        }
+        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?1)")
+            .bind(version.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{document, entity, relation, scenario};
+    use super::*;
+
+    /// Executes raw SQL on the store's own connection.
+    async fn raw(store: &SqliteStore, sql: &str) {
+        sqlx::query(sql).execute(&store.pool).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn puts_replaces_deletes_in_id_order() {
+        let dir = tempfile::tempdir().unwrap();
+        scenario(&SqliteStore::open(dir.path()).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn round_trip_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("nested").join("data");
+        let store = SqliteStore::open(&data).await.unwrap();
+        assert_eq!(store.path(), data.join("partnergraph.sqlite"));
+        assert_eq!(store.dir(), data);
+        let changes = [
+            Change::PutDocument(document("doc")),
+            Change::PutEntity(entity("ctef", "Counter-ISIS Train and Equip Fund")),
+            Change::PutEntity(entity("b", "B")),
+            Change::PutRelation(relation("ctef-funds-b", "ctef", "b")),
+        ];
+        store.commit(u64::MAX - 1, &changes).await.unwrap();
+        drop(store);
+
+        let store = SqliteStore::open(&data).await.unwrap();
+        let got = store.load().await.unwrap();
+        assert_eq!(
+            got,
+            Contents {
+                version: u64::MAX - 1,
+                documents: vec![document("doc")],
+                entities: vec![
+                    entity("b", "B"),
+                    entity("ctef", "Counter-ISIS Train and Equip Fund")
+                ],
+                relations: vec![relation("ctef-funds-b", "ctef", "b")],
+            }
+        );
+        store.close().await;
+        // Closing released the lock too.
+        let store = SqliteStore::open(&data).await.unwrap();
+        assert_eq!(store.load().await.unwrap(), got);
+    }
+
+    #[tokio::test]
+    async fn commits_are_durable_by_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+        // 2 is FULL: the WAL is fsync'd at every commit.
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 2);
+    }
+
+    #[tokio::test]
+    async fn new_store_is_empty_at_version_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.load().await.unwrap(), Contents::default());
+    }
+
+    /// A trigger makes SQLite itself abort the transaction at its third
+    /// statement, after two statements have been executed in it.
+    #[tokio::test]
+    async fn failure_midway_applies_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        store
+            .commit(1, &[Change::PutEntity(entity("a", "A"))])
+            .await
+            .unwrap();
+        raw(
+            &store,
+            "CREATE TRIGGER refuse BEFORE INSERT ON relations WHEN NEW.id = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END",
+        )
+        .await;
+        let before = store.load().await.unwrap();
+
+        let err = store
+            .commit(
+                2,
+                &[
+                    Change::PutEntity(entity("a", "A renamed")),
+                    Change::DeleteEntity("a".into()),
+                    Change::PutDocument(document("doc")),
+                    Change::PutRelation(relation("boom", "a", "a")),
+                    Change::PutEntity(entity("z", "Z")),
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+        assert!(err.to_string().contains("refused by test trigger"), "{err}");
+        assert_eq!(store.load().await.unwrap(), before);
+
+        // The connection is not left inside the failed transaction.
+        store
+            .commit(3, &[Change::PutEntity(entity("z", "Z"))])
+            .await
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let got = store.load().await.unwrap();
+        assert_eq!(got.version, 3);
+        assert_eq!(got.entities, vec![entity("a", "A"), entity("z", "Z")]);
+        assert!(got.documents.is_empty());
+        assert!(got.relations.is_empty());
+    }
+
+    #[tokio::test]
+    async fn second_open_is_locked_out_until_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SqliteStore::open(dir.path()).await.unwrap();
+        let err = SqliteStore::open(dir.path()).await.unwrap_err();
+        match &err {
+            StoreError::Locked { dir: locked } => assert_eq!(locked, dir.path()),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        let message = err.to_string();
+        let shown = dir.path().display().to_string();
+        assert!(message.contains(&format!("`{shown}`")), "{message}");
+        assert!(
+            message.contains(&dir.path().join("LOCK").display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("--data-dir"), "{message}");
+        // The refused open did not disturb the first store.
+        first.commit(1, &[]).await.unwrap();
+        drop(first);
+        let second = SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(second.load().await.unwrap().version, 1);
+    }
+
+    #[tokio::test]
+    async fn corrupt_rows_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        store
+            .commit(
+                1,
+                &[
+                    Change::PutEntity(entity("a", "A")),
+                    Change::PutEntity(entity("b", "B")),
+                ],
+            )
+            .await
+            .unwrap();
+
+        raw(
+            &store,
+            "UPDATE entities SET body = 'not json {' WHERE id = 'b'",
+        )
+        .await;
+        let err = store.load().await.unwrap_err();
+        match &err {
+            StoreError::Corrupt { table, id, .. } => {
+                assert_eq!((*table, id.as_str()), ("entities", "b"))
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        let message = err.to_string();
+        assert!(
+            message.contains("`b`") && message.contains("`entities`"),
+            "{message}"
+        );
+
+        // Well-formed JSON of the wrong shape, and a body under another id.
+        let wrong_shape = serde_json::json!({"id": "b", "kind": "NOT_A_KIND"}).to_string();
+        sqlx::query("UPDATE entities SET body = ?1 WHERE id = 'b'")
+            .bind(wrong_shape)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.load().await.unwrap_err(),
+            StoreError::Corrupt { table: "entities", ref id, .. } if id == "b"
+        ));
+        let other_id = serde_json::to_string(&entity("a", "A")).unwrap();
+        sqlx::query("UPDATE entities SET body = ?1 WHERE id = 'b'")
+            .bind(other_id)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.load().await.unwrap_err();
+        assert!(err.to_string().contains("body has id `a`"), "{err}");
+
+        // Repairing the row makes the store readable again.
+        store
+            .commit(2, &[Change::DeleteEntity("b".into())])
+            .await
+            .unwrap();
+        assert_eq!(store.load().await.unwrap().entities, vec![entity("a", "A")]);
+
+        raw(&store, "UPDATE meta SET value = 'x' WHERE key = 'version'").await;
+        assert!(matches!(
+            store.load().await.unwrap_err(),
+            StoreError::Corrupt { table: "meta", ref id, .. } if id == "version"
+        ));
+    }
+
+    #[tokio::test]
+    async fn other_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        raw(&store, "UPDATE meta SET value = '2' WHERE key = 'schema'").await;
+        store.close().await;
+        let err = SqliteStore::open(dir.path()).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Schema { found, .. } if found == "2"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("schema version 2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_FILE), vec![b'x'; 4096]).unwrap();
+        let err = SqliteStore::open(dir.path()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+        assert!(err.to_string().contains(DB_FILE), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_data_dir_that_is_a_file_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let err = SqliteStore::open(&file).await.unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+    }
+}

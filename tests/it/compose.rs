@@ -1,0 +1,128 @@
+//! The deployment files name only settings the binary has.
+
+use clap::CommandFactory;
+use partnergraph::config::Cli;
+use serde_yaml_ng::Value;
+use std::collections::BTreeSet;
+
+/// Every environment variable any flag of the binary reads, in every subcommand.
+fn env_vars() -> BTreeSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.insert(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&Cli::command(), &mut out);
+    out
+}
+
+/// The environment a compose service sets: a mapping or a list of `KEY=value`.
+fn environment_keys(env: &Value) -> Vec<String> {
+    match env {
+        Value::Mapping(map) => map
+            .keys()
+            .map(|k| k.as_str().expect("environment keys are strings").to_owned())
+            .collect(),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| {
+                let entry = item.as_str().expect("environment entries are strings");
+                entry.split('=').next().unwrap_or(entry).to_owned()
+            })
+            .collect(),
+        Value::Null => Vec::new(),
+        other => panic!("`environment` is neither a mapping nor a list: {other:?}"),
+    }
+}
+
+#[test]
+fn cli_flags_have_environment_twins() {
+    let vars = env_vars();
+    for var in [
+        "PARTNERGRAPH_LISTEN",
+        "PARTNERGRAPH_MAX_DEPTH",
+        "PARTNERGRAPH_MAX_BODY_BYTES",
+        "PARTNERGRAPH_CORS_ORIGINS",
+    ] {
+        assert!(
+            vars.contains(var),
+            "{var} is read by a flag; flags: {vars:?}"
+        );
+    }
+    let cmd = Cli::command();
+    let serve = cmd
+        .get_subcommands()
+        .find(|c| c.get_name() == "serve")
+        .expect("a `serve` subcommand");
+    let listen = serve
+        .get_arguments()
+        .find(|a| a.get_long() == Some("listen"))
+        .expect("serve --listen");
+    assert_eq!(
+        listen.get_env().map(|e| e.to_string_lossy().into_owned()),
+        Some("PARTNERGRAPH_LISTEN".to_owned())
+    );
+    assert_eq!(
+        listen
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect::<Vec<_>>(),
+        ["127.0.0.1:8080"]
+    );
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn cli_has_the_contracts_data_dir_setting() {
+    // api.md, "HTTP and operation": `--data-dir` / `PARTNERGRAPH_DATA_DIR`.
+    let vars = env_vars();
+    assert!(
+        vars.contains("PARTNERGRAPH_DATA_DIR"),
+        "the contract names `--data-dir` / PARTNERGRAPH_DATA_DIR; the binary reads {vars:?}"
+    );
+    let cmd = Cli::command();
+    assert!(
+        cmd.get_arguments()
+            .any(|a| a.get_long() == Some("data-dir")),
+        "the contract names a `--data-dir` flag"
+    );
+}
+
+#[test]
+fn compose_environment_names_only_real_flags() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{path} must exist (it defines the `partnergraph` service): {e}")
+    });
+    let doc: Value =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"));
+    let service = doc
+        .get("services")
+        .and_then(|s| s.get("partnergraph"))
+        .unwrap_or_else(|| panic!("{path} defines no service `partnergraph`"));
+    let env = service
+        .get("environment")
+        .unwrap_or_else(|| panic!("{path}: service `partnergraph` has no `environment`"));
+    let keys = environment_keys(env);
+    let ours: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.starts_with("PARTNERGRAPH_"))
+        .collect();
+    assert!(
+        !ours.is_empty(),
+        "{path}: the service sets no PARTNERGRAPH_* variable"
+    );
+    let vars = env_vars();
+    let unknown: Vec<&&String> = ours.iter().filter(|k| !vars.contains(**k)).collect();
+    assert!(
+        unknown.is_empty(),
+        "{path} sets {unknown:?}, which no flag of `partnergraph` reads; the flags read {vars:?}"
+    );
+}

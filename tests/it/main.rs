@@ -1,0 +1,18 @@
+//! The integration tests of partnergraph: the whole application, in process
+//! through `partnergraph::http::app` and as the real binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod analysis;
+mod compose;
+mod errors;
+mod facts;
+mod http;
+mod introspection;
+mod pagination;
+mod queries;
+mod schema_drift;
+mod search;
+mod smoke;
