@@ -24,6 +24,26 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API (the default).
     Serve(ServeArgs),
+    /// Add a data file (.toml or .json) to the data directory, all or
+    /// nothing (the server must not be running on it).
+    Import {
+        /// The data file.
+        file: PathBuf,
+        /// Where the graph is stored.
+        #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Write the whole graph of the data directory to a file.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// The file to write; `-` for standard output.
+        file: PathBuf,
+        /// Where the graph is stored.
+        #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
     /// Check data files and report what they hold, without serving.
     Check {
         /// Data files (.toml or .json), loaded in order.
@@ -40,15 +60,39 @@ pub enum Command {
     },
 }
 
+/// Where the graph is stored unless told otherwise: beside the working
+/// directory, so that `cargo run` needs no set-up.
+pub const DEFAULT_DATA_DIR: &str = "partnergraph-data";
+
+/// Formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The data-file format, as JSON (re-importable with `import`).
+    Json,
+}
+
 /// Settings of the server.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "PARTNERGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Data files to serve instead of the built-in article (comma-separated in the env var).
+    /// Where the graph is stored (an SQLite database and a lock file); created if missing.
+    #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Data files that seed an empty data directory instead of the built-in article (comma-separated in the env var).
     #[arg(long = "dataset", env = "PARTNERGRAPH_DATASET", value_delimiter = ',')]
     pub datasets: Vec<PathBuf>,
+    /// The bearer token that writes need. Prefer the environment variable (or a token file) to the flag, which other users can see.
+    #[arg(long, env = "PARTNERGRAPH_WRITE_TOKEN", hide_env_values = true)]
+    pub write_token: Option<String>,
+    /// A file holding the bearer token that writes need (surrounding whitespace ignored).
+    #[arg(
+        long,
+        env = "PARTNERGRAPH_WRITE_TOKEN_FILE",
+        conflicts_with = "write_token"
+    )]
+    pub write_token_file: Option<PathBuf>,
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "PARTNERGRAPH_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,

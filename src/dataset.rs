@@ -1,4 +1,5 @@
-//! The data-file format: one document with its entities and relations,
+//! The data-file format: documents with the entities and relations they
+//! evidence (one `document`, or a `documents` list, or both),
 //! written by hand as TOML or exchanged as JSON, and its loader, which
 //! refuses bad data with the file, the item and what is wrong.
 
@@ -14,13 +15,19 @@ pub const BUILTIN: &str = include_str!("../data/article.toml");
 /// Name under which the built-in dataset is reported.
 pub const BUILTIN_NAME: &str = "data/article.toml";
 
-/// One data file: a document and the entities and relations it evidences.
-/// Relations may refer to entities of this file or of files loaded before.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One data file: documents and the entities and relations they evidence.
+/// Items may refer to documents and entities of this file or of files
+/// loaded before.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dataset {
-    /// The source document, with its full text.
-    pub document: Document,
+    /// The source document, with its full text (a hand-written file's usual
+    /// shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+    /// More documents (an export's shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<Document>,
     /// Entities it evidences.
     #[serde(default)]
     pub entities: Vec<Entity>,
@@ -118,28 +125,59 @@ impl Dataset {
         Dataset::parse(BUILTIN_NAME, BUILTIN, Format::Toml)
     }
 
+    /// Every document of the file, `document` first.
+    pub fn all_documents(&self) -> impl Iterator<Item = &Document> {
+        self.document.iter().chain(&self.documents)
+    }
+
+    /// The whole graph as one dataset: every document, entity and relation,
+    /// each ordered by id; loading it into an empty graph rebuilds `g`.
+    pub fn of_graph(g: &Graph) -> Dataset {
+        Dataset {
+            document: None,
+            documents: g.documents().cloned().collect(),
+            entities: g.entities().map(|n| g.entity_at(n).clone()).collect(),
+            relations: g.relations().map(|e| g.relation_at(e).clone()).collect(),
+        }
+    }
+
     /// Adds this dataset to `graph`, all or nothing: on the first refused
     /// item the graph is left exactly as it was.
     pub fn apply(self, file: &str, graph: &mut Graph) -> Result<(), LoadError> {
         let mut next = graph.clone();
-        let item_err = |item: String, error: GraphError| LoadError::Item {
-            file: file.to_owned(),
-            item,
-            error,
-        };
-        let doc_id = self.document.id.clone();
-        next.add_document(self.document)
-            .map_err(|e| item_err(format!("document `{doc_id}`"), e))?;
+        self.apply_in_place(&mut next)
+            .map_err(|(item, error)| LoadError::Item {
+                file: file.to_owned(),
+                item,
+                error,
+            })?;
+        *graph = next;
+        Ok(())
+    }
+
+    /// Adds every item in order, stopping at the first refused one, which
+    /// it names. Leaves the items before it in `graph`: callers apply it to
+    /// a copy.
+    pub fn apply_in_place(self, graph: &mut Graph) -> Result<(), (String, GraphError)> {
+        for d in self.document.into_iter().chain(self.documents) {
+            let item = format!("document `{}`", d.id);
+            graph.add_document(d).map_err(|e| (item, e))?;
+        }
         for e in self.entities {
             let item = format!("entity `{}`", e.id);
-            next.add_entity(e).map_err(|err| item_err(item, err))?;
+            graph.add_entity(e).map_err(|err| (item, err))?;
         }
         for r in self.relations {
             let item = format!("relation `{}`", r.id);
-            next.add_relation(r).map_err(|err| item_err(item, err))?;
+            graph.add_relation(r).map_err(|err| (item, err))?;
         }
-        *graph = next;
         Ok(())
+    }
+
+    /// The dataset as pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
 

@@ -264,23 +264,27 @@ pub fn ingest(g: &mut Graph, input: Ingest) -> Result<(Ingested, Vec<Edit>), Gra
     Ok((done, edits))
 }
 
-/// An ingest of a whole data file, ids as the file gives them.
+/// An ingest of a whole data file, ids as the file gives them. The caller
+/// applies it to a copy of the graph.
 pub fn ingest_dataset(g: &mut Graph, data: Dataset) -> Result<(Ingested, Vec<Edit>), GraphError> {
-    let input = Ingest {
-        document_id: Some(data.document.id.clone()),
-        document: data.document,
-        entities: data
-            .entities
-            .into_iter()
-            .map(|e| (Some(e.id.clone()), e))
-            .collect(),
-        relations: data
-            .relations
-            .into_iter()
-            .map(|r| (Some(r.id.clone()), r))
-            .collect(),
-    };
-    ingest(g, input)
+    let mut done = Ingested::default();
+    let mut edits = Vec::new();
+    for d in data.all_documents() {
+        if done.document.is_empty() {
+            done.document = d.id.clone();
+        }
+        edits.push(Edit::DocumentCreated(d.id.clone()));
+    }
+    for e in &data.entities {
+        done.entities.push(e.id.clone());
+        edits.push(Edit::EntityCreated(e.id.clone()));
+    }
+    for r in &data.relations {
+        done.relations.push(r.id.clone());
+        edits.push(Edit::RelationCreated(r.id.clone()));
+    }
+    data.apply_in_place(g).map_err(|(_, e)| e)?;
+    Ok((done, edits))
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! Running the service and the other subcommands: what `main` calls.
 
-use crate::config::{Cli, Command, ServeArgs};
-use crate::dataset::{self, LoadError};
-use crate::graph::Graph;
+use crate::config::{Cli, Command, ExportFormat, ServeArgs};
+use crate::dataset::{self, Dataset, LoadError};
+use crate::edit;
 use crate::http::{self, AppState};
+use crate::service::{GraphService, OpenError, WriteError};
+use crate::store::{SqliteStore, StoreError};
 use actix_web::{web, HttpServer};
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -15,9 +19,26 @@ pub enum RunError {
     /// A data file was refused.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// The server could not bind or run.
-    #[error("server: {0}")]
+    /// The data directory could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored graph could not be rebuilt or seeded.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A write was not committed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The server could not bind or run, or a file could not be written.
+    #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The write token file could not be read.
+    #[error("cannot read the write token file `{path}`: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The health check found the server unhealthy or unreachable.
     #[error("unhealthy: {0}")]
     Unhealthy(String),
@@ -28,6 +49,12 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Import { file, data_dir }) => import(&file, &data_dir).await,
+        Some(Command::Export {
+            format,
+            file,
+            data_dir,
+        }) => export(format, &file, &data_dir).await,
         Some(Command::Check { files }) => {
             let g = dataset::load_files(&files)?;
             println!(
@@ -46,24 +73,57 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     }
 }
 
-/// The graph the settings ask for: the data files, or the built-in article.
-pub fn load(args: &ServeArgs) -> Result<Graph, LoadError> {
-    if args.datasets.is_empty() {
-        dataset::load_builtin()
+/// The data that seeds an empty data directory: the given files, or the
+/// built-in article.
+fn seed(datasets: &[PathBuf]) -> Result<Vec<Dataset>, LoadError> {
+    if datasets.is_empty() {
+        Ok(vec![Dataset::builtin()?])
     } else {
-        dataset::load_files(&args.datasets)
+        // Check the files together first, so that a bad one is reported
+        // with its file and item before anything is stored.
+        dataset::load_files(datasets)?;
+        datasets.iter().map(|p| Dataset::read(p)).collect()
     }
 }
 
-/// Loads the graph and serves it until SIGTERM or Ctrl-C.
+/// Opens the data directory (exclusively) and rebuilds the graph from it,
+/// seeding it first if it is empty.
+pub async fn open(data_dir: &Path, datasets: &[PathBuf]) -> Result<Arc<GraphService>, RunError> {
+    let store = SqliteStore::open(data_dir).await?;
+    let service = GraphService::open(Arc::new(store), seed(datasets)?).await?;
+    Ok(Arc::new(service))
+}
+
+fn write_token(args: &ServeArgs) -> Result<Option<String>, RunError> {
+    if let Some(path) = &args.write_token_file {
+        let token = std::fs::read_to_string(path).map_err(|source| RunError::TokenFile {
+            path: path.clone(),
+            source,
+        })?;
+        return Ok(Some(token.trim().to_owned()).filter(|t| !t.is_empty()));
+    }
+    Ok(args.write_token.clone().filter(|t| !t.is_empty()))
+}
+
+/// Opens the graph and serves it until SIGTERM or Ctrl-C.
 pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
-    let graph = load(&args)?;
+    let token = write_token(&args)?;
+    let service = open(&args.data_dir, &args.datasets).await?;
+    let g = service.snapshot();
     tracing::info!(
-        entities = graph.entity_count(),
-        relations = graph.relation_count(),
+        data_dir = %args.data_dir.display(),
+        entities = g.entity_count(),
+        relations = g.relation_count(),
+        version = g.version(),
+        writes = if token.is_some() { "enabled" } else { "disabled (no write token)" },
         "graph loaded"
     );
-    let state = web::Data::new(AppState::new(graph, args.limits(), args.max_body_bytes));
+    let state = web::Data::new(AppState::new(
+        service,
+        args.limits(),
+        args.max_body_bytes,
+        token,
+    ));
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))
         .shutdown_timeout(args.shutdown_timeout)
@@ -79,6 +139,42 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let _ = std::io::stdout().flush();
     server.run().await?;
     tracing::info!("shut down");
+    Ok(())
+}
+
+/// Adds a data file to the data directory, all or nothing.
+async fn import(file: &Path, data_dir: &Path) -> Result<(), RunError> {
+    let data = Dataset::read(file)?;
+    let service = open(data_dir, &[]).await?;
+    // Dry run on a copy first, for an error that names the item.
+    let mut probe = (*service.snapshot()).clone();
+    data.clone()
+        .apply(&file.display().to_string(), &mut probe)?;
+    let (done, committed) = service
+        .write(move |g| edit::ingest_dataset(g, data))
+        .await?;
+    println!(
+        "imported {}: {} entities, {} relations (graph version {})",
+        file.display(),
+        done.entities.len(),
+        done.relations.len(),
+        committed.version
+    );
+    Ok(())
+}
+
+/// Writes the data directory's whole graph.
+async fn export(format: ExportFormat, file: &Path, data_dir: &Path) -> Result<(), RunError> {
+    let service = open(data_dir, &[]).await?;
+    let text = match format {
+        ExportFormat::Json => Dataset::of_graph(&service.snapshot()).to_json(),
+    };
+    if file == Path::new("-") {
+        println!("{text}");
+    } else {
+        std::fs::write(file, text + "\n")?;
+        eprintln!("exported to {}", file.display());
+    }
     Ok(())
 }
 

@@ -103,6 +103,18 @@ impl GraphService {
         })
     }
 
+    /// A service over `graph` as it is, whose writes go to a fresh
+    /// in-memory store: for tests and throwaway use, nothing is kept.
+    pub fn in_memory(graph: Graph) -> GraphService {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        GraphService {
+            current: RwLock::new(Arc::new(graph)),
+            writer: Mutex::new(()),
+            store: Arc::new(crate::store::MemoryStore::new()),
+            events,
+        }
+    }
+
     /// The current snapshot; it never changes under its holder.
     pub fn snapshot(&self) -> Arc<Graph> {
         match self.current.read() {

@@ -12,6 +12,10 @@ use std::sync::Arc;
 pub mod code {
     /// An id that names nothing.
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The write would clash with what exists (duplicate id, attached relations).
+    pub const CONFLICT: &str = "CONFLICT";
+    /// The write needs a valid bearer token.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     /// An argument out of range or otherwise unusable.
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     /// The document is not valid GraphQL syntax.

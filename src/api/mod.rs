@@ -3,14 +3,18 @@
 
 pub mod error;
 mod inputs;
+mod mutation;
 mod query;
+mod subscription;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::Schema;
+pub use mutation::{Mutation, WriteAccess, WrittenVersion};
 pub use query::Query;
+pub use subscription::Subscription;
 
 /// The schema served.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits on what one request may ask for.
 #[derive(Debug, Clone)]
@@ -42,10 +46,12 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema with these limits. The graph snapshot each request
-/// reads is attached to the request as `Arc<Graph>` data.
+/// Builds the schema with these limits. Each request carries as data the
+/// graph snapshot it reads (`Arc<Graph>`), the graph service
+/// (`Arc<GraphService>`) for writes and subscriptions, its `WriteAccess` and
+/// a `WrittenVersion`.
 pub fn schema(limits: Limits) -> AppSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .register_output_type::<types::EntityIsNode>()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -18,10 +18,17 @@ use std::sync::Arc;
 /// The Query root.
 pub struct Query;
 
+/// The snapshot the request reads: the one attached when it arrived or,
+/// for operations over a WebSocket, the current one.
 fn graph(ctx: &Context<'_>) -> Result<Arc<Graph>> {
-    ctx.data::<Arc<Graph>>()
-        .cloned()
-        .map_err(|_| ApiError::Internal("no graph snapshot attached to the request".into()).into())
+    if let Some(g) = ctx.data_opt::<Arc<Graph>>() {
+        return Ok(g.clone());
+    }
+    ctx.data_opt::<Arc<crate::service::GraphService>>()
+        .map(|s| s.snapshot())
+        .ok_or_else(|| {
+            ApiError::Internal("no graph snapshot attached to the request".into()).into()
+        })
 }
 
 fn limits<'a>(ctx: &Context<'a>) -> Result<&'a Limits> {
@@ -257,6 +264,13 @@ impl Query {
                 })
                 .collect(),
         )
+    }
+
+    /// The version of the graph this request reads: the number of writes
+    /// committed before it. Every response also carries it as the
+    /// `graphVersion` extension.
+    async fn graph_version(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(graph(ctx)?.version())
     }
 
     /// Counts of the graph's contents.

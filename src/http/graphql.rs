@@ -5,13 +5,17 @@
 
 use super::AppState;
 use crate::api::error::{code, ensure_code};
+use crate::api::{WriteAccess, WrittenVersion};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
+use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// The response media types a client can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,13 +259,26 @@ pub async fn post(
         }
     };
     match params.into_request() {
-        Ok(request) => execute(&state, request, media, false).await,
+        Ok(request) => execute(&state, &req, request, media, false).await,
         Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
     }
 }
 
-/// `GET /graphql?query=…&variables=…&operationName=…`.
-pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// `GET /graphql`: a WebSocket upgrade (graphql-transport-ws, for
+/// subscriptions), or `?query=…&variables=…&operationName=…`.
+pub async fn get(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        return websocket(&req, payload, &state);
+    }
     let Some(media) = negotiate(&req) else {
         return not_acceptable();
     };
@@ -288,7 +305,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         })
     })();
     match params.and_then(Params::into_request) {
-        Ok(request) => execute(&state, request, media, true).await,
+        Ok(request) => execute(&state, &req, request, media, true).await,
         Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
     }
 }
@@ -333,6 +350,7 @@ fn missing_variable(request: &async_graphql::Request) -> Option<String> {
 
 async fn execute(
     state: &AppState,
+    req: &HttpRequest,
     request: async_graphql::Request,
     media: Media,
     via_get: bool,
@@ -361,10 +379,20 @@ async fn execute(
                 .to_string(),
             );
     }
-    let response = state
-        .schema
-        .execute(request.data(state.graph.clone()))
-        .await;
+    // One snapshot for the whole request: it never sees half a write.
+    let snapshot = state.service.snapshot();
+    let read_version = snapshot.version();
+    let written = Arc::new(WrittenVersion::default());
+    let request = request
+        .data(snapshot)
+        .data(state.service.clone())
+        .data(state.write_access(req))
+        .data(written.clone());
+    let mut response = state.schema.execute(request).await;
+    let version = written.0.load(Ordering::SeqCst).max(read_version);
+    response
+        .extensions
+        .insert("graphVersion".into(), async_graphql::Value::from(version));
     // A request error (the document never ran) has no data and no error
     // with a path; such responses omit `data`, per the spec.
     let request_error = response.data == async_graphql::Value::Null
@@ -407,4 +435,29 @@ async fn execute(
     HttpResponse::build(status)
         .content_type(media.content_type())
         .body(Value::Object(body).to_string())
+}
+
+/// Subscriptions (and queries) over graphql-transport-ws. Writes are not
+/// taken over a WebSocket: they carry no Authorization header there.
+fn websocket(req: &HttpRequest, payload: web::Payload, state: &AppState) -> HttpResponse {
+    let mut data = async_graphql::Data::default();
+    data.insert(state.service.clone());
+    data.insert(WriteAccess::Missing);
+    match GraphQLSubscription::new(state.schema.clone())
+        .with_data(data)
+        .start(req, payload)
+    {
+        Ok(response) => response,
+        Err(e) => HttpResponse::BadRequest()
+            .content_type(Media::Json.content_type())
+            .body(
+                error_body(
+                    &format!(
+                        "WebSocket upgrade refused: {e}; use the graphql-transport-ws protocol"
+                    ),
+                    code::BAD_REQUEST,
+                )
+                .to_string(),
+            ),
+    }
 }

@@ -3,33 +3,65 @@
 
 mod graphql;
 
-use crate::api::{self, AppSchema, Limits};
-use crate::graph::Graph;
+use crate::api::{self, AppSchema, Limits, WriteAccess};
+use crate::service::GraphService;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{http::header, middleware, web, App, HttpResponse};
+use actix_web::{http::header, middleware, web, App, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use serde_json::json;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// What every request handler shares.
 pub struct AppState {
-    /// The graph snapshot requests read.
-    pub graph: Arc<Graph>,
+    /// The live graph.
+    pub service: Arc<GraphService>,
     /// The GraphQL schema.
     pub schema: AppSchema,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// The bearer token that writes need; `None` disables writes.
+    write_token: Option<String>,
 }
 
 impl AppState {
-    /// State serving `graph` with these limits.
-    pub fn new(graph: Graph, limits: Limits, max_body_bytes: usize) -> Self {
+    /// State serving `service` with these limits; writes need `write_token`.
+    pub fn new(
+        service: Arc<GraphService>,
+        limits: Limits,
+        max_body_bytes: usize,
+        write_token: Option<String>,
+    ) -> Self {
         AppState {
-            graph: Arc::new(graph),
+            service,
             schema: api::schema(limits),
             max_body_bytes,
+            write_token: write_token.filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// What the request's `Authorization` header allows. The token is
+    /// compared in constant time and never logged.
+    pub fn write_access(&self, req: &HttpRequest) -> WriteAccess {
+        let Some(expected) = &self.write_token else {
+            return WriteAccess::Disabled;
+        };
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            });
+        match given {
+            None => WriteAccess::Missing,
+            Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
+                WriteAccess::Granted
+            }
+            Some(_) => WriteAccess::Invalid,
         }
     }
 }
@@ -92,9 +124,10 @@ async fn graphiql() -> HttpResponse {
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let g = &state.graph;
+    let g = state.service.snapshot();
     HttpResponse::Ok().json(json!({
         "status": "ok",
+        "graphVersion": g.version(),
         "entities": g.entity_count(),
         "relations": g.relation_count(),
         "documents": g.documents().len(),

@@ -9,9 +9,10 @@ cargo build --locked --quiet --bin partnergraph
 (cd "$here" && npm ci --no-audit --no-fund --silent)
 
 log="$(mktemp)"
-./target/debug/partnergraph --listen 127.0.0.1:0 --log warn >"$log" 2>&1 &
+data="$(mktemp -d)"
+./target/debug/partnergraph --listen 127.0.0.1:0 --data-dir "$data" --log warn >"$log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$log" "$data"' EXIT
 url=""
 for _ in $(seq 1 100); do
   url="$(sed -n 's/^partnergraph listening on \(http:[^ ]*\)$/\1/p' "$log" | head -n 1)"

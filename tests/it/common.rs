@@ -7,8 +7,9 @@ use partnergraph::api::Limits;
 use partnergraph::dataset;
 use partnergraph::graph::Graph;
 use partnergraph::http::{app, AppState};
+use partnergraph::service::GraphService;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The id of the article, the one document of the built-in dataset.
 pub const DOC: &str = "k24-peshmerga-us-iraq-talks";
@@ -31,7 +32,24 @@ pub fn state() -> web::Data<AppState> {
 
 /// State with these limits.
 pub fn state_with(limits: Limits, max_body_bytes: usize) -> web::Data<AppState> {
-    web::Data::new(AppState::new(graph(), limits, max_body_bytes))
+    let service = Arc::new(GraphService::in_memory(graph()));
+    web::Data::new(AppState::new(service, limits, max_body_bytes, None))
+}
+
+/// The write token of `writable_state`.
+pub const TOKEN: &str = "test-token-0123456789";
+
+/// State over a fresh copy of the built-in graph that takes writes with
+/// `TOKEN`, and its service.
+pub fn writable_state() -> (web::Data<AppState>, Arc<GraphService>) {
+    let service = Arc::new(GraphService::in_memory(graph()));
+    let state = AppState::new(
+        service.clone(),
+        Limits::default(),
+        1 << 20,
+        Some(TOKEN.into()),
+    );
+    (web::Data::new(state), service)
 }
 
 /// A response, read to the end.

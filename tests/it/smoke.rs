@@ -20,7 +20,15 @@ impl Drop for Server {
     }
 }
 
-/// A binary with none of the caller's PARTNERGRAPH_* settings.
+/// A data directory of its own for each run of the binary, removed at exit.
+fn data_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"))
+        .path()
+}
+
+/// A binary with none of the caller's PARTNERGRAPH_* settings, on a
+/// throwaway data directory.
 fn command() -> Command {
     let mut cmd = Command::new(BIN);
     for (key, _) in std::env::vars_os() {
@@ -29,8 +37,17 @@ fn command() -> Command {
         }
     }
     cmd.current_dir(ROOT);
+    cmd.env(
+        "PARTNERGRAPH_DATA_DIR",
+        data_dir().join(format!(
+            "run-{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )),
+    );
     cmd
 }
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// One HTTP/1.1 exchange; returns the status code, the head and the body.
 fn http(port: u16, request: &str) -> (u16, String, String) {

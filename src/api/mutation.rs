@@ -1,0 +1,214 @@
+//! The Mutation root: every write goes through the graph service, which
+//! applies it to a copy, commits it to the store, then publishes it.
+
+use super::error::{code, ApiError};
+use super::inputs::{
+    EntityInput, EntityPatchInput, IngestInput, RelationInput, RelationPatchInput,
+};
+use super::types::{DocumentObj, Entity, EntityRef, RelationObj};
+use crate::edit;
+use crate::graph::{Graph, GraphError};
+use crate::service::{Committed, GraphService, WriteError};
+use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Whether the request may write, as the HTTP layer found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteAccess {
+    /// A valid bearer token was given.
+    Granted,
+    /// The server has no write token configured.
+    Disabled,
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// A token that does not match.
+    Invalid,
+}
+
+/// The graph version a request's last write produced, for the response's
+/// `graphVersion` extension.
+#[derive(Debug, Default)]
+pub struct WrittenVersion(pub AtomicU64);
+
+fn unauthenticated(message: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code::UNAUTHENTICATED))
+}
+
+fn authorize(ctx: &Context<'_>) -> Result<()> {
+    match ctx.data_opt::<WriteAccess>().copied().unwrap_or(WriteAccess::Missing) {
+        WriteAccess::Granted => Ok(()),
+        WriteAccess::Disabled => Err(unauthenticated(
+            "writes are disabled on this server: start it with PARTNERGRAPH_WRITE_TOKEN=<secret> (or --write-token-file FILE) and send `Authorization: Bearer <secret>`",
+        )),
+        WriteAccess::Missing => Err(unauthenticated(
+            "writes need `Authorization: Bearer <token>` with the server's write token",
+        )),
+        WriteAccess::Invalid => Err(unauthenticated("the bearer token is not valid for writes")),
+    }
+}
+
+fn service(ctx: &Context<'_>) -> Result<Arc<GraphService>> {
+    ctx.data::<Arc<GraphService>>()
+        .cloned()
+        .map_err(|_| ApiError::Internal("no graph service attached to the request".into()).into())
+}
+
+/// The wire error for a refused or failed write.
+fn write_error(e: WriteError) -> async_graphql::Error {
+    let refused = |message: String, code: &'static str| {
+        async_graphql::Error::new(message).extend_with(move |_, e| e.set("code", code))
+    };
+    match e {
+        WriteError::Refused(g) => {
+            let code = match &g {
+                GraphError::DuplicateId { .. } | GraphError::HasRelations { .. } => code::CONFLICT,
+                GraphError::NotFound { .. } | GraphError::DanglingEnd { .. } => code::NOT_FOUND,
+                _ => code::BAD_USER_INPUT,
+            };
+            refused(g.to_string(), code)
+        }
+        other => ApiError::Internal(other.to_string()).extend(),
+    }
+}
+
+/// Runs a write and records the version it produced.
+async fn write<T, F>(ctx: &Context<'_>, f: F) -> Result<(T, Arc<Committed>)>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Graph) -> std::result::Result<(T, Vec<edit::Edit>), GraphError> + Send + 'static,
+{
+    authorize(ctx)?;
+    let (out, committed) = service(ctx)?.write(f).await.map_err(write_error)?;
+    if let Some(v) = ctx.data_opt::<WrittenVersion>() {
+        v.0.fetch_max(committed.version, Ordering::SeqCst);
+    }
+    Ok((out, committed))
+}
+
+fn entity(g: &Arc<Graph>, id: &str) -> Result<Entity> {
+    g.entity_ix(id)
+        .map(|ix| EntityRef { g: g.clone(), ix }.into_entity())
+        .ok_or_else(|| ApiError::Internal(format!("entity `{id}` missing after its write")).into())
+}
+
+fn relation(g: &Arc<Graph>, id: &str) -> Result<RelationObj> {
+    g.relation_ix(id)
+        .map(|ix| RelationObj::new(g.clone(), ix))
+        .ok_or_else(|| {
+            ApiError::Internal(format!("relation `{id}` missing after its write")).into()
+        })
+}
+
+/// What an ingest created.
+#[derive(SimpleObject)]
+pub struct IngestResult {
+    /// The graph version after the ingest.
+    pub graph_version: u64,
+    /// The document.
+    pub document: DocumentObj,
+    /// The entities, in input order.
+    pub entities: Vec<Entity>,
+    /// The relations, in input order.
+    pub relations: Vec<RelationObj>,
+}
+
+/// The Mutation root. Every mutation needs the write token.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Adds an entity. Its id is a slug of the name unless given; a given
+    /// id that exists is a CONFLICT.
+    async fn create_entity(&self, ctx: &Context<'_>, input: EntityInput) -> Result<Entity> {
+        let (id, e) = input.into_model()?;
+        let (id, c) = write(ctx, move |g| edit::create_entity(g, id, e)).await?;
+        entity(&c.graph, &id)
+    }
+
+    /// Changes some fields of an entity.
+    async fn update_entity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        patch: EntityPatchInput,
+    ) -> Result<Entity> {
+        let key = id.0.clone();
+        let (_, c) = write(ctx, move |g| {
+            Ok(((), edit::update_entity(g, &key, patch.into())?))
+        })
+        .await?;
+        entity(&c.graph, &id)
+    }
+
+    /// Removes an entity and answers its id. One that still has relations is
+    /// refused (CONFLICT) unless `cascade`, which removes them too.
+    async fn delete_entity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = false)] cascade: bool,
+    ) -> Result<ID> {
+        let key = id.0.clone();
+        write(ctx, move |g| {
+            Ok(((), edit::delete_entity(g, &key, cascade)?))
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// Adds a relation. Its id is `from-kind-to` unless given.
+    async fn create_relation(
+        &self,
+        ctx: &Context<'_>,
+        input: RelationInput,
+    ) -> Result<RelationObj> {
+        let (id, r) = input.into_model()?;
+        let (id, c) = write(ctx, move |g| edit::create_relation(g, id, r)).await?;
+        relation(&c.graph, &id)
+    }
+
+    /// Changes some fields of a relation.
+    async fn update_relation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        patch: RelationPatchInput,
+    ) -> Result<RelationObj> {
+        let patch = patch.into_model()?;
+        let key = id.0.clone();
+        let (_, c) = write(ctx, move |g| {
+            Ok(((), edit::update_relation(g, &key, patch)?))
+        })
+        .await?;
+        relation(&c.graph, &id)
+    }
+
+    /// Removes a relation and answers its id.
+    async fn delete_relation(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let key = id.0.clone();
+        write(ctx, move |g| Ok(((), edit::delete_relation(g, &key)?))).await?;
+        Ok(id)
+    }
+
+    /// Adds a document with its entities and relations, all or nothing.
+    /// Ids may refer to items of the same input.
+    async fn ingest(&self, ctx: &Context<'_>, input: IngestInput) -> Result<IngestResult> {
+        let input = input.into_model()?;
+        let (done, c) = write(ctx, move |g| edit::ingest(g, input)).await?;
+        Ok(IngestResult {
+            graph_version: c.version,
+            document: DocumentObj::new(c.graph.clone(), &done.document),
+            entities: done
+                .entities
+                .iter()
+                .map(|id| entity(&c.graph, id))
+                .collect::<Result<_>>()?,
+            relations: done
+                .relations
+                .iter()
+                .map(|id| relation(&c.graph, id))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
