@@ -10,10 +10,13 @@ RUN cargo build --release --locked --bin partnergraph
 
 # Runtime stage: a small Debian with the binary, run as a non-root user.
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin partnergraph
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin partnergraph \
+ && mkdir /data && chown partnergraph /data
 COPY --from=build /src/target/release/partnergraph /usr/local/bin/partnergraph
 USER partnergraph
-ENV PARTNERGRAPH_LISTEN=0.0.0.0:8080
+ENV PARTNERGRAPH_LISTEN=0.0.0.0:8080 \
+    PARTNERGRAPH_DATA_DIR=/data
+VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["partnergraph", "healthcheck", "--listen", "127.0.0.1:8080"]

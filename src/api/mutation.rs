@@ -27,7 +27,7 @@ pub enum WriteAccess {
 }
 
 /// The graph version a request's last write produced, for the response's
-/// `graphVersion` extension.
+/// `graphVersion` extension; attached to the request as `Arc<WrittenVersion>`.
 #[derive(Debug, Default)]
 pub struct WrittenVersion(pub AtomicU64);
 
@@ -80,7 +80,7 @@ where
 {
     authorize(ctx)?;
     let (out, committed) = service(ctx)?.write(f).await.map_err(write_error)?;
-    if let Some(v) = ctx.data_opt::<WrittenVersion>() {
+    if let Some(v) = ctx.data_opt::<Arc<WrittenVersion>>() {
         v.0.fetch_max(committed.version, Ordering::SeqCst);
     }
     Ok((out, committed))
