@@ -118,6 +118,7 @@ async fn graphiql() -> HttpResponse {
         .body(
             GraphiQLSource::build()
                 .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
                 .title("partnergraph")
                 .finish(),
         )
