@@ -108,6 +108,9 @@ pub struct ServeArgs {
     /// Largest `depth` of `neighborhood`.
     #[arg(long, env = "PARTNERGRAPH_MAX_NEIGHBORHOOD_DEPTH", default_value_t = Limits::default().max_neighborhood_depth)]
     pub max_neighborhood_depth: usize,
+    /// Most fields one request may resolve; beyond it the request is refused (BUDGET_EXCEEDED).
+    #[arg(long, env = "PARTNERGRAPH_MAX_RESOLVED_FIELDS", default_value_t = Limits::default().max_resolved_fields)]
+    pub max_resolved_fields: usize,
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -135,6 +138,7 @@ impl ServeArgs {
             default_page_size: Limits::default().default_page_size.min(self.max_page_size),
             max_path_length: self.max_path_length,
             max_neighborhood_depth: self.max_neighborhood_depth,
+            max_resolved_fields: self.max_resolved_fields,
         }
     }
 }

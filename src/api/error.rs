@@ -26,6 +26,8 @@ pub mod code {
     pub const DEPTH_LIMIT: &str = "QUERY_TOO_DEEP";
     /// The document asks for more work than allowed.
     pub const COMPLEXITY_LIMIT: &str = "QUERY_TOO_COMPLEX";
+    /// The answer would be larger than a request may ask for.
+    pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
     /// The HTTP request itself is unusable.
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     /// A fault of the service; details are logged, not returned.

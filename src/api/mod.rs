@@ -1,6 +1,7 @@
 //! The GraphQL API: a thin translation layer from the contract's types and
 //! arguments to the graph and its analyses. Knows nothing of HTTP.
 
+mod budget;
 pub mod error;
 mod inputs;
 mod mutation;
@@ -31,6 +32,8 @@ pub struct Limits {
     pub max_path_length: usize,
     /// Largest `neighborhood(depth:)`.
     pub max_neighborhood_depth: usize,
+    /// Most fields one request may resolve.
+    pub max_resolved_fields: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             default_page_size: 20,
             max_path_length: 6,
             max_neighborhood_depth: 4,
+            max_resolved_fields: 100_000,
         }
     }
 }
@@ -56,6 +60,9 @@ pub fn schema(limits: Limits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(error::ErrorCodes)
+        .extension(budget::FieldBudget {
+            max: limits.max_resolved_fields,
+        })
         .data(limits)
         .finish()
 }

@@ -403,11 +403,26 @@ async fn execute(
     } else {
         code::BAD_USER_INPUT
     };
-    let errors: Vec<ServerError> = response
+    let mut errors: Vec<ServerError> = response
         .errors
         .into_iter()
         .map(|e| ensure_code(e, fallback))
         .collect();
+    // Past the field budget every remaining field failed alike: answer with
+    // one error and no partial data rather than thousands of copies.
+    let over_budget = errors.iter().position(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(code::BUDGET_EXCEEDED))
+    });
+    if let Some(i) = over_budget {
+        let mut first = errors.swap_remove(i);
+        first.path.clear();
+        first.locations.clear();
+        errors = vec![first];
+        response.data = async_graphql::Value::Null;
+    }
     let mut body = Map::new();
     if !request_error {
         body.insert(

@@ -332,3 +332,54 @@ async fn field_errors_keep_partial_data() {
     assert_eq!(body["errors"][0]["path"], json!(["bad"]));
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
+
+#[actix_web::test]
+async fn complexity_limit_is_configurable() {
+    let limits = Limits {
+        max_complexity: 5,
+        ..Limits::default()
+    };
+    let query = r#"{ stats { entities relations documents } documents { id title publisher } }"#;
+    let resp = send_to(
+        state_with(limits, 1 << 20),
+        &[],
+        post_accepting(body_of(query, json!(null)), GQL_RESPONSE),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{}", resp.text());
+    assert_eq!(resp.code(), "QUERY_TOO_COMPLEX");
+    assert!(resp.json().get("data").is_none());
+    // The same query is well within the default complexity.
+    let (status, body) = gql(query, json!(null)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+#[actix_web::test]
+async fn answers_that_fan_out_hit_the_field_budget() {
+    // Twelve levels of `neighbors` is within the depth limit, yet its answer
+    // would have millions of fields.
+    let (status, body) = gql(&deep_query(12), json!(null)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BUDGET_EXCEEDED",
+        "{body:#}"
+    );
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1));
+    assert!(body["data"].is_null());
+    // A smaller budget refuses a smaller answer, and is configurable.
+    let limits = Limits {
+        max_resolved_fields: 10,
+        ..Limits::default()
+    };
+    let resp = send_to(
+        state_with(limits, 1 << 20),
+        &[],
+        post_graphql(body_of(
+            r#"{ entities(first: 20) { edges { node { id name } } } }"#,
+            json!(null),
+        )),
+    )
+    .await;
+    assert_eq!(resp.code(), "BUDGET_EXCEEDED", "{}", resp.text());
+}
