@@ -8,7 +8,9 @@ use crate::api::error::{code, ensure_code};
 use crate::api::{WriteAccess, WrittenVersion};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
 use async_graphql::{ServerError, Variables};
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
@@ -310,17 +312,17 @@ pub async fn get(
     }
 }
 
-/// The type of the operation a request would run, if the document parses
-/// and names one unambiguously.
-fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    match (&doc.operations, &request.operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| op.node.ty)
-        }
+/// The operation a request would run, if its document names one
+/// unambiguously.
+fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
+            ops.values().next().map(|op| &op.node)
         }
         _ => None,
     }
@@ -329,18 +331,10 @@ fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
 /// The first required variable (non-null, no default) the request does not
 /// supply. Variable coercion failures are request errors in the GraphQL
 /// spec, but async-graphql reports a missing variable as a field error.
-fn missing_variable(request: &async_graphql::Request) -> Option<String> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    let op = match (&doc.operations, &request.operation_name) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
-        _ => return None,
-    };
-    op.node.variable_definitions.iter().find_map(|v| {
+fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<String> {
+    op.variable_definitions.iter().find_map(|v| {
         let v = &v.node;
-        let supplied = request
-            .variables
+        let supplied = variables
             .get(v.name.node.as_str())
             .is_some_and(|value| *value != async_graphql::Value::Null);
         (!v.var_type.node.nullable && v.default_value.is_none() && !supplied)
@@ -351,23 +345,22 @@ fn missing_variable(request: &async_graphql::Request) -> Option<String> {
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     media: Media,
     via_get: bool,
 ) -> HttpResponse {
-    if let Some(name) = missing_variable(&request) {
-        let status = match media {
-            Media::GraphqlResponse => StatusCode::BAD_REQUEST,
-            Media::Json => StatusCode::OK,
-        };
-        return refuse(
-            status,
-            media,
-            &format!("variable `${name}` is required but was not given"),
-            code::VALIDATION_FAILED,
-        );
-    }
-    if via_get && operation_type(&request).is_some_and(|ty| ty != OperationType::Query) {
+    // Parsed once here and kept in the request, which execution reuses; a
+    // document that does not parse is left for execution to report.
+    let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let (op_type, missing) = match request.parsed_query() {
+        Ok(doc) => match selected_operation(doc, operation_name.as_deref()) {
+            Some(op) => (Some(op.ty), missing_variable(op, &variables)),
+            None => (None, None),
+        },
+        Err(_) => (None, None),
+    };
+    if via_get && op_type.is_some_and(|ty| ty != OperationType::Query) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(media.content_type())
@@ -378,6 +371,18 @@ async fn execute(
                 )
                 .to_string(),
             );
+    }
+    if let Some(name) = missing {
+        let status = match media {
+            Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+            Media::Json => StatusCode::OK,
+        };
+        return refuse(
+            status,
+            media,
+            &format!("variable `${name}` is required but was not given"),
+            code::VALIDATION_FAILED,
+        );
     }
     // One snapshot for the whole request: it never sees half a write.
     let snapshot = state.service.snapshot();
