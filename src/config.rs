@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GraphQL API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Add a data file (.toml or .json) to the data directory, all or
     /// nothing (the server must not be running on it).
     Import {

@@ -48,7 +48,7 @@ pub enum RunError {
 pub async fn run(cli: Cli) -> Result<(), RunError> {
     match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Import { file, data_dir }) => import(&file, &data_dir).await,
         Some(Command::Export {
             format,

@@ -21,11 +21,11 @@ pub struct MoneyInput {
     /// Whole units of `currency`, not negative.
     pub amount: f64,
     /// ISO 4217 code.
-    #[graphql(default_with = "String::from(\"USD\")")]
-    pub currency: String,
+    #[graphql(default_with = "Some(String::from(\"USD\"))")]
+    pub currency: Option<String>,
     /// How exact the source is about it.
-    #[graphql(default_with = "AmountQualifier::Exact")]
-    pub qualifier: AmountQualifier,
+    #[graphql(default_with = "Some(AmountQualifier::Exact)")]
+    pub qualifier: Option<AmountQualifier>,
 }
 
 /// A recorded vote.
@@ -174,8 +174,8 @@ impl MoneyInput {
         }
         let money = Money {
             amount: a as i64,
-            currency: self.currency,
-            qualifier: self.qualifier.into(),
+            currency: self.currency.unwrap_or_else(|| "USD".to_owned()),
+            qualifier: self.qualifier.unwrap_or(AmountQualifier::Exact).into(),
         };
         money
             .validate()

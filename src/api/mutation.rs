@@ -121,6 +121,7 @@ impl Mutation {
     /// Adds an entity. Its id is a slug of the name unless given; a given
     /// id that exists is a CONFLICT.
     async fn create_entity(&self, ctx: &Context<'_>, input: EntityInput) -> Result<Entity> {
+        authorize(ctx)?;
         let (id, e) = input.into_model()?;
         let (id, c) = write(ctx, move |g| edit::create_entity(g, id, e)).await?;
         entity(&c.graph, &id)
@@ -133,6 +134,7 @@ impl Mutation {
         id: ID,
         patch: EntityPatchInput,
     ) -> Result<Entity> {
+        authorize(ctx)?;
         let key = id.0.clone();
         let (_, c) = write(ctx, move |g| {
             Ok(((), edit::update_entity(g, &key, patch.into())?))
@@ -147,9 +149,11 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(default = false)] cascade: bool,
+        #[graphql(default_with = "Some(false)")] cascade: Option<bool>,
     ) -> Result<ID> {
+        authorize(ctx)?;
         let key = id.0.clone();
+        let cascade = cascade.unwrap_or(false);
         write(ctx, move |g| {
             Ok(((), edit::delete_entity(g, &key, cascade)?))
         })
@@ -163,6 +167,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RelationInput,
     ) -> Result<RelationObj> {
+        authorize(ctx)?;
         let (id, r) = input.into_model()?;
         let (id, c) = write(ctx, move |g| edit::create_relation(g, id, r)).await?;
         relation(&c.graph, &id)
@@ -175,6 +180,7 @@ impl Mutation {
         id: ID,
         patch: RelationPatchInput,
     ) -> Result<RelationObj> {
+        authorize(ctx)?;
         let patch = patch.into_model()?;
         let key = id.0.clone();
         let (_, c) = write(ctx, move |g| {
@@ -186,6 +192,7 @@ impl Mutation {
 
     /// Removes a relation and answers its id.
     async fn delete_relation(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        authorize(ctx)?;
         let key = id.0.clone();
         write(ctx, move |g| Ok(((), edit::delete_relation(g, &key)?))).await?;
         Ok(id)
@@ -194,6 +201,7 @@ impl Mutation {
     /// Adds a document with its entities and relations, all or nothing.
     /// Ids may refer to items of the same input.
     async fn ingest(&self, ctx: &Context<'_>, input: IngestInput) -> Result<IngestResult> {
+        authorize(ctx)?;
         let input = input.into_model()?;
         let (done, c) = write(ctx, move |g| edit::ingest(g, input)).await?;
         Ok(IngestResult {

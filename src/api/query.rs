@@ -167,9 +167,10 @@ impl Query {
         ctx: &Context<'_>,
         from: ID,
         to: ID,
-        #[graphql(default)] direction: Direction,
+        #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
         kinds: Option<Vec<RelationKind>>,
     ) -> Result<Option<PathObj>> {
+        let direction = direction.unwrap_or_default();
         let g = graph(ctx)?;
         let (a, b) = (node_of(&g, &from)?, node_of(&g, &to)?);
         Ok(analysis::shortest_path(&g, a, b, &walk(direction, kinds))
@@ -184,11 +185,18 @@ impl Query {
         ctx: &Context<'_>,
         from: ID,
         to: ID,
-        #[graphql(default = 4)] max_length: i32,
-        #[graphql(default)] direction: Direction,
+        #[graphql(default_with = "Some(4)")] max_length: Option<i32>,
+        #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
         kinds: Option<Vec<RelationKind>>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
     ) -> Result<Vec<PathObj>> {
+        // Nullable with defaults, as the contract declares them: an unset
+        // variable or an explicit null means the default.
+        let (max_length, direction, first) = (
+            max_length.unwrap_or(4),
+            direction.unwrap_or_default(),
+            first.unwrap_or(20),
+        );
         let g = graph(ctx)?;
         let l = limits(ctx)?;
         let max_length = in_range("maxLength", max_length, 1, l.max_path_length)?;
@@ -207,10 +215,11 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(default = 1)] depth: i32,
-        #[graphql(default)] direction: Direction,
+        #[graphql(default_with = "Some(1)")] depth: Option<i32>,
+        #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
         kinds: Option<Vec<RelationKind>>,
     ) -> Result<SubgraphObj> {
+        let (depth, direction) = (depth.unwrap_or(1), direction.unwrap_or_default());
         let g = graph(ctx)?;
         let l = limits(ctx)?;
         let depth = in_range("depth", depth, 0, l.max_neighborhood_depth)?;
@@ -247,10 +256,13 @@ impl Query {
     async fn centrality(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] measure: CentralityMeasure,
+        #[graphql(default_with = "Some(CentralityMeasure::PageRank)")] measure: Option<
+            CentralityMeasure,
+        >,
         kind: Option<EntityKind>,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(default_with = "Some(10)")] first: Option<i32>,
     ) -> Result<Vec<RankedEntity>> {
+        let (measure, first) = (measure.unwrap_or_default(), first.unwrap_or(10));
         let g = graph(ctx)?;
         let l = limits(ctx)?;
         let first = in_range("first", first, 0, l.max_page_size)?;

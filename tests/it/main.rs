@@ -4,9 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod server;
 
 mod analysis;
+mod cli_store;
 mod compose;
+mod consistency;
+mod durability;
 mod errors;
 mod facts;
 mod http;
@@ -16,3 +20,5 @@ mod queries;
 mod schema_drift;
 mod search;
 mod smoke;
+mod subscriptions;
+mod writes;

@@ -148,22 +148,22 @@ macro_rules! entity_type {
             async fn relations(
                 &self,
                 ctx: &Context<'_>,
-                #[graphql(default)] direction: Direction,
+                #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
                 kinds: Option<Vec<RelationKind>>,
                 first: Option<i32>,
                 after: Option<String>,
                 last: Option<i32>,
                 before: Option<String>,
             ) -> Result<RelationConnection> {
-                self.0.relations(ctx, direction, kinds, Page { after, before, first, last })
+                self.0.relations(ctx, direction.unwrap_or_default(), kinds, Page { after, before, first, last })
             }
             /// Entities one relation away, each once, ordered by id.
             async fn neighbors(
                 &self,
-                #[graphql(default)] direction: Direction,
+                #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
                 kinds: Option<Vec<RelationKind>>,
             ) -> Vec<Entity> {
-                self.0.neighbors(direction, kinds)
+                self.0.neighbors(direction.unwrap_or_default(), kinds)
             }
             $($extra)*
         }
@@ -328,7 +328,11 @@ entity_type!(
         name = "relations",
         ty = "RelationConnection",
         desc = "Relations of this entity, ordered by relation id.",
-        arg(name = "direction", ty = "Direction", default),
+        arg(
+            name = "direction",
+            ty = "Option<Direction>",
+            default_with = "Some(Direction::Both)"
+        ),
         arg(name = "kinds", ty = "Option<Vec<RelationKind>>"),
         arg(name = "first", ty = "Option<i32>"),
         arg(name = "after", ty = "Option<String>"),
@@ -339,7 +343,11 @@ entity_type!(
         name = "neighbors",
         ty = "Vec<Entity>",
         desc = "Entities one relation away, each once, ordered by id.",
-        arg(name = "direction", ty = "Direction", default),
+        arg(
+            name = "direction",
+            ty = "Option<Direction>",
+            default_with = "Some(Direction::Both)"
+        ),
         arg(name = "kinds", ty = "Option<Vec<RelationKind>>")
     )
 )]
