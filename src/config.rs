@@ -2,6 +2,8 @@
 //! comment is its `--help` text.
 
 use crate::api::Limits;
+use crate::interop::Format;
+use crate::model::{EntityKind, RelationKind};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,22 +26,43 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API (the default).
     Serve(Box<ServeArgs>),
-    /// Add a data file (.toml or .json) to the data directory, all or
-    /// nothing (the server must not be running on it).
+    /// Add a file to the data directory, all or nothing (the server must
+    /// not be running on it): a data file (.toml, .json) or any export
+    /// format (GraphML, GEXF, node-link, Cytoscape, CSV zip, FollowTheMoney
+    /// JSON lines).
     Import {
-        /// The data file.
+        /// The file.
         file: PathBuf,
+        /// Its format, when the extension does not tell (.toml/.json: data
+        /// file; .graphml; .gexf; .zip: CSV; .jsonl/.ndjson: FollowTheMoney).
+        #[arg(long)]
+        format: Option<Format>,
+        /// When the data directory is new, start it empty instead of with the built-in article.
+        #[arg(long)]
+        no_seed: bool,
         /// Where the graph is stored.
         #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
-    /// Write the whole graph of the data directory to a file.
+    /// Write the graph of the data directory, or a part of it, to a file.
     Export {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
-        format: ExportFormat,
+        /// Output format: graphml, gexf, node-link, cytoscape, csv (a zip), ftm or json.
+        #[arg(long, default_value = "json")]
+        format: Format,
         /// The file to write; `-` for standard output.
         file: PathBuf,
+        /// Only the neighbourhood of this entity.
+        #[arg(long)]
+        id: Option<String>,
+        /// Hops around `--id` (default 1).
+        #[arg(long, requires = "id")]
+        depth: Option<usize>,
+        /// Only these entity kinds (comma-separated, e.g. ARMED_FORCE,FUND).
+        #[arg(long, value_delimiter = ',')]
+        entity_kinds: Vec<EntityKind>,
+        /// Only these relation kinds (comma-separated, e.g. FUNDS,PART_OF).
+        #[arg(long, value_delimiter = ',')]
+        relation_kinds: Vec<RelationKind>,
         /// Where the graph is stored.
         #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
@@ -63,13 +86,6 @@ pub enum Command {
 /// Where the graph is stored unless told otherwise: beside the working
 /// directory, so that `cargo run` needs no set-up.
 pub const DEFAULT_DATA_DIR: &str = "partnergraph-data";
-
-/// Formats `export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// The data-file format, as JSON (re-importable with `import`).
-    Json,
-}
 
 /// Settings of the server.
 #[derive(Debug, Clone, Args)]

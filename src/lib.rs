@@ -7,6 +7,7 @@
 //! - [`graph`]: the petgraph graph with its id maps and invariants;
 //! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
+//! - [`interop`]: exports to and imports from analysis tools' formats;
 //! - [`api`]: the GraphQL schema, a thin layer over the analyses;
 //! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health.
 //!
@@ -20,6 +21,7 @@ pub mod dataset;
 pub mod edit;
 pub mod graph;
 pub mod http;
+pub mod interop;
 pub mod model;
 pub mod run;
 pub mod service;

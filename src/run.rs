@@ -1,9 +1,10 @@
 //! Running the service and the other subcommands: what `main` calls.
 
-use crate::config::{Cli, Command, ExportFormat, ServeArgs};
+use crate::config::{Cli, Command, ServeArgs};
 use crate::dataset::{self, Dataset, LoadError};
 use crate::edit;
 use crate::http::{self, AppState};
+use crate::interop::{self, Format, Selection};
 use crate::service::{GraphService, OpenError, WriteError};
 use crate::store::{SqliteStore, StoreError};
 use actix_web::{web, HttpServer};
@@ -39,6 +40,9 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The command line asked for something impossible.
+    #[error("{0}")]
+    Usage(String),
     /// The health check found the server unhealthy or unreachable.
     #[error("unhealthy: {0}")]
     Unhealthy(String),
@@ -49,12 +53,34 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(*args).await,
-        Some(Command::Import { file, data_dir }) => import(&file, &data_dir).await,
+        Some(Command::Import {
+            file,
+            format,
+            no_seed,
+            data_dir,
+        }) => {
+            let seed = if no_seed { Vec::new() } else { seed(&[])? };
+            import(&file, format, &data_dir, seed).await
+        }
         Some(Command::Export {
             format,
             file,
+            id,
+            depth,
+            entity_kinds,
+            relation_kinds,
             data_dir,
-        }) => export(format, &file, &data_dir).await,
+        }) => {
+            let sel = crate::api::export_selection(
+                id,
+                depth,
+                Some(entity_kinds).filter(|k| !k.is_empty()),
+                Some(relation_kinds).filter(|k| !k.is_empty()),
+                usize::MAX,
+            )
+            .map_err(RunError::Usage)?;
+            export(format, sel, &file, &data_dir).await
+        }
         Some(Command::Check { files }) => {
             let g = dataset::load_files(&files)?;
             println!(
@@ -87,10 +113,10 @@ fn seed(datasets: &[PathBuf]) -> Result<Vec<Dataset>, LoadError> {
 }
 
 /// Opens the data directory (exclusively) and rebuilds the graph from it,
-/// seeding it first if it is empty.
-pub async fn open(data_dir: &Path, datasets: &[PathBuf]) -> Result<Arc<GraphService>, RunError> {
+/// first storing `seed` if the directory is empty.
+pub async fn open(data_dir: &Path, seed: Vec<Dataset>) -> Result<Arc<GraphService>, RunError> {
     let store = SqliteStore::open(data_dir).await?;
-    let service = GraphService::open(Arc::new(store), seed(datasets)?).await?;
+    let service = GraphService::open(Arc::new(store), seed).await?;
     Ok(Arc::new(service))
 }
 
@@ -108,7 +134,7 @@ fn write_token(args: &ServeArgs) -> Result<Option<String>, RunError> {
 /// Opens the graph and serves it until SIGTERM or Ctrl-C.
 pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let token = write_token(&args)?;
-    let service = open(&args.data_dir, &args.datasets).await?;
+    let service = open(&args.data_dir, seed(&args.datasets)?).await?;
     let g = service.snapshot();
     tracing::info!(
         data_dir = %args.data_dir.display(),
@@ -142,38 +168,89 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Adds a data file to the data directory, all or nothing.
-async fn import(file: &Path, data_dir: &Path) -> Result<(), RunError> {
-    let data = Dataset::read(file)?;
-    let service = open(data_dir, &[]).await?;
+/// The format a file's name suggests: data files by `.toml`/`.json`,
+/// exports by their own extensions.
+fn format_of(file: &Path) -> Option<Format> {
+    let name = file.file_name()?.to_str()?.to_ascii_lowercase();
+    let by_suffix = [
+        (".toml", Format::Json),
+        (".cyjs.json", Format::Cytoscape),
+        (".json", Format::Json),
+        (".graphml", Format::GraphMl),
+        (".gexf", Format::Gexf),
+        (".zip", Format::Csv),
+        (".jsonl", Format::Ftm),
+        (".ndjson", Format::Ftm),
+    ];
+    by_suffix
+        .into_iter()
+        .find(|(suffix, _)| name.ends_with(suffix))
+        .map(|(_, f)| f)
+}
+
+/// Adds a file to the data directory, all or nothing.
+async fn import(
+    file: &Path,
+    format: Option<Format>,
+    data_dir: &Path,
+    seed: Vec<Dataset>,
+) -> Result<(), RunError> {
+    let name = file.display().to_string();
+    let format = format.or_else(|| format_of(file)).ok_or_else(|| {
+        RunError::Usage(format!(
+            "cannot tell the format of `{name}` from its name; pass --format ({})",
+            Format::names()
+        ))
+    })?;
+    let (data, skipped) = match format {
+        // The project's own format, TOML or JSON by extension.
+        Format::Json => (Dataset::read(file)?, Default::default()),
+        other => {
+            let bytes = std::fs::read(file).map_err(|source| LoadError::Io {
+                file: name.clone(),
+                source,
+            })?;
+            let read = interop::import(&bytes, other)
+                .map_err(|e| RunError::Usage(format!("{name}: {e}")))?;
+            (read.dataset, read.skipped)
+        }
+    };
+    let service = open(data_dir, seed).await?;
     // Dry run on a copy first, for an error that names the item.
     let mut probe = (*service.snapshot()).clone();
-    data.clone()
-        .apply(&file.display().to_string(), &mut probe)?;
+    data.clone().apply(&name, &mut probe)?;
     let (done, committed) = service
         .write(move |g| edit::ingest_dataset(g, data))
         .await?;
     println!(
-        "imported {}: {} entities, {} relations (graph version {})",
-        file.display(),
+        "imported {name}: {} entities, {} relations (graph version {})",
         done.entities.len(),
         done.relations.len(),
         committed.version
     );
+    for (schema, count) in skipped {
+        println!("skipped {count} FollowTheMoney {schema} entities: no counterpart in this graph's model");
+    }
     Ok(())
 }
 
-/// Writes the data directory's whole graph.
-async fn export(format: ExportFormat, file: &Path, data_dir: &Path) -> Result<(), RunError> {
-    let service = open(data_dir, &[]).await?;
-    let text = match format {
-        ExportFormat::Json => Dataset::of_graph(&service.snapshot()).to_json(),
-    };
+/// Writes the data directory's graph, or a part of it.
+async fn export(
+    format: Format,
+    sel: Selection,
+    file: &Path,
+    data_dir: &Path,
+) -> Result<(), RunError> {
+    // Like the server, a new data directory starts with the article.
+    let service = open(data_dir, seed(&[])?).await?;
+    let data =
+        interop::select(&service.snapshot(), &sel).map_err(|e| RunError::Usage(e.to_string()))?;
+    let bytes = interop::export(&data, format).map_err(|e| RunError::Usage(e.to_string()))?;
     if file == Path::new("-") {
-        println!("{text}");
+        std::io::stdout().write_all(&bytes)?;
     } else {
-        std::fs::write(file, text + "\n")?;
-        eprintln!("exported to {}", file.display());
+        std::fs::write(file, bytes)?;
+        eprintln!("exported {} to {}", format, file.display());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod budget;
 pub mod error;
+mod export;
 mod inputs;
 mod mutation;
 mod query;
@@ -10,6 +11,7 @@ mod subscription;
 pub mod types;
 
 use async_graphql::Schema;
+pub use export::export_selection;
 pub use mutation::{Mutation, WriteAccess, WrittenVersion};
 pub use query::Query;
 pub use subscription::Subscription;

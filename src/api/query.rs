@@ -3,8 +3,8 @@
 use super::error::ApiError;
 use super::types::{
     paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
-    FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity, RelationConnection,
-    RelationKind, RelationObj, SubgraphObj, TotalCount,
+    ExportFormat, FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity,
+    RelationConnection, RelationKind, RelationObj, SubgraphObj, TotalCount,
 };
 use super::Limits;
 use crate::analysis::{self, FundingQuery};
@@ -276,6 +276,47 @@ impl Query {
                 })
                 .collect(),
         )
+    }
+
+    /// The graph, or the neighbourhood of `id` to `depth` hops (default 1),
+    /// restricted to some entity and relation kinds, as a file for an
+    /// analysis tool: the same as `GET /export/{format}`. CSV, a zip, comes
+    /// base64-encoded.
+    async fn export(
+        &self,
+        ctx: &Context<'_>,
+        format: ExportFormat,
+        id: Option<ID>,
+        depth: Option<i32>,
+        entity_kinds: Option<Vec<EntityKind>>,
+        relation_kinds: Option<Vec<RelationKind>>,
+    ) -> Result<String> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let depth = depth
+            .map(|d| in_range("depth", d, 0, l.max_neighborhood_depth))
+            .transpose()?;
+        let sel = super::export_selection(
+            id.map(|id| id.0),
+            depth,
+            entity_kinds.map(|ks| ks.into_iter().map(Into::into).collect()),
+            relation_kinds.map(|ks| ks.into_iter().map(Into::into).collect()),
+            l.max_neighborhood_depth,
+        )
+        .map_err(ApiError::BadInput)?;
+        let format: crate::interop::Format = format.into();
+        let bytes = crate::interop::select(&g, &sel)
+            .and_then(|data| crate::interop::export(&data, format))
+            .map_err(|e| match e {
+                crate::interop::InteropError::UnknownEntity(id) => ApiError::no_entity(&id),
+                other => ApiError::Internal(other.to_string()),
+            })?;
+        Ok(if format.is_binary() {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        } else {
+            String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))?
+        })
     }
 
     /// The version of the graph this request reads: the number of writes

@@ -1,6 +1,7 @@
 //! HTTP: routes, GraphQL-over-HTTP, GraphiQL, health, CORS, body limits,
 //! request logging and graceful shutdown. The only module that knows HTTP.
 
+mod export;
 mod graphql;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
@@ -22,6 +23,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// The query limits (exports share the neighbourhood depth limit).
+    pub limits: Limits,
     /// The bearer token that writes need; `None` disables writes.
     write_token: Option<String>,
 }
@@ -36,7 +39,8 @@ impl AppState {
     ) -> Self {
         AppState {
             service,
-            schema: api::schema(limits),
+            schema: api::schema(limits.clone()),
+            limits,
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
         }
@@ -107,6 +111,7 @@ pub fn app(
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/export/{format}", web::get().to(export::export))
         .route("/graphiql", web::get().to(graphiql))
         .route("/healthz", web::get().to(healthz))
         .default_service(web::to(not_found))

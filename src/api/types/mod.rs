@@ -12,4 +12,6 @@ pub use objects::{
     DocumentObj, FundingFlowObj, GraphStats, MoneyObj, PathObj, RankedEntity, RelationObj,
     SourceObj, SubgraphObj,
 };
-pub use scalars::{AmountQualifier, CentralityMeasure, Date, Direction, EntityKind, RelationKind};
+pub use scalars::{
+    AmountQualifier, CentralityMeasure, Date, Direction, EntityKind, ExportFormat, RelationKind,
+};

@@ -130,3 +130,24 @@ pub enum CentralityMeasure {
     /// Normalised shortest-path betweenness on the undirected graph.
     Betweenness,
 }
+
+/// A file format for analysis tools.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::interop::Format")]
+pub enum ExportFormat {
+    /// GraphML with typed attributes (networkx, Gephi, yEd).
+    #[graphql(name = "GRAPHML")]
+    GraphMl,
+    /// GEXF 1.3 (Gephi, networkx).
+    Gexf,
+    /// networkx node-link JSON.
+    NodeLink,
+    /// Cytoscape.js elements JSON.
+    Cytoscape,
+    /// A zip of nodes.csv, edges.csv and documents.csv; base64-encoded in GraphQL.
+    Csv,
+    /// FollowTheMoney entities as JSON lines.
+    Ftm,
+    /// The project's own dataset format.
+    Json,
+}
