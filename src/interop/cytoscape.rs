@@ -10,9 +10,11 @@
 //! flat values.
 
 use super::attrs::{entity_attrs, relation_attrs, DOCUMENTS, RECORD};
-use super::{documents_json, parse_documents, parse_record, record_json, Format, InteropError};
+use super::{
+    documents_json, entity_record, parse_documents, record_json, relation_record, Format,
+    InteropError,
+};
 use crate::dataset::Dataset;
-use crate::model::{Entity, Relation};
 use serde_json::{Map, Value};
 
 fn element(data: Map<String, Value>) -> Value {
@@ -109,26 +111,12 @@ pub(super) fn read(text: &str) -> Result<Dataset, InteropError> {
     let mut entities = Vec::new();
     for el in group(elements, "nodes") {
         let (id, json) = record_of(el, "node")?;
-        let entity: Entity = parse_record(json, &format!("node `{id}`"))?;
-        if entity.id != id {
-            return Err(InteropError::malformed(format!(
-                "node `{id}` holds the record of entity `{}`",
-                entity.id
-            )));
-        }
-        entities.push(entity);
+        entities.push(entity_record(id, json)?);
     }
     let mut relations = Vec::new();
     for el in group(elements, "edges") {
         let (id, json) = record_of(el, "edge")?;
-        let relation: Relation = parse_record(json, &format!("edge `{id}`"))?;
-        if relation.id != id {
-            return Err(InteropError::malformed(format!(
-                "edge `{id}` holds the record of relation `{}`",
-                relation.id
-            )));
-        }
-        relations.push(relation);
+        relations.push(relation_record(id, json, None)?);
     }
     Ok(Dataset {
         document: None,

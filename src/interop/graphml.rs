@@ -8,9 +8,11 @@
 
 use super::attrs::{entity_attrs, relation_attrs, DOCUMENTS, EDGE_ATTRS, NODE_ATTRS, RECORD};
 use super::xml::{json_for_xml, parse, printable, Element, XmlOut};
-use super::{documents_json, parse_documents, parse_record, record_json, Format, InteropError};
+use super::{
+    documents_json, entity_record, parse_documents, record_json, relation_record, Format,
+    InteropError,
+};
 use crate::dataset::Dataset;
-use crate::model::{Entity, Relation};
 use std::collections::BTreeMap;
 
 const NS: &str = "http://graphml.graphdrawing.org/xmlns";
@@ -142,14 +144,7 @@ pub(super) fn read(text: &str) -> Result<Dataset, InteropError> {
         let record = data(node, &keys, "node", RECORD).ok_or_else(|| {
             InteropError::malformed(format!("node `{id}` has no `{RECORD}` attribute"))
         })?;
-        let entity: Entity = parse_record(record, &format!("node `{id}`"))?;
-        if entity.id != id {
-            return Err(InteropError::malformed(format!(
-                "node `{id}` holds the record of entity `{}`",
-                entity.id
-            )));
-        }
-        entities.push(entity);
+        entities.push(entity_record(id, record)?);
     }
     let mut relations = Vec::new();
     for edge in graph.all("edge") {
@@ -157,15 +152,8 @@ pub(super) fn read(text: &str) -> Result<Dataset, InteropError> {
         let record = data(edge, &keys, "edge", RECORD).ok_or_else(|| {
             InteropError::malformed(format!("edge `{id}` has no `{RECORD}` attribute"))
         })?;
-        let relation: Relation = parse_record(record, &format!("edge `{id}`"))?;
-        let (source, target) = (edge.required("source")?, edge.required("target")?);
-        if relation.from != source || relation.to != target {
-            return Err(InteropError::malformed(format!(
-                "edge `{id}` goes {source} → {target} but its record {} → {}",
-                relation.from, relation.to
-            )));
-        }
-        relations.push(relation);
+        let ends = (edge.required("source")?, edge.required("target")?);
+        relations.push(relation_record(id, record, Some(ends))?);
     }
     Ok(Dataset {
         document: None,

@@ -39,7 +39,7 @@ mod xml;
 use crate::analysis::neighborhood;
 use crate::dataset::Dataset;
 use crate::graph::{Direction, Graph, Walk};
-use crate::model::{Document, EntityKind, RelationKind, Source};
+use crate::model::{Document, Entity, EntityKind, Relation, RelationKind, Source};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -368,6 +368,43 @@ fn parse_documents(json: &str) -> Result<Vec<Document>, InteropError> {
 /// Parses one item's JSON record; `what` names it in errors.
 fn parse_record<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, InteropError> {
     serde_json::from_str(json).map_err(|e| InteropError::malformed(format!("{what}: record: {e}")))
+}
+
+/// The entity a node's record holds, checked to be the node's own.
+fn entity_record(node_id: &str, json: &str) -> Result<Entity, InteropError> {
+    let entity: Entity = parse_record(json, &format!("node `{node_id}`"))?;
+    if entity.id != node_id {
+        return Err(InteropError::malformed(format!(
+            "node `{node_id}` holds the record of entity `{}`",
+            entity.id
+        )));
+    }
+    Ok(entity)
+}
+
+/// The relation an edge's record holds, checked to be the edge's own:
+/// same id and, where the format states them, same ends.
+fn relation_record(
+    edge_id: &str,
+    json: &str,
+    ends: Option<(&str, &str)>,
+) -> Result<Relation, InteropError> {
+    let relation: Relation = parse_record(json, &format!("edge `{edge_id}`"))?;
+    if !edge_id.is_empty() && relation.id != edge_id {
+        return Err(InteropError::malformed(format!(
+            "edge `{edge_id}` holds the record of relation `{}`",
+            relation.id
+        )));
+    }
+    if let Some((source, target)) = ends {
+        if relation.from != source || relation.to != target {
+            return Err(InteropError::malformed(format!(
+                "edge `{edge_id}` goes {source} → {target} but its record {} → {}",
+                relation.from, relation.to
+            )));
+        }
+    }
+    Ok(relation)
 }
 
 /// Serialises one item's JSON record, compactly.
