@@ -127,6 +127,13 @@ pub struct ServeArgs {
     /// Most fields one request may resolve; beyond it the request is refused (BUDGET_EXCEEDED).
     #[arg(long, env = "PARTNERGRAPH_MAX_RESOLVED_FIELDS", default_value_t = Limits::default().max_resolved_fields)]
     pub max_resolved_fields: usize,
+    /// Longest time, in milliseconds, one path or neighbourhood analysis may take (BUDGET_EXCEEDED beyond).
+    #[arg(
+        long,
+        env = "PARTNERGRAPH_ANALYSIS_TIME_LIMIT_MS",
+        default_value_t = 5000
+    )]
+    pub analysis_time_limit_ms: u64,
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -155,6 +162,7 @@ impl ServeArgs {
             max_path_length: self.max_path_length,
             max_neighborhood_depth: self.max_neighborhood_depth,
             max_resolved_fields: self.max_resolved_fields,
+            analysis_time_limit: std::time::Duration::from_millis(self.analysis_time_limit_ms),
         }
     }
 }

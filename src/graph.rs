@@ -6,7 +6,9 @@ use crate::model::{normalize_whitespace, Document, Entity, EntityKind, Relation,
 use deunicode::deunicode;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
 
 pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
@@ -132,10 +134,44 @@ pub struct Graph {
     entity_ids: BTreeMap<String, NodeIndex>,
     relation_ids: BTreeMap<String, EdgeIndex>,
     documents: BTreeMap<String, Document>,
+    /// Each document's text with whitespace folded, so that checking a quote
+    /// does not fold the whole text again.
+    folded_texts: BTreeMap<String, Arc<str>>,
     /// Folded (lowercase, ASCII) name and aliases of each entity, for search.
     search_keys: BTreeMap<NodeIndex, Vec<String>>,
     /// Number of committed writes this graph reflects.
     version: u64,
+    /// Whole-graph scores computed for this version.
+    cache: ScoreCache,
+}
+
+/// Scores of whole-graph analyses (PageRank, betweenness), computed at most
+/// once per graph version: the cache lives in the snapshot, and the copy a
+/// write starts from begins with an empty one.
+#[derive(Default)]
+struct ScoreCache {
+    entries: Mutex<HashMap<String, Arc<OnceLock<Arc<Scores>>>>>,
+}
+
+/// Every entity with its score, best first (ties by id).
+pub type Scores = Vec<(NodeIndex, f64)>;
+
+/// How often cached scores were reused or computed, over all snapshots.
+pub static SCORE_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
+/// How often scores had to be computed, over all snapshots.
+pub static SCORE_CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+
+impl Clone for ScoreCache {
+    fn clone(&self) -> Self {
+        // A clone is the start of another version: its scores differ.
+        ScoreCache::default()
+    }
+}
+
+impl std::fmt::Debug for ScoreCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScoreCache")
+    }
 }
 
 /// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
@@ -315,17 +351,20 @@ impl Graph {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
+        self.folded_texts
+            .insert(doc.id.clone(), normalize_whitespace(&doc.text).into());
         self.documents.insert(doc.id.clone(), doc);
         Ok(())
     }
 
     fn check_sources(&self, sources: &[crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            let doc = self
-                .documents
+            let text = self
+                .folded_texts
                 .get(&s.document)
                 .ok_or_else(|| GraphError::UnknownDocument(s.document.clone()))?;
-            if !doc.contains_quote(&s.quote) {
+            let quote = normalize_whitespace(&s.quote);
+            if quote.is_empty() || !text.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
                     document: s.document.clone(),
                     quote: s.quote.clone(),
@@ -484,6 +523,32 @@ impl Graph {
         }
         out.sort_by(|a, b| a.relation.id.cmp(&b.relation.id));
         out
+    }
+
+    /// The ranking cached under `key` for this version, computing them with
+    /// `compute` the first time; concurrent callers wait for one computation.
+    pub fn cached_scores(&self, key: &str, compute: impl FnOnce() -> Scores) -> Arc<Scores> {
+        let cell = {
+            let mut entries = match self.cache.entries.lock() {
+                Ok(e) => e,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            entries.entry(key.to_owned()).or_default().clone()
+        };
+        let mut computed = false;
+        let scores = cell
+            .get_or_init(|| {
+                computed = true;
+                Arc::new(compute())
+            })
+            .clone();
+        let counter = if computed {
+            &SCORE_CACHE_MISSES
+        } else {
+            &SCORE_CACHE_HITS
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        scores
     }
 
     /// Folded search keys (name first, then aliases) of an entity.

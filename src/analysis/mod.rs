@@ -1,14 +1,16 @@
 //! Analyses over a `&Graph`: paths, neighbourhoods, funding flows,
 //! centrality and search. Pure functions, free of GraphQL and HTTP.
 
+pub mod budget;
 pub mod centrality;
 pub mod funding;
 pub mod neighborhood;
 pub mod paths;
 pub mod search;
 
-pub use centrality::{centrality, Measure, Ranked};
+pub use budget::{Budget, OverBudget};
+pub use centrality::{centrality, Measure, Ranked, Ranking};
 pub use funding::{funding_flows, FundingFlow, FundingQuery};
-pub use neighborhood::{neighborhood, Subgraph};
-pub use paths::{paths, shortest_path, Path};
+pub use neighborhood::{neighborhood, neighborhood_within, Subgraph};
+pub use paths::{paths, paths_within, shortest_path, shortest_path_within, Path};
 pub use search::search;

@@ -1,5 +1,6 @@
 //! The entities within some hops of one entity, with the relations among them.
 
+use super::budget::{Budget, OverBudget};
 use crate::graph::{Graph, Walk};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -18,9 +19,21 @@ pub struct Subgraph {
 /// relation whose ends are both among them (the induced subgraph),
 /// restricted to `walk`'s kinds when it names any.
 pub fn neighborhood(g: &Graph, centre: NodeIndex, depth: usize, walk: &Walk) -> Subgraph {
+    neighborhood_within(g, centre, depth, walk, &Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`neighborhood`], giving up when `budget` runs out.
+pub fn neighborhood_within(
+    g: &Graph,
+    centre: NodeIndex,
+    depth: usize,
+    walk: &Walk,
+    budget: &Budget,
+) -> Result<Subgraph, OverBudget> {
     let mut dist: HashMap<NodeIndex, usize> = HashMap::from([(centre, 0)]);
     let mut queue = VecDeque::from([centre]);
     while let Some(n) = queue.pop_front() {
+        budget.check()?;
         let d = dist.get(&n).copied().unwrap_or(0);
         if d == depth {
             continue;
@@ -45,10 +58,10 @@ pub fn neighborhood(g: &Graph, centre: NodeIndex, depth: usize, walk: &Walk) -> 
             }
         }
     }
-    Subgraph {
+    Ok(Subgraph {
         entities,
         relations: relations.into_iter().map(|(_, e)| e).collect(),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Shortest and bounded simple paths between two entities.
 
+use super::budget::{Budget, OverBudget};
 use crate::graph::{Graph, Walk};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use std::collections::{HashMap, VecDeque};
@@ -34,15 +35,27 @@ impl Path {
 /// deterministic whatever order relations were inserted in. Relations are
 /// expanded in id order, and the first path found to each entity is kept.
 pub fn shortest_path(g: &Graph, from: NodeIndex, to: NodeIndex, walk: &Walk) -> Option<Path> {
+    shortest_path_within(g, from, to, walk, &Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`shortest_path`], giving up when `budget` runs out.
+pub fn shortest_path_within(
+    g: &Graph,
+    from: NodeIndex,
+    to: NodeIndex,
+    walk: &Walk,
+    budget: &Budget,
+) -> Result<Option<Path>, OverBudget> {
     if from == to {
-        return Some(Path {
+        return Ok(Some(Path {
             entities: vec![from],
             relations: vec![],
-        });
+        }));
     }
     let mut came_from: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
     let mut queue = VecDeque::from([from]);
     'search: while let Some(n) = queue.pop_front() {
+        budget.check()?;
         for step in g.steps(n, walk) {
             if step.other == from || came_from.contains_key(&step.other) {
                 continue;
@@ -58,17 +71,19 @@ pub fn shortest_path(g: &Graph, from: NodeIndex, to: NodeIndex, walk: &Walk) -> 
     let mut relations = Vec::new();
     let mut at = to;
     while at != from {
-        let (prev, edge) = *came_from.get(&at)?;
+        let Some(&(prev, edge)) = came_from.get(&at) else {
+            return Ok(None);
+        };
         entities.push(prev);
         relations.push(edge);
         at = prev;
     }
     entities.reverse();
     relations.reverse();
-    Some(Path {
+    Ok(Some(Path {
         entities,
         relations,
-    })
+    }))
 }
 
 /// Simple paths (no entity twice) from `from` to `to` of at most
@@ -87,71 +102,93 @@ pub fn paths(
     walk: &Walk,
     first: usize,
 ) -> Vec<Path> {
+    paths_within(g, from, to, max_len, walk, first, &Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`paths`], giving up when `budget` runs out.
+pub fn paths_within(
+    g: &Graph,
+    from: NodeIndex,
+    to: NodeIndex,
+    max_len: usize,
+    walk: &Walk,
+    first: usize,
+    budget: &Budget,
+) -> Result<Vec<Path>, OverBudget> {
     let mut found = Vec::new();
     if first == 0 || from == to {
-        return found;
+        return Ok(found);
     }
+    let search = Search {
+        g,
+        to,
+        walk,
+        first,
+        budget,
+    };
     for len in 1..=max_len {
         let mut entities = vec![from];
         let mut relations = Vec::new();
-        dfs(
-            g,
-            to,
-            len,
-            walk,
-            first,
-            &mut entities,
-            &mut relations,
-            &mut found,
-        );
+        search.dfs(len, &mut entities, &mut relations, &mut found)?;
         if found.len() >= first {
             break;
         }
     }
-    found
+    Ok(found)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dfs(
-    g: &Graph,
+/// One depth-first search for paths of an exact length.
+struct Search<'a> {
+    g: &'a Graph,
     to: NodeIndex,
-    len: usize,
-    walk: &Walk,
+    walk: &'a Walk,
     first: usize,
-    entities: &mut Vec<NodeIndex>,
-    relations: &mut Vec<EdgeIndex>,
-    found: &mut Vec<Path>,
-) {
-    let Some(&at) = entities.last() else { return };
-    let remaining = len - relations.len();
-    for step in g.steps(at, walk) {
-        if found.len() >= first {
-            return;
-        }
-        if entities.contains(&step.other) {
-            continue;
-        }
-        if step.other == to {
-            if remaining == 1 {
-                let mut path_entities = entities.clone();
-                path_entities.push(to);
-                let mut path_relations = relations.clone();
-                path_relations.push(step.edge);
-                found.push(Path {
-                    entities: path_entities,
-                    relations: path_relations,
-                });
+    budget: &'a Budget,
+}
+
+impl Search<'_> {
+    fn dfs(
+        &self,
+        len: usize,
+        entities: &mut Vec<NodeIndex>,
+        relations: &mut Vec<EdgeIndex>,
+        found: &mut Vec<Path>,
+    ) -> Result<(), OverBudget> {
+        self.budget.check()?;
+        let Some(&at) = entities.last() else {
+            return Ok(());
+        };
+        let remaining = len - relations.len();
+        for step in self.g.steps(at, self.walk) {
+            if found.len() >= self.first {
+                return Ok(());
             }
-            // A simple path ends the first time it reaches `to`.
-            continue;
+            if entities.contains(&step.other) {
+                continue;
+            }
+            if step.other == self.to {
+                if remaining == 1 {
+                    let mut path_entities = entities.clone();
+                    path_entities.push(self.to);
+                    let mut path_relations = relations.clone();
+                    path_relations.push(step.edge);
+                    found.push(Path {
+                        entities: path_entities,
+                        relations: path_relations,
+                    });
+                }
+                // A simple path ends the first time it reaches `to`.
+                continue;
+            }
+            if remaining > 1 {
+                entities.push(step.other);
+                relations.push(step.edge);
+                self.dfs(len, entities, relations, found)?;
+                entities.pop();
+                relations.pop();
+            }
         }
-        if remaining > 1 {
-            entities.push(step.other);
-            relations.push(step.edge);
-            dfs(g, to, len, walk, first, entities, relations, found);
-            entities.pop();
-            relations.pop();
-        }
+        Ok(())
     }
 }
 

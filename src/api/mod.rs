@@ -36,6 +36,8 @@ pub struct Limits {
     pub max_neighborhood_depth: usize,
     /// Most fields one request may resolve.
     pub max_resolved_fields: usize,
+    /// Longest time one path, neighbourhood or centrality analysis may take.
+    pub analysis_time_limit: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -48,6 +50,7 @@ impl Default for Limits {
             max_path_length: 6,
             max_neighborhood_depth: 4,
             max_resolved_fields: 100_000,
+            analysis_time_limit: std::time::Duration::from_secs(5),
         }
     }
 }

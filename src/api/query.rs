@@ -58,6 +58,25 @@ fn in_range(name: &str, value: i32, min: i32, max: usize) -> Result<usize> {
     }
 }
 
+/// Runs CPU-heavy analysis work on the blocking pool, so that a slow query
+/// never holds up the async workers serving other requests.
+async fn off_thread<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")).into())
+}
+
+/// The wire error for an analysis that ran out of time.
+fn over_budget(e: analysis::OverBudget) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(e.to_string())
+        .extend_with(|_, x| x.set("code", super::error::code::BUDGET_EXCEEDED))
+}
+
 fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
     EntityRef { g: g.clone(), ix }.into_entity()
 }
@@ -101,7 +120,11 @@ impl Query {
     ) -> Result<Connection<OpaqueCursor<usize>, Entity, TotalCount>> {
         let g = graph(ctx)?;
         let l = limits(ctx)?;
-        let hits = analysis::search(&g, search.as_deref().unwrap_or(""), kind.map(Into::into));
+        let snapshot = g.clone();
+        let kind = kind.map(Into::into);
+        let hits =
+            off_thread(move || analysis::search(&snapshot, search.as_deref().unwrap_or(""), kind))
+                .await?;
         paginate(
             hits.len(),
             &Page {
@@ -172,9 +195,15 @@ impl Query {
     ) -> Result<Option<PathObj>> {
         let direction = direction.unwrap_or_default();
         let g = graph(ctx)?;
+        let budget = analysis::Budget::of(limits(ctx)?.analysis_time_limit);
         let (a, b) = (node_of(&g, &from)?, node_of(&g, &to)?);
-        Ok(analysis::shortest_path(&g, a, b, &walk(direction, kinds))
-            .map(|p| PathObj::new(g.clone(), p)))
+        let walk = walk(direction, kinds);
+        let snapshot = g.clone();
+        let found =
+            off_thread(move || analysis::shortest_path_within(&snapshot, a, b, &walk, &budget))
+                .await?
+                .map_err(over_budget)?;
+        Ok(found.map(|p| PathObj::new(g, p)))
     }
 
     /// Simple paths of at most `maxLength` hops, ordered by length, then by
@@ -202,12 +231,18 @@ impl Query {
         let max_length = in_range("maxLength", max_length, 1, l.max_path_length)?;
         let first = in_range("first", first, 0, l.max_page_size)?;
         let (a, b) = (node_of(&g, &from)?, node_of(&g, &to)?);
-        Ok(
-            analysis::paths(&g, a, b, max_length, &walk(direction, kinds), first)
-                .into_iter()
-                .map(|p| PathObj::new(g.clone(), p))
-                .collect(),
-        )
+        let budget = analysis::Budget::of(l.analysis_time_limit);
+        let walk = walk(direction, kinds);
+        let snapshot = g.clone();
+        let found = off_thread(move || {
+            analysis::paths_within(&snapshot, a, b, max_length, &walk, first, &budget)
+        })
+        .await?
+        .map_err(over_budget)?;
+        Ok(found
+            .into_iter()
+            .map(|p| PathObj::new(g.clone(), p))
+            .collect())
     }
 
     /// The entities within `depth` hops and every relation among them.
@@ -224,10 +259,15 @@ impl Query {
         let l = limits(ctx)?;
         let depth = in_range("depth", depth, 0, l.max_neighborhood_depth)?;
         let centre = node_of(&g, &id)?;
-        Ok(SubgraphObj::new(
-            g.clone(),
-            analysis::neighborhood(&g, centre, depth, &walk(direction, kinds)),
-        ))
+        let budget = analysis::Budget::of(l.analysis_time_limit);
+        let walk = walk(direction, kinds);
+        let snapshot = g.clone();
+        let sub = off_thread(move || {
+            analysis::neighborhood_within(&snapshot, centre, depth, &walk, &budget)
+        })
+        .await?
+        .map_err(over_budget)?;
+        Ok(SubgraphObj::new(g, sub))
     }
 
     /// Which money reaches whom: one flow per distinct path along
@@ -252,7 +292,10 @@ impl Query {
     }
 
     /// The most central entities: ranked on the whole graph, then filtered
-    /// to `kind`; the first `first`.
+    /// to `kind`; the first `first`. BETWEENNESS is exact on graphs of up to
+    /// 5,000 entities; beyond that, or when `samples` is given, it is
+    /// estimated from that many sampled source entities (64 by default) and
+    /// the results say `exact: false`. Rankings are cached per graph version.
     async fn centrality(
         &self,
         ctx: &Context<'_>,
@@ -261,21 +304,32 @@ impl Query {
         >,
         kind: Option<EntityKind>,
         #[graphql(default_with = "Some(10)")] first: Option<i32>,
+        samples: Option<i32>,
     ) -> Result<Vec<RankedEntity>> {
         let (measure, first) = (measure.unwrap_or_default(), first.unwrap_or(10));
         let g = graph(ctx)?;
         let l = limits(ctx)?;
         let first = in_range("first", first, 0, l.max_page_size)?;
-        Ok(
-            analysis::centrality(&g, measure.into(), kind.map(Into::into), first)
-                .into_iter()
-                .map(|r| RankedEntity {
-                    rank: r.rank,
-                    score: r.score,
-                    entity: entity(&g, r.entity),
-                })
-                .collect(),
-        )
+        let samples = samples
+            .map(|k| in_range("samples", k, 1, analysis::centrality::MAX_SAMPLES))
+            .transpose()?;
+        let snapshot = g.clone();
+        let kind = kind.map(Into::into);
+        let ranking = off_thread(move || {
+            analysis::centrality(&snapshot, measure.into(), kind, first, samples)
+        })
+        .await?;
+        let exact = ranking.sampled.is_none();
+        Ok(ranking
+            .entries
+            .into_iter()
+            .map(|r| RankedEntity {
+                rank: r.rank,
+                score: r.score,
+                exact,
+                entity: entity(&g, r.entity),
+            })
+            .collect())
     }
 
     /// The graph, or the neighbourhood of `id` to `depth` hops (default 1),

@@ -383,3 +383,57 @@ async fn answers_that_fan_out_hit_the_field_budget() {
     .await;
     assert_eq!(resp.code(), "BUDGET_EXCEEDED", "{}", resp.text());
 }
+
+#[actix_web::test]
+async fn slow_analyses_hit_the_time_budget() {
+    let limits = Limits {
+        analysis_time_limit: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    for q in [
+        r#"{ shortestPath(from: "issa-ozeir", to: "ctef") { length } }"#,
+        r#"{ paths(from: "issa-ozeir", to: "ctef") { length } }"#,
+        r#"{ neighborhood(id: "iraq", depth: 2) { entities { id } } }"#,
+    ] {
+        let resp = send_to(
+            state_with(limits.clone(), 1 << 20),
+            &[],
+            post_graphql(body_of(q, json!(null))),
+        )
+        .await;
+        assert_eq!(resp.code(), "BUDGET_EXCEEDED", "{q}: {}", resp.text());
+        assert!(resp.text().contains("budget"), "{}", resp.text());
+    }
+}
+
+#[actix_web::test]
+async fn betweenness_samples_are_labelled_and_bounded() {
+    let (_, body) = gql(
+        r#"{ exact: centrality(measure: BETWEENNESS, first: 3) { exact score }
+             sampled: centrality(measure: BETWEENNESS, first: 3, samples: 5) { exact score } }"#,
+        json!(null),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert!(body["data"]["exact"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["exact"] == true));
+    assert!(body["data"]["sampled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["exact"] == false));
+    for bad in [0, 5000] {
+        let (_, body) = gql(
+            &format!("{{ centrality(measure: BETWEENNESS, samples: {bad}) {{ score }} }}"),
+            json!(null),
+        )
+        .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body:#}"
+        );
+    }
+}

@@ -320,6 +320,8 @@ pub struct RankedEntity {
     pub rank: usize,
     /// The score.
     pub score: f64,
+    /// False when the score is an estimate (sampled betweenness).
+    pub exact: bool,
     /// The entity.
     pub entity: Entity,
 }
