@@ -116,7 +116,7 @@ fn seed(datasets: &[PathBuf]) -> Result<Vec<Dataset>, LoadError> {
 /// first storing `seed` if the directory is empty.
 pub async fn open(data_dir: &Path, seed: Vec<Dataset>) -> Result<Arc<GraphService>, RunError> {
     let store = SqliteStore::open(data_dir).await?;
-    let service = GraphService::open(Arc::new(store), seed).await?;
+    let service = GraphService::open(crate::http::metrics::timed(store), seed).await?;
     Ok(Arc::new(service))
 }
 

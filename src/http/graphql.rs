@@ -393,7 +393,20 @@ async fn execute(
         .data(state.service.clone())
         .data(state.write_access(req))
         .data(written.clone());
+    let started = std::time::Instant::now();
     let mut response = state.schema.execute(request).await;
+    let kind = match op_type {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "invalid",
+    };
+    super::metrics::observe_request(
+        operation_name.as_deref(),
+        kind,
+        response.errors.is_empty(),
+        started.elapsed(),
+    );
     let version = written.0.load(Ordering::SeqCst).max(read_version);
     response
         .extensions

@@ -3,6 +3,7 @@
 
 mod export;
 mod graphql;
+pub mod metrics;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
 use crate::service::GraphService;
@@ -114,6 +115,7 @@ pub fn app(
         .route("/export/{format}", web::get().to(export::export))
         .route("/graphiql", web::get().to(graphiql))
         .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics_text))
         .default_service(web::to(not_found))
 }
 
@@ -138,6 +140,10 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         "relations": g.relation_count(),
         "documents": g.documents().len(),
     }))
+}
+
+async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
+    metrics::render(&state.service.snapshot())
 }
 
 async fn not_found() -> HttpResponse {

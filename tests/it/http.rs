@@ -159,3 +159,54 @@ async fn no_cors_without_configured_origins() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("access-control-allow-origin").is_none());
 }
+
+#[actix_web::test]
+async fn metrics_in_prometheus_text_format() {
+    let app = actix_web::test::init_service(partnergraph::http::app(state(), &[])).await;
+    let query = TestRequest::post()
+        .uri("/graphql")
+        .insert_header(("content-type", "application/json"))
+        .set_payload(
+            json!({ "query": "query MetricsProbe { stats { entities } }", "operationName": "MetricsProbe" })
+                .to_string(),
+        )
+        .to_request();
+    let answered = actix_web::test::call_service(&app, query).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let req = TestRequest::get().uri("/metrics").to_request();
+    let resp = actix_web::test::call_service(&app, req).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = String::from_utf8(actix_web::test::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            r#"partnergraph_graphql_requests_total{operation="MetricsProbe",outcome="ok",type="query"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"partnergraph_graphql_request_duration_seconds_bucket{operation="MetricsProbe",type="query",le="#),
+        "{text}"
+    );
+    for name in [
+        "partnergraph_graph_entities",
+        "partnergraph_graph_relations",
+        "partnergraph_graph_version",
+        "partnergraph_ranking_cache_hits_total",
+        "partnergraph_ranking_cache_misses_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing:\n{text}"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! `/metrics` in the Prometheus text format: GraphQL requests and their
+//! latency by operation, graph size and version, ranking-cache hits, and
+//! store commit latency.
+
+use crate::graph::{Graph, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
+use crate::store::{Change, Contents, Store, StoreError};
+use actix_web::HttpResponse;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+/// Every metric the service exports.
+struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    entities: IntGauge,
+    relations: IntGauge,
+    version: IntGauge,
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
+    commits: HistogramVec,
+}
+
+/// Latency buckets from 100 µs to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
+];
+
+impl Metrics {
+    fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new_custom(Some("partnergraph".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "graphql_requests_total",
+                "GraphQL requests by operation and outcome",
+            ),
+            &["operation", "type", "outcome"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "graphql_request_duration_seconds",
+                "Time to answer a GraphQL request, by operation",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["operation", "type"],
+        )?;
+        let entities = IntGauge::new("graph_entities", "Entities in the current graph")?;
+        let relations = IntGauge::new("graph_relations", "Relations in the current graph")?;
+        let version = IntGauge::new("graph_version", "Writes committed to the current graph")?;
+        let cache_hits = IntCounter::new(
+            "ranking_cache_hits_total",
+            "Centrality rankings answered from the per-version cache",
+        )?;
+        let cache_misses =
+            IntCounter::new("ranking_cache_misses_total", "Centrality rankings computed")?;
+        let commits = HistogramVec::new(
+            HistogramOpts::new(
+                "store_commit_duration_seconds",
+                "Time to commit a write durably to the store",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(entities.clone()))?;
+        registry.register(Box::new(relations.clone()))?;
+        registry.register(Box::new(version.clone()))?;
+        registry.register(Box::new(cache_hits.clone()))?;
+        registry.register(Box::new(cache_misses.clone()))?;
+        registry.register(Box::new(commits.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            entities,
+            relations,
+            version,
+            cache_hits,
+            cache_misses,
+            commits,
+        })
+    }
+}
+
+static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| match Metrics::new() {
+    Ok(m) => Some(m),
+    Err(e) => {
+        tracing::error!(error = %e, "metrics are unavailable");
+        None
+    }
+});
+
+/// A label value from a client-chosen operation name: letters, digits and
+/// `_`, at most 64, so that names cannot blow up label cardinality with
+/// arbitrary text.
+fn label(name: Option<&str>) -> String {
+    let cleaned: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    if cleaned.is_empty() {
+        "anonymous".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Records one answered GraphQL request.
+pub fn observe_request(operation: Option<&str>, kind: &str, ok: bool, took: Duration) {
+    if let Some(m) = METRICS.as_ref() {
+        let op = label(operation);
+        let outcome = if ok { "ok" } else { "error" };
+        m.requests.with_label_values(&[&op, kind, outcome]).inc();
+        m.latency
+            .with_label_values(&[&op, kind])
+            .observe(took.as_secs_f64());
+    }
+}
+
+/// The text of `/metrics` for the current graph.
+pub fn render(graph: &Graph) -> HttpResponse {
+    let Some(m) = METRICS.as_ref() else {
+        return HttpResponse::ServiceUnavailable().body("metrics are unavailable");
+    };
+    m.entities.set(graph.entity_count() as i64);
+    m.relations.set(graph.relation_count() as i64);
+    m.version.set(graph.version() as i64);
+    // The domain keeps plain counters; bring the exported ones up to them.
+    let sync = |counter: &IntCounter, total: u64| {
+        let seen = counter.get();
+        if total > seen {
+            counter.inc_by(total - seen);
+        }
+    };
+    sync(
+        &m.cache_hits,
+        SCORE_CACHE_HITS.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    sync(
+        &m.cache_misses,
+        SCORE_CACHE_MISSES.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let mut out = Vec::new();
+    match TextEncoder::new().encode(&m.registry.gather(), &mut out) {
+        Ok(()) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(out),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+/// A store that times its commits for `/metrics`.
+pub struct TimedStore<S> {
+    inner: S,
+}
+
+impl<S: Store> TimedStore<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        TimedStore { inner }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: Store> Store for TimedStore<S> {
+    async fn load(&self) -> Result<Contents, StoreError> {
+        self.inner.load().await
+    }
+
+    async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = self.inner.commit(version, changes).await;
+        if let Some(m) = METRICS.as_ref() {
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            m.commits
+                .with_label_values(&[outcome])
+                .observe(start.elapsed().as_secs_f64());
+        }
+        result
+    }
+}
+
+/// Wraps a store for timing, as a trait object.
+pub fn timed(store: impl Store) -> Arc<dyn Store> {
+    Arc::new(TimedStore::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_tame() {
+        assert_eq!(label(None), "anonymous");
+        assert_eq!(label(Some("Funding flows!")), "Fundingflows");
+        assert_eq!(label(Some(&"x".repeat(100))).len(), 64);
+    }
+}
