@@ -175,6 +175,7 @@ fn format_of(file: &Path) -> Option<Format> {
     let by_suffix = [
         (".toml", Format::Json),
         (".cyjs.json", Format::Cytoscape),
+        (".node-link.json", Format::NodeLink),
         (".json", Format::Json),
         (".graphml", Format::GraphMl),
         (".gexf", Format::Gexf),
@@ -203,8 +204,18 @@ async fn import(
         ))
     })?;
     let (data, skipped) = match format {
-        // The project's own format, TOML or JSON by extension.
-        Format::Json => (Dataset::read(file)?, Default::default()),
+        // The project's own format: TOML when the name says so, else JSON.
+        Format::Json => {
+            let syntax = match crate::dataset::Format::from_path(file) {
+                Some(crate::dataset::Format::Toml) => crate::dataset::Format::Toml,
+                _ => crate::dataset::Format::Json,
+            };
+            let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io {
+                file: name.clone(),
+                source,
+            })?;
+            (Dataset::parse(&name, &text, syntax)?, Default::default())
+        }
         other => {
             let bytes = std::fs::read(file).map_err(|source| LoadError::Io {
                 file: name.clone(),

@@ -13,6 +13,9 @@ pub fn export_selection(
     relation_kinds: Option<Vec<RelationKind>>,
     max_depth: usize,
 ) -> Result<Selection, String> {
+    // An empty list of kinds is no filter, as an empty query parameter is.
+    let entity_kinds = entity_kinds.filter(|k| !k.is_empty());
+    let relation_kinds = relation_kinds.filter(|k| !k.is_empty());
     if id.is_none() && depth.is_some() {
         return Err("`depth` needs an `id` to centre the neighbourhood on".into());
     }

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 /// The query parameters of an export.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExportParams {
     /// Only the neighbourhood of this entity.
     id: Option<String>,
@@ -34,17 +34,36 @@ fn problem(status: actix_web::http::StatusCode, message: &str, code: &str) -> Ht
 
 fn kinds<K: FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<Vec<K>>, String> {
     raw.filter(|s| !s.trim().is_empty())
-        .map(|s| s.split(',').map(|k| k.trim().parse::<K>()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::parse::<K>)
+                .collect()
+        })
         .transpose()
 }
 
 /// Answers `GET /export/{format}`.
 pub async fn export(
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
-    params: web::Query<ExportParams>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
+    // Parsed here rather than by the extractor, so that a bad query string
+    // gets the same JSON problem as every other export error.
+    let params =
+        match web::Query::<ExportParams>::from_query(req.query_string()) {
+            Ok(p) => p,
+            Err(e) => return problem(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "bad export parameters: {e}; expected id, depth, entityKinds, relationKinds"
+                ),
+                code::BAD_USER_INPUT,
+            ),
+        };
     let format = match path.parse::<Format>() {
         Ok(f) => f,
         Err(message) => return problem(StatusCode::NOT_FOUND, &message, code::NOT_FOUND),

@@ -105,7 +105,8 @@ impl Format {
         match self {
             Format::GraphMl => "graphml",
             Format::Gexf => "gexf",
-            Format::NodeLink | Format::Json => "json",
+            Format::NodeLink => "node-link.json",
+            Format::Json => "json",
             Format::Cytoscape => "cyjs.json",
             Format::Csv => "zip",
             Format::Ftm => "ftm.jsonl",

@@ -76,9 +76,13 @@ pub(super) fn read(text: &str) -> Result<Dataset, InteropError> {
         None => Vec::new(),
     };
     let list = |name: &str| -> Result<Vec<Value>, InteropError> {
+        // Both lists are required (empty ones are fine): any other JSON
+        // object is not node-link data, not an empty graph.
         match top.get(name) {
             Some(Value::Array(items)) => Ok(items.clone()),
-            None => Ok(Vec::new()),
+            None => Err(InteropError::malformed(format!(
+                "not node-link JSON: it has no `{name}` list"
+            ))),
             Some(_) => Err(InteropError::malformed(format!("`{name}` is not a list"))),
         }
     };

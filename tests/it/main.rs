@@ -12,6 +12,7 @@ mod compose;
 mod consistency;
 mod durability;
 mod errors;
+mod exports;
 mod facts;
 mod http;
 mod introspection;
