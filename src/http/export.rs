@@ -53,17 +53,18 @@ pub async fn export(
     use actix_web::http::StatusCode;
     // Parsed here rather than by the extractor, so that a bad query string
     // gets the same JSON problem as every other export error.
-    let params =
-        match web::Query::<ExportParams>::from_query(req.query_string()) {
-            Ok(p) => p,
-            Err(e) => return problem(
+    let params = match web::Query::<ExportParams>::from_query(req.query_string()) {
+        Ok(p) => p,
+        Err(e) => {
+            return problem(
                 StatusCode::BAD_REQUEST,
                 &format!(
                     "bad export parameters: {e}; expected id, depth, entityKinds, relationKinds"
                 ),
                 code::BAD_USER_INPUT,
-            ),
-        };
+            )
+        }
+    };
     let format = match path.parse::<Format>() {
         Ok(f) => f,
         Err(message) => return problem(StatusCode::NOT_FOUND, &message, code::NOT_FOUND),

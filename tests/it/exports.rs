@@ -991,7 +991,12 @@ async fn query_string_mistakes_are_json_problems() {
         "/export/json?id=ctef&id=peshmerga",
     ] {
         let resp = get(uri).await;
-        assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{uri}: {}", resp.text());
+        assert_eq!(
+            resp.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            resp.text()
+        );
         assert_eq!(
             resp.json()["errors"][0]["extensions"]["code"],
             "BAD_USER_INPUT",
