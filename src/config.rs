@@ -67,6 +67,23 @@ pub enum Command {
         #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
+    /// Write a generated dataset of any size (the article's mix of kinds, a
+    /// few hubs and a long tail, evidence on every item), for benchmarks;
+    /// load it with `import` or `serve --dataset`.
+    Generate {
+        /// How many entities.
+        #[arg(long)]
+        entities: usize,
+        /// How many relations.
+        #[arg(long)]
+        relations: usize,
+        /// Seed: the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The data file to write (JSON); `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
     /// Check data files and report what they hold, without serving.
     Check {
         /// Data files (.toml or .json), loaded in order.

@@ -9,7 +9,8 @@
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`interop`]: exports to and imports from analysis tools' formats;
 //! - [`api`]: the GraphQL schema, a thin layer over the analyses;
-//! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health.
+//! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health;
+//! - [`generate`]: seeded scale datasets of any size, for benchmarks.
 //!
 //! [`config`] is the command line and [`run`] what `main` calls; tests
 //! build the same application through [`http::app`].
@@ -19,6 +20,7 @@ pub mod api;
 pub mod config;
 pub mod dataset;
 pub mod edit;
+pub mod generate;
 pub mod graph;
 pub mod http;
 pub mod interop;

@@ -81,6 +81,31 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             .map_err(RunError::Usage)?;
             export(format, sel, &file, &data_dir).await
         }
+        Some(Command::Generate {
+            entities,
+            relations,
+            seed,
+            out,
+        }) => {
+            let data = crate::generate::generate(&crate::generate::Spec {
+                entities,
+                relations,
+                seed,
+            });
+            let text = serde_json::to_vec(&data).map_err(std::io::Error::other)?;
+            if out == Path::new("-") {
+                std::io::stdout().write_all(&text)?;
+            } else {
+                std::fs::write(&out, text)?;
+                eprintln!(
+                    "generated {} entities and {} relations into {}",
+                    data.entities.len(),
+                    data.relations.len(),
+                    out.display()
+                );
+            }
+            Ok(())
+        }
         Some(Command::Check { files }) => {
             let g = dataset::load_files(&files)?;
             println!(

@@ -270,3 +270,54 @@ fn subcommands_document_their_flags() {
     }
     assert!(!data.exists(), "--help touches no data directory");
 }
+
+#[test]
+fn generated_datasets_are_deterministic_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let generate = |out: &str, seed: &str| {
+        let o = run(
+            &data,
+            &[
+                "generate",
+                "--entities",
+                "300",
+                "--relations",
+                "1500",
+                "--seed",
+                seed,
+                "--out",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "generate: {}", text(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let a = generate(&file("a.json"), "7");
+    let b = generate(&file("b.json"), "7");
+    let c = generate(&file("c.json"), "8");
+    assert_eq!(a, b, "the same seed gives the same file");
+    assert_ne!(a, c, "another seed gives another file");
+    let check = run(&data, &["check", &file("a.json")]);
+    assert!(check.status.success(), "check: {}", text(&check.stderr));
+    assert!(
+        text(&check.stdout).contains("300 entities, 1500 relations"),
+        "{}",
+        text(&check.stdout)
+    );
+    let import = run(
+        &data,
+        &[
+            "import",
+            &file("a.json"),
+            "--no-seed",
+            "--data-dir",
+            &data.display().to_string(),
+        ],
+    );
+    assert!(import.status.success(), "import: {}", text(&import.stderr));
+    let exported = export(&data, &dir.path().join("out.json"));
+    assert_eq!(ids(&exported, "entities").len(), 300);
+    assert_eq!(ids(&exported, "relations").len(), 1500);
+}
