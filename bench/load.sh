@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Load benchmark: builds the release binary, serves each dataset, and drives
+# four GraphQL queries with wrk, plus the same load against a bare actix-web
+# endpoint that returns Q1's exact response bytes (the floor of HTTP + bytes
+# on this machine). Prints a Markdown report (throughput, p50/p99 latency,
+# resident memory, start-up time).
+#
+#   bash bench/load.sh                       # article, 10k and 1M entities
+#   SIZES="10000" DURATION=5 bash bench/load.sh
+#   bash bench/load.sh --smoke               # seconds: article only, no timings kept
+#
+# Servers listen on 127.0.0.1 only; every run is bounded by DURATION.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+SMOKE=0
+[ "${1:-}" = "--smoke" ] && SMOKE=1
+SIZES="${SIZES-10000 1000000}"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-2}"
+if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; fi
+
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --locked --quiet --bin partnergraph --example bare_endpoint
+bin="$root/target/release/partnergraph"
+bare="$root/target/release/examples/bare_endpoint"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Starts a server whose first stdout line names its URL; sets URL and PID.
+start() {
+  local log="$1"; shift
+  "$@" >"$log" 2>"$log.err" &
+  PID=$!
+  pids+=("$PID")
+  URL=""
+  for _ in $(seq 1 6000); do
+    URL="$(sed -n 's/^.*listening on \(http:[^ ]*\)$/\1/p' "$log" | head -n 1)"
+    [ -n "$URL" ] && return 0
+    kill -0 "$PID" 2>/dev/null || { cat "$log.err"; exit 1; }
+    sleep 0.01
+  done
+  echo "server did not start"; cat "$log.err"; exit 1
+}
+
+gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"; }
+
+# Runs wrk against URL with BODY; prints "req/s p50 p99".
+load() {
+  local url="$1" body="$2" out
+  out="$(BODY_FILE="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/post.lua "$url")"
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+if errors:
+    sys.exit(f"wrk saw {errors.group(1)} error responses")
+print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
+PY
+}
+
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+echo "## Load benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
+echo
+echo "| dataset | query | req/s | p50 ms | p99 ms |"
+echo "| --- | --- | ---: | ---: | ---: |"
+
+run_dataset() {
+  local name="$1" data="$2" q1id="$3" far_a="$4" far_b="$5" prefix="$6"
+  local t0 t1
+  t0=$(date +%s.%N)
+  start "$work/$name.log" "$bin" --listen 127.0.0.1:0 --data-dir "$data" --log warn --max-resolved-fields 10000000
+  t1=$(date +%s.%N)
+  local startup; startup=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+  gql_body "{ entity(id: \"$q1id\") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }" > "$work/q1.json"
+  gql_body "{ neighborhood(id: \"$q1id\", depth: 2) { entities { id } relations { id } } }" > "$work/q2.json"
+  gql_body "{ shortestPath(from: \"$far_a\", to: \"$far_b\") { length } }" > "$work/q3.json"
+  gql_body "{ entities(search: \"$prefix\", first: 10) { totalCount edges { node { id name } } } }" > "$work/q4.json"
+  for q in q1 q2 q3 q4; do
+    read -r rps p50 p99 < <(load "$URL/graphql" "$work/$q.json")
+    echo "| $name | ${q^^} | $rps | $p50 | $p99 |"
+  done
+  if [ "$name" = "article" ]; then
+    curl -s "$URL/graphql" -H 'content-type: application/json' -d @"$work/q1.json" > "$work/q1.response"
+    start "$work/bare.log" "$bare" 127.0.0.1:0 "$work/q1.response"
+    local bare_pid=$PID
+    read -r rps p50 p99 < <(load "$URL/graphql" "$work/q1.json")
+    echo "| bare endpoint (Q1's bytes) | Q1 | $rps | $p50 | $p99 |"
+    kill "$bare_pid"
+  fi
+  echo "| $name | resident memory | $(rss_mb "$PID") MB | start-up ${startup} s | |"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+}
+
+run_dataset article "$work/article-data" ctef issa-ozeir partner-forces-in-syria "coun"
+
+for n in $SIZES; do
+  rels=$((n * 5))
+  "$bin" generate --entities "$n" --relations "$rels" --seed 1 --out "$work/gen-$n.json" >&2
+  t0=$(date +%s.%N)
+  "$bin" import "$work/gen-$n.json" --no-seed --data-dir "$work/gen-$n" >&2
+  t1=$(date +%s.%N)
+  echo "| ${n} entities / ${rels} relations | import | $(python3 -c "print(f'{$t1 - $t0:.1f}')") s | | |"
+  read -r q1id far_a far_b prefix < <(python3 - "$work/gen-$n.json" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+degree = {}
+for r in data["relations"]:
+    degree[r["from"]] = degree.get(r["from"], 0) + 1
+    degree[r["to"]] = degree.get(r["to"], 0) + 1
+ids = sorted(degree, key=lambda i: (degree[i], i))
+median = ids[len(ids) // 2]
+names = {e["id"]: e["name"] for e in data["entities"]}
+print(median, data["entities"][0]["id"], data["entities"][-1]["id"], names[median][:4].lower())
+PY
+)
+  run_dataset "${n}/${rels}" "$work/gen-$n" "$q1id" "$far_a" "$far_b" "$prefix"
+done

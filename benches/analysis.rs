@@ -1,0 +1,277 @@
+//! Benchmarks of the domain layer (graph steps and the analyses) on
+//! generated graphs with about five relations per entity.
+//!
+//! Sizes come from `PARTNERGRAPH_BENCH_SIZES` (comma-separated entity
+//! counts, default `10000,100000,1000000`). Each graph is generated and
+//! loaded once per size, outside the measured code; how long that took is
+//! printed to stderr. A seconds-long smoke run for CI:
+//!
+//! ```text
+//! PARTNERGRAPH_BENCH_SIZES=2000 cargo bench --bench analysis -- --test
+//! ```
+//!
+//! Exact betweenness is O(V·E) and only measured up to 10,000 entities:
+//! at 100,000 one run takes minutes.
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+use partnergraph::analysis::{self, centrality, FundingQuery};
+use partnergraph::generate::{generate, Spec};
+use partnergraph::graph::{Graph, Walk};
+use partnergraph::model::EntityKind;
+use petgraph::stable_graph::NodeIndex;
+use petgraph::visit::NodeIndexable;
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Relations per entity in every benchmark graph.
+const DEGREE: usize = 5;
+/// Largest size at which exact betweenness is measured.
+const BETWEENNESS_LIMIT: usize = 10_000;
+/// Largest size at which funding flows from the biggest fund are
+/// measured: at 1,000,000 entities it has some 70 million flows (every
+/// path is one flow), which take minutes and about 20 GB.
+const TOP_FUND_LIMIT: usize = 100_000;
+const SEED: u64 = 1;
+
+fn sizes() -> Vec<usize> {
+    let raw = std::env::var("PARTNERGRAPH_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000,1000000".to_owned());
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.replace('_', "")
+                .parse()
+                .expect("PARTNERGRAPH_BENCH_SIZES: comma-separated entity counts")
+        })
+        .collect()
+}
+
+/// Generates and loads the graph of `size` entities, reporting the times.
+fn build(size: usize) -> Graph {
+    let spec = Spec::with_degree(size, DEGREE, SEED);
+    let t = Instant::now();
+    let data = generate(&spec);
+    let generated = t.elapsed();
+    let t = Instant::now();
+    let mut g = Graph::new();
+    data.apply("generated", &mut g)
+        .expect("generated data loads");
+    eprintln!(
+        "[setup] {} entities, {} relations: generated in {:.2?}, loaded in {:.2?}, {}",
+        g.entity_count(),
+        g.relation_count(),
+        generated,
+        t.elapsed(),
+        resident()
+    );
+    g
+}
+
+/// The process's resident memory, where /proc tells it.
+fn resident() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
+        .map_or_else(String::new, |rss| format!("resident {rss}"))
+}
+
+/// Distances from `start` over relations in either direction (breadth
+/// first), `usize::MAX` where unreachable.
+fn bfs(g: &Graph, start: NodeIndex) -> Vec<usize> {
+    let pg = g.petgraph();
+    let mut dist = vec![usize::MAX; pg.node_bound()];
+    dist[start.index()] = 0;
+    let mut queue = VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        let d = dist[n.index()];
+        for m in pg.neighbors_undirected(n) {
+            if dist[m.index()] == usize::MAX {
+                dist[m.index()] = d + 1;
+                queue.push_back(m);
+            }
+        }
+    }
+    dist
+}
+
+/// The farthest reachable entity (the lowest index among ties) and its distance.
+fn farthest(dist: &[usize]) -> (NodeIndex, usize) {
+    let (i, d) = dist
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d != usize::MAX)
+        .max_by_key(|(i, d)| (**d, std::cmp::Reverse(*i)))
+        .map(|(i, d)| (i, *d))
+        .unwrap_or((0, 0));
+    (NodeIndex::new(i), d)
+}
+
+/// The entities the benchmarks start from, found once per graph.
+struct Picks {
+    hub: NodeIndex,
+    median: NodeIndex,
+    far: (NodeIndex, NodeIndex, usize),
+    near: (NodeIndex, NodeIndex),
+    top_fund: NodeIndex,
+    busy_fund: NodeIndex,
+    prefix: String,
+}
+
+fn pick(g: &Graph) -> Picks {
+    let mut by_degree: Vec<(usize, NodeIndex)> = g.entities().map(|n| (g.degree(n), n)).collect();
+    by_degree.sort();
+    let hub = by_degree.last().expect("entities").1;
+    let median = by_degree[by_degree.len() / 2].1;
+    // Double sweep: the farthest entity from the median one, then the
+    // farthest from that: a cheap lower bound on the diameter.
+    let (a, _) = farthest(&bfs(g, median));
+    let a_dist = bfs(g, a);
+    let (b, d) = farthest(&a_dist);
+    // Bounded paths between the median entity and a median-degree entity
+    // two hops from it.
+    let from_median = bfs(g, median);
+    let mut two: Vec<(usize, NodeIndex)> = from_median
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == 2)
+        .map(|(i, _)| (g.degree(NodeIndex::new(i)), NodeIndex::new(i)))
+        .collect();
+    two.sort();
+    let near_to = two.get(two.len() / 2).map_or(hub, |p| p.1);
+    // Funds that pay out, by how many money relations leave them.
+    let mut funds: Vec<(usize, NodeIndex)> = g
+        .entities()
+        .filter(|n| g.entity_at(*n).kind == EntityKind::Fund)
+        .map(|n| {
+            let out = g
+                .petgraph()
+                .edges_directed(n, petgraph::Direction::Outgoing)
+                .filter(|e| e.weight().kind.carries_money())
+                .count();
+            (out, n)
+        })
+        .filter(|(out, _)| *out > 0)
+        .collect();
+    funds.sort();
+    let top_fund = funds.last().expect("a fund that pays out").1;
+    // Most funds pay out once: a busy one is at the 90th percentile.
+    let busy_fund = funds[funds.len() * 9 / 10].1;
+    // A made-up word's first letters: the name of a force starts with one.
+    let named = by_degree[by_degree.len() / 2..]
+        .iter()
+        .map(|(_, n)| *n)
+        .find(|n| g.entity_at(*n).kind == EntityKind::ArmedForce)
+        .unwrap_or(median);
+    let prefix: String = g
+        .entity_at(named)
+        .name
+        .to_lowercase()
+        .chars()
+        .take(4)
+        .collect();
+    Picks {
+        hub,
+        median,
+        far: (a, b, d),
+        near: (median, near_to),
+        top_fund,
+        busy_fund,
+        prefix,
+    }
+}
+
+fn bench_size(c: &mut Criterion, size: usize) {
+    let g = build(size);
+    let p = pick(&g);
+    let walk = Walk::any();
+    let flows = |fund: NodeIndex| {
+        let q = FundingQuery {
+            from: Some(fund),
+            ..FundingQuery::default()
+        };
+        analysis::funding_flows(&g, &q).len()
+    };
+    let top_fund = (size <= TOP_FUND_LIMIT).then_some(p.top_fund);
+    eprintln!(
+        "[setup] hub degree {}, median degree {}, far pair {} hops apart, \
+         search prefix {:?} ({} hits), bounded paths found {}, \
+         busy fund: {} flows, top fund: {}",
+        g.degree(p.hub),
+        g.degree(p.median),
+        p.far.2,
+        p.prefix,
+        analysis::search(&g, &p.prefix, None).len(),
+        analysis::paths(&g, p.near.0, p.near.1, 4, &walk, 20).len(),
+        flows(p.busy_fund),
+        top_fund.map_or("not measured".to_owned(), |f| format!("{} flows", flows(f))),
+    );
+
+    let mut group = c.benchmark_group(format!("{size}"));
+    let (samples, time) = match size {
+        0..=20_000 => (30, 3),
+        20_001..=200_000 => (10, 5),
+        _ => (10, 10),
+    };
+    group
+        .sample_size(samples)
+        .measurement_time(Duration::from_secs(time))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("steps/hub", |b| {
+        b.iter(|| g.steps(black_box(p.hub), &walk).len())
+    });
+    group.bench_function("steps/median", |b| {
+        b.iter(|| g.steps(black_box(p.median), &walk).len())
+    });
+    group.bench_function("neighborhood/median-depth2", |b| {
+        b.iter(|| analysis::neighborhood(&g, black_box(p.median), 2, &walk))
+    });
+    group.bench_function("search/prefix4", |b| {
+        b.iter(|| analysis::search(&g, black_box(&p.prefix), None).len())
+    });
+    for (name, fund) in [("busy-fund", Some(p.busy_fund)), ("top-fund", top_fund)] {
+        let Some(fund) = fund else { continue };
+        let q = FundingQuery {
+            from: Some(fund),
+            ..FundingQuery::default()
+        };
+        group.bench_function(format!("funding_flows/{name}"), |b| {
+            b.iter(|| analysis::funding_flows(&g, black_box(&q)).len())
+        });
+    }
+    group.bench_function("paths/max4-first20", |b| {
+        b.iter(|| analysis::paths(&g, black_box(p.near.0), p.near.1, 4, &walk, 20).len())
+    });
+    // The slow ones: ten samples of one iteration each.
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.bench_function(BenchmarkId::new("shortest_path/far", p.far.2), |b| {
+        b.iter(|| analysis::shortest_path(&g, black_box(p.far.0), p.far.1, &walk))
+    });
+    group.bench_function("pagerank", |b| {
+        b.iter(|| centrality::pagerank(black_box(&g), centrality::ALPHA).len())
+    });
+    // What every write and every data-file load pays first: a deep copy.
+    group.bench_function("graph/clone", |b| {
+        b.iter_with_large_drop(|| black_box(&g).clone())
+    });
+    if size <= BETWEENNESS_LIMIT {
+        group.bench_function("betweenness/exact", |b| {
+            b.iter(|| centrality::betweenness(black_box(&g)).len())
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    for size in sizes() {
+        bench_size(&mut c, size);
+    }
+    c.final_summary();
+}
