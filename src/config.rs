@@ -151,6 +151,9 @@ pub struct ServeArgs {
         default_value_t = 5000
     )]
     pub analysis_time_limit_ms: u64,
+    /// Parsed documents kept for reuse, and persisted queries kept by hash (each; 0 turns both off).
+    #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_SIZE", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_SIZE)]
+    pub document_cache_size: usize,
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,

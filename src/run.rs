@@ -169,12 +169,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         writes = if token.is_some() { "enabled" } else { "disabled (no write token)" },
         "graph loaded"
     );
-    let state = web::Data::new(AppState::new(
-        service,
-        args.limits(),
-        args.max_body_bytes,
-        token,
-    ));
+    let state = web::Data::new(
+        AppState::new(service, args.limits(), args.max_body_bytes, token)
+            .with_document_cache(args.document_cache_size),
+    );
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))
         .shutdown_timeout(args.shutdown_timeout)

@@ -30,6 +30,8 @@ pub mod code {
     pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
     /// The HTTP request itself is unusable.
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// A persisted query's hash is not known: send the text with it.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A fault of the service; details are logged, not returned.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -3,6 +3,7 @@
 //! async-graphql's stock handler ignores `Accept`, answers 200 to request
 //! errors and would run mutations over GET, so this layer owns all three.
 
+use super::documents::PersistedError;
 use super::AppState;
 use crate::api::error::{code, ensure_code};
 use crate::api::{WriteAccess, WrittenVersion};
@@ -117,8 +118,14 @@ struct Params {
 impl Params {
     /// Checks the parameter types and builds the GraphQL request.
     fn into_request(self) -> Result<async_graphql::Request, String> {
+        // A persisted query may come as its hash alone.
+        let persisted = self
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("persistedQuery").is_some());
         let query = match self.query {
             Some(Value::String(q)) => q,
+            None | Some(Value::Null) if persisted => String::new(),
             None | Some(Value::Null) => return Err("the request has no `query`".into()),
             Some(_) => return Err("`query` must be a string".into()),
         };
@@ -342,6 +349,15 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
+/// The status of a request error: only graphql-response+json tells it by
+/// status; application/json answers 200 with the error in the body.
+fn request_error_status(media: Media) -> StatusCode {
+    match media {
+        Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+        Media::Json => StatusCode::OK,
+    }
+}
+
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
@@ -349,8 +365,35 @@ async fn execute(
     media: Media,
     via_get: bool,
 ) -> HttpResponse {
-    // Parsed once here and kept in the request, which execution reuses; a
-    // document that does not parse is left for execution to report.
+    if let Some(extension) = request.extensions.remove("persistedQuery") {
+        let extension = extension.into_json().unwrap_or(Value::Null);
+        match state
+            .documents
+            .resolve_persisted(&extension, &request.query)
+        {
+            Ok(text) => request.query = text,
+            Err(PersistedError::NotFound) => {
+                return refuse(
+                    request_error_status(media),
+                    media,
+                    "PersistedQueryNotFound",
+                    code::PERSISTED_QUERY_NOT_FOUND,
+                )
+            }
+            Err(PersistedError::Invalid(message)) => {
+                return refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST)
+            }
+        }
+    }
+    // Parsed once here (or taken from the cache) and kept in the request,
+    // which execution reuses; a document that does not parse is left for
+    // execution to report.
+    if let Some(doc) = state.documents.parsed(&request.query) {
+        request.set_parsed_query(doc);
+    } else if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        state.documents.keep_parsed(&request.query, &doc);
+        request.set_parsed_query(doc);
+    }
     let operation_name = request.operation_name.clone();
     let variables = request.variables.clone();
     let (op_type, missing) = match request.parsed_query() {
@@ -373,12 +416,8 @@ async fn execute(
             );
     }
     if let Some(name) = missing {
-        let status = match media {
-            Media::GraphqlResponse => StatusCode::BAD_REQUEST,
-            Media::Json => StatusCode::OK,
-        };
         return refuse(
-            status,
+            request_error_status(media),
             media,
             &format!("variable `${name}` is required but was not given"),
             code::VALIDATION_FAILED,

@@ -1,6 +1,7 @@
 //! HTTP: routes, GraphQL-over-HTTP, GraphiQL, health, CORS, body limits,
 //! request logging and graceful shutdown. The only module that knows HTTP.
 
+mod documents;
 mod export;
 mod graphql;
 pub mod metrics;
@@ -28,7 +29,13 @@ pub struct AppState {
     pub limits: Limits,
     /// The bearer token that writes need; `None` disables writes.
     write_token: Option<String>,
+    /// Parsed documents and persisted queries kept between requests.
+    documents: documents::DocumentCache,
 }
+
+/// How many parsed documents (and, separately, persisted queries) are kept
+/// unless configured otherwise.
+pub const DEFAULT_DOCUMENT_CACHE_SIZE: usize = 1000;
 
 impl AppState {
     /// State serving `service` with these limits; writes need `write_token`.
@@ -44,7 +51,15 @@ impl AppState {
             limits,
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
+            documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
         }
+    }
+
+    /// Keeps at most `size` parsed documents and `size` persisted queries;
+    /// 0 turns both caches off (persisted queries then always miss).
+    pub fn with_document_cache(mut self, size: usize) -> Self {
+        self.documents = documents::DocumentCache::new(size);
+        self
     }
 
     /// What the request's `Authorization` header allows. The token is

@@ -17,6 +17,7 @@ mod facts;
 mod http;
 mod introspection;
 mod pagination;
+mod persisted;
 mod queries;
 mod schema_drift;
 mod search;

@@ -1,0 +1,177 @@
+//! Parsed documents kept between requests, and automatic persisted queries.
+//!
+//! Clients send the same few documents over and over; parsing one costs
+//! more than resolving a small query, so a parsed document is kept by its
+//! text and reused. Persisted queries (Apollo's protocol: an
+//! `extensions.persistedQuery` of version 1 with the SHA-256 of the
+//! document) let a client send the hash alone once the server has seen the
+//! text. async-graphql's own persisted-query extension resolves the hash
+//! only inside execution, after this layer has checked the operation type
+//! (mutations are refused over GET), so the hash is resolved here first.
+
+use async_graphql::parser::types::ExecutableDocument;
+use lru::LruCache;
+use sha2::{Digest, Sha256};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+/// Longest document text kept, in bytes: one huge document must not
+/// push out every small one, nor hold much memory.
+const MAX_CACHED_TEXT: usize = 16 * 1024;
+
+/// Bounded least-recently-used caches of parsed documents (by text) and of
+/// persisted-query texts (by SHA-256).
+pub struct DocumentCache {
+    parsed: Option<Mutex<LruCache<String, ExecutableDocument>>>,
+    persisted: Option<Mutex<LruCache<String, String>>>,
+}
+
+/// Why a persisted-query request cannot run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PersistedError {
+    /// The hash is not known (the client should send the text with it).
+    NotFound,
+    /// The extension is malformed, of another version, or its hash does
+    /// not match the text sent with it.
+    Invalid(String),
+}
+
+impl DocumentCache {
+    /// Caches of at most `capacity` entries each; 0 turns both off.
+    pub fn new(capacity: usize) -> Self {
+        let size = NonZeroUsize::new(capacity);
+        DocumentCache {
+            parsed: size.map(|c| Mutex::new(LruCache::new(c))),
+            persisted: size.map(|c| Mutex::new(LruCache::new(c))),
+        }
+    }
+
+    /// The parsed document for `text`, if kept.
+    pub fn parsed(&self, text: &str) -> Option<ExecutableDocument> {
+        let mut parsed = lock(self.parsed.as_ref()?);
+        parsed.get(text).cloned()
+    }
+
+    /// Keeps the parsed document of `text`.
+    pub fn keep_parsed(&self, text: &str, doc: &ExecutableDocument) {
+        if let Some(parsed) = &self.parsed {
+            if text.len() <= MAX_CACHED_TEXT {
+                lock(parsed).put(text.to_owned(), doc.clone());
+            }
+        }
+    }
+
+    /// Resolves a request's `persistedQuery` extension: with no text, the
+    /// text registered under the hash; with text, checks the hash and
+    /// registers the text. Returns the text to run.
+    pub fn resolve_persisted(
+        &self,
+        extension: &serde_json::Value,
+        text: &str,
+    ) -> Result<String, PersistedError> {
+        let version = extension.get("version").and_then(serde_json::Value::as_i64);
+        let hash = extension
+            .get("sha256Hash")
+            .and_then(serde_json::Value::as_str);
+        let (Some(version), Some(hash)) = (version, hash) else {
+            return Err(PersistedError::Invalid(
+                "`extensions.persistedQuery` needs `version` (1) and `sha256Hash`".into(),
+            ));
+        };
+        if version != 1 {
+            return Err(PersistedError::Invalid(format!(
+                "persisted queries of version {version} are not supported; use version 1"
+            )));
+        }
+        let hash = hash.to_ascii_lowercase();
+        if text.is_empty() {
+            let persisted = self.persisted.as_ref().ok_or(PersistedError::NotFound)?;
+            return lock(persisted)
+                .get(&hash)
+                .cloned()
+                .ok_or(PersistedError::NotFound);
+        }
+        if sha256_hex(text) != hash {
+            return Err(PersistedError::Invalid(
+                "provided sha does not match query".into(),
+            ));
+        }
+        if let Some(persisted) = &self.persisted {
+            if text.len() <= MAX_CACHED_TEXT {
+                lock(persisted).put(hash, text.to_owned());
+            }
+        }
+        Ok(text.to_owned())
+    }
+}
+
+/// The lowercase hex SHA-256 of `text`, as persisted-query clients send it.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A poisoned lock only means another request panicked mid-update of a
+/// cache; every entry is still a whole value, so the cache stays usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn persisted_queries_register_then_resolve_by_hash() {
+        let cache = DocumentCache::new(4);
+        let text = "{ stats { entityCount } }";
+        let hash = sha256_hex(text);
+        let ext = json!({ "version": 1, "sha256Hash": hash });
+        assert_eq!(
+            cache.resolve_persisted(&ext, ""),
+            Err(PersistedError::NotFound)
+        );
+        assert_eq!(cache.resolve_persisted(&ext, text), Ok(text.to_owned()));
+        assert_eq!(cache.resolve_persisted(&ext, ""), Ok(text.to_owned()));
+        let wrong = json!({ "version": 1, "sha256Hash": sha256_hex("{ x }") });
+        assert!(matches!(
+            cache.resolve_persisted(&wrong, text),
+            Err(PersistedError::Invalid(_))
+        ));
+        let v2 = json!({ "version": 2, "sha256Hash": hash });
+        assert!(matches!(
+            cache.resolve_persisted(&v2, ""),
+            Err(PersistedError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn known_digest() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn parsed_documents_are_bounded() {
+        let cache = DocumentCache::new(1);
+        let parse = |q: &str| async_graphql::parser::parse_query(q).ok();
+        let (Some(a), Some(b)) = (parse("{ a }"), parse("{ b }")) else {
+            panic!("documents parse");
+        };
+        cache.keep_parsed("{ a }", &a);
+        assert!(cache.parsed("{ a }").is_some());
+        cache.keep_parsed("{ b }", &b);
+        assert!(cache.parsed("{ a }").is_none() && cache.parsed("{ b }").is_some());
+        let off = DocumentCache::new(0);
+        off.keep_parsed("{ a }", &a);
+        assert!(off.parsed("{ a }").is_none());
+    }
+}
