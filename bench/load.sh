@@ -20,7 +20,8 @@ SIZES="${SIZES-10000 1000000}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
-if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; fi
+ROUNDS="${ROUNDS:-3}"
+if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; ROUNDS=1; fi
 
 if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -85,25 +86,40 @@ run_dataset() {
   t0=$(date +%s.%N)
   start "$work/$name.log" "$bin" --listen 127.0.0.1:0 --data-dir "$data" --log warn --max-resolved-fields 10000000
   t1=$(date +%s.%N)
+  local server_pid=$PID server_url=$URL
   local startup; startup=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
   gql_body "{ entity(id: \"$q1id\") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }" > "$work/q1.json"
   gql_body "{ neighborhood(id: \"$q1id\", depth: 2) { entities { id } relations { id } } }" > "$work/q2.json"
   gql_body "{ shortestPath(from: \"$far_a\", to: \"$far_b\") { length } }" > "$work/q3.json"
   gql_body "{ entities(search: \"$prefix\", first: 10) { totalCount edges { node { id name } } } }" > "$work/q4.json"
   for q in q1 q2 q3 q4; do
-    read -r rps p50 p99 < <(load "$URL/graphql" "$work/$q.json")
+    read -r rps p50 p99 < <(load "$server_url/graphql" "$work/$q.json")
     echo "| $name | ${q^^} | $rps | $p50 | $p99 |"
   done
   if [ "$name" = "article" ]; then
-    curl -s "$URL/graphql" -H 'content-type: application/json' -d @"$work/q1.json" > "$work/q1.response"
+    # Q1 against the bare endpoint, alternating rounds so that whatever else
+    # the machine is doing weighs on both alike; medians of ROUNDS each.
+    curl -s "$server_url/graphql" -H 'content-type: application/json' -d @"$work/q1.json" > "$work/q1.response"
     start "$work/bare.log" "$bare" 127.0.0.1:0 "$work/q1.response"
-    local bare_pid=$PID
-    read -r rps p50 p99 < <(load "$URL/graphql" "$work/q1.json")
-    echo "| bare endpoint (Q1's bytes) | Q1 | $rps | $p50 | $p99 |"
+    local bare_pid=$PID bare_url=$URL
+    : > "$work/rounds"
+    for _ in $(seq 1 "$ROUNDS"); do
+      echo "bare $(load "$bare_url/graphql" "$work/q1.json")" >> "$work/rounds"
+      echo "q1 $(load "$server_url/graphql" "$work/q1.json")" >> "$work/rounds"
+    done
     kill "$bare_pid"
+    python3 - "$work/rounds" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+def med(kind, col):
+    return statistics.median(float(r[col]) for r in rows if r[0] == kind)
+for kind, label in (("bare", "bare endpoint (Q1's bytes)"), ("q1", "article, Q1 alternating")):
+    print(f"| {label} | Q1 | {med(kind, 1):.0f} | {med(kind, 2):.3f} | {med(kind, 3):.3f} |")
+print(f"| Q1 / bare throughput | | {100 * med('q1', 1) / med('bare', 1):.0f}% | | |")
+PY
   fi
-  echo "| $name | resident memory | $(rss_mb "$PID") MB | start-up ${startup} s | |"
-  kill "$PID"; wait "$PID" 2>/dev/null || true
+  echo "| $name | resident memory | $(rss_mb "$server_pid") MB | start-up ${startup} s | |"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 }
 
 run_dataset article "$work/article-data" ctef issa-ozeir partner-forces-in-syria "coun"
