@@ -144,7 +144,7 @@ pub struct ServeArgs {
     /// Most fields one request may resolve; beyond it the request is refused (BUDGET_EXCEEDED).
     #[arg(long, env = "PARTNERGRAPH_MAX_RESOLVED_FIELDS", default_value_t = Limits::default().max_resolved_fields)]
     pub max_resolved_fields: usize,
-    /// Longest time, in milliseconds, one path or neighbourhood analysis may take (BUDGET_EXCEEDED beyond).
+    /// Longest time, in milliseconds, one path, neighbourhood, funding-flow or centrality analysis may take (BUDGET_EXCEEDED beyond).
     #[arg(
         long,
         env = "PARTNERGRAPH_ANALYSIS_TIME_LIMIT_MS",

@@ -1,10 +1,25 @@
 //! Funding flows: where money starts, who it reaches, and by which path.
 
+use super::budget::{Budget, OverBudget};
 use super::paths::Path;
 use crate::graph::Graph;
 use crate::model::{Money, RelationKind};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
+use thiserror::Error;
+
+/// Funding flows that would cost more than allowed to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum FlowsOverBudget {
+    /// The walk ran past its time budget.
+    #[error(transparent)]
+    Time(#[from] OverBudget),
+    /// More flows match than one answer may hold.
+    #[error(
+        "more than {0} funding flows match; narrow the question with `from`, `to` or `fiscalYear`"
+    )]
+    TooMany(usize),
+}
 
 /// Which flows to find.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,6 +54,18 @@ pub struct FundingFlow {
 /// start at origins: entities with money flowing out and none flowing in.
 /// Ordered by source id, then depth-first by relation id.
 pub fn funding_flows(g: &Graph, q: &FundingQuery) -> Vec<FundingFlow> {
+    funding_flows_within(g, q, &Budget::unlimited(), usize::MAX).unwrap_or_default()
+}
+
+/// [`funding_flows`], giving up when `budget` runs out or more than
+/// `max_flows` flows match: the number of distinct paths can grow
+/// exponentially with the graph, so an unbounded walk could run for hours.
+pub fn funding_flows_within(
+    g: &Graph,
+    q: &FundingQuery,
+    budget: &Budget,
+    max_flows: usize,
+) -> Result<Vec<FundingFlow>, FlowsOverBudget> {
     let year_ok = |e: EdgeIndex| {
         let r = g.relation_at(e);
         r.kind.carries_money()
@@ -69,28 +96,32 @@ pub fn funding_flows(g: &Graph, q: &FundingQuery) -> Vec<FundingFlow> {
     };
     let mut flows = Vec::new();
     for source in sources {
+        budget.check()?;
         let mut walker = Walker {
             g,
             money: &money,
             source,
+            to: q.to,
+            budget,
+            max_flows,
             flows: &mut flows,
             path: Path {
                 entities: vec![source],
                 relations: vec![],
             },
         };
-        walker.follow_money(None);
+        walker.follow_money(None)?;
     }
-    if let Some(to) = q.to {
-        flows.retain(|f| f.recipient == to);
-    }
-    flows
+    Ok(flows)
 }
 
 struct Walker<'a, F> {
     g: &'a Graph,
     money: &'a F,
     source: NodeIndex,
+    to: Option<NodeIndex>,
+    budget: &'a Budget,
+    max_flows: usize,
     flows: &'a mut Vec<FundingFlow>,
     path: Path,
 }
@@ -99,8 +130,15 @@ impl<F> Walker<'_, F>
 where
     F: Fn(NodeIndex, petgraph::Direction) -> Vec<EdgeIndex>,
 {
-    fn emit(&mut self, amount: Option<Money>, direct: bool) {
+    fn emit(&mut self, amount: Option<Money>, direct: bool) -> Result<(), FlowsOverBudget> {
+        self.budget.check()?;
         let recipient = *self.path.entities.last().unwrap_or(&self.source);
+        if self.to.is_some_and(|to| to != recipient) {
+            return Ok(());
+        }
+        if self.flows.len() >= self.max_flows {
+            return Err(FlowsOverBudget::TooMany(self.max_flows));
+        }
         self.flows.push(FundingFlow {
             source: self.source,
             recipient,
@@ -108,6 +146,7 @@ where
             direct,
             path: self.path.clone(),
         });
+        Ok(())
     }
 
     fn push(&mut self, edge: EdgeIndex, next: NodeIndex) -> bool {
@@ -125,24 +164,25 @@ where
     }
 
     /// Money relations forward; `amount` is the last one's, `None` at the source.
-    fn follow_money(&mut self, last: Option<Option<Money>>) {
+    fn follow_money(&mut self, last: Option<Option<Money>>) -> Result<(), FlowsOverBudget> {
         let at = *self.path.entities.last().unwrap_or(&self.source);
         for e in (self.money)(at, petgraph::Direction::Outgoing) {
             let (_, next) = self.g.ends(e);
             if self.push(e, next) {
                 let amount = self.g.relation_at(e).amount.clone();
-                self.emit(amount.clone(), true);
-                self.follow_money(Some(amount));
+                self.emit(amount.clone(), true)?;
+                self.follow_money(Some(amount))?;
                 self.pop();
             }
         }
         if let Some(amount) = last {
-            self.follow_members(&amount);
+            self.follow_members(&amount)?;
         }
+        Ok(())
     }
 
     /// PART_OF backwards, from a funded group to its members.
-    fn follow_members(&mut self, amount: &Option<Money>) {
+    fn follow_members(&mut self, amount: &Option<Money>) -> Result<(), FlowsOverBudget> {
         let at = *self.path.entities.last().unwrap_or(&self.source);
         let mut members: Vec<EdgeIndex> = self
             .g
@@ -155,11 +195,12 @@ where
         for e in members {
             let (member, _) = self.g.ends(e);
             if self.push(e, member) {
-                self.emit(amount.clone(), false);
-                self.follow_members(amount);
+                self.emit(amount.clone(), false)?;
+                self.follow_members(amount)?;
                 self.pop();
             }
         }
+        Ok(())
     }
 }
 
@@ -293,5 +334,33 @@ mod tests {
         let flows = funding_flows(&g, &q);
         assert_eq!(flows.len(), 1);
         assert_eq!(g.entity_at(flows[0].source).id, "law2");
+    }
+
+    #[test]
+    fn bounded_by_count_and_time() {
+        let g = sample();
+        let q = FundingQuery::default();
+        // Six flows in all (worked above): five fit in six, not in five.
+        let within = funding_flows_within(&g, &q, &Budget::unlimited(), 6);
+        assert_eq!(within.map(|f| f.len()), Ok(6));
+        assert_eq!(
+            funding_flows_within(&g, &q, &Budget::unlimited(), 5),
+            Err(FlowsOverBudget::TooMany(5))
+        );
+        // Only flows that reach `to` count against the limit.
+        let to_member = FundingQuery {
+            to: Some(ix(&g, "member")),
+            ..q
+        };
+        assert_eq!(
+            funding_flows_within(&g, &to_member, &Budget::unlimited(), 1).map(|f| f.len()),
+            Ok(1)
+        );
+        let spent = Budget::of(std::time::Duration::ZERO);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(matches!(
+            funding_flows_within(&g, &q, &spent, 100),
+            Err(FlowsOverBudget::Time(_))
+        ));
     }
 }

@@ -10,7 +10,9 @@ pub mod search;
 
 pub use budget::{Budget, OverBudget};
 pub use centrality::{centrality, Measure, Ranked, Ranking};
-pub use funding::{funding_flows, FundingFlow, FundingQuery};
+pub use funding::{
+    funding_flows, funding_flows_within, FlowsOverBudget, FundingFlow, FundingQuery,
+};
 pub use neighborhood::{neighborhood, neighborhood_within, Subgraph};
 pub use paths::{paths, paths_within, shortest_path, shortest_path_within, Path};
 pub use search::search;

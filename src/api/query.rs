@@ -280,12 +280,29 @@ impl Query {
         fiscal_year: Option<i32>,
     ) -> Result<Vec<FundingFlowObj>> {
         let g = graph(ctx)?;
+        let l = limits(ctx)?;
         let q = FundingQuery {
             from: from.map(|id| node_of(&g, &id)).transpose()?,
             to: to.map(|id| node_of(&g, &id)).transpose()?,
             fiscal_year,
         };
-        Ok(analysis::funding_flows(&g, &q)
+        let budget = analysis::Budget::of(l.analysis_time_limit);
+        // Each flow answers with at least one field, so more flows than the
+        // field budget could never be returned anyway.
+        let max_flows = l.max_resolved_fields;
+        let snapshot = g.clone();
+        let flows =
+            off_thread(move || analysis::funding_flows_within(&snapshot, &q, &budget, max_flows))
+                .await?
+                .map_err(|e| match e {
+                    analysis::FlowsOverBudget::Time(t) => over_budget(t),
+                    too_many => {
+                        use async_graphql::ErrorExtensions;
+                        async_graphql::Error::new(too_many.to_string())
+                            .extend_with(|_, x| x.set("code", super::error::code::BUDGET_EXCEEDED))
+                    }
+                })?;
+        Ok(flows
             .into_iter()
             .map(|f| FundingFlowObj::new(g.clone(), f))
             .collect())

@@ -2,7 +2,7 @@
 //! status codes of the GraphQL-over-HTTP spec.
 
 use crate::common::{
-    body_of, error_code, gql, post_graphql, send, send_to, state_with, GQL_RESPONSE,
+    arr, body_of, data, error_code, gql, post_graphql, send, send_to, state_with, GQL_RESPONSE,
 };
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
@@ -385,6 +385,29 @@ async fn answers_that_fan_out_hit_the_field_budget() {
 }
 
 #[actix_web::test]
+async fn funding_flows_past_the_field_budget_are_refused_before_they_are_built() {
+    let limits = Limits {
+        max_resolved_fields: 2,
+        ..Limits::default()
+    };
+    let resp = send_to(
+        state_with(limits, 1 << 20),
+        &[],
+        post_graphql(body_of("{ fundingFlows { direct } }", json!(null))),
+    )
+    .await;
+    assert_eq!(resp.code(), "BUDGET_EXCEEDED", "{}", resp.text());
+    assert!(
+        resp.text().contains("more than 2 funding flows"),
+        "{}",
+        resp.text()
+    );
+    // Within the budget the same question answers.
+    let flows = data("{ fundingFlows { direct } }", json!(null)).await;
+    assert!(arr(&flows["fundingFlows"]).len() > 2);
+}
+
+#[actix_web::test]
 async fn slow_analyses_hit_the_time_budget() {
     let limits = Limits {
         analysis_time_limit: std::time::Duration::ZERO,
@@ -394,6 +417,7 @@ async fn slow_analyses_hit_the_time_budget() {
         r#"{ shortestPath(from: "issa-ozeir", to: "ctef") { length } }"#,
         r#"{ paths(from: "issa-ozeir", to: "ctef") { length } }"#,
         r#"{ neighborhood(id: "iraq", depth: 2) { entities { id } } }"#,
+        r#"{ fundingFlows { direct } }"#,
     ] {
         let resp = send_to(
             state_with(limits.clone(), 1 << 20),

@@ -170,7 +170,11 @@ async fn reused_documents_answer_like_fresh_ones() {
         assert_eq!(resp.code(), "GRAPHQL_PARSE_FAILED");
     }
     // Validation still runs on a kept document, against each request's variables.
-    let resp = post(&state, json!({ "query": QUERY, "variables": { "id": { "not": "an id" } } })).await;
+    let resp = post(
+        &state,
+        json!({ "query": QUERY, "variables": { "id": { "not": "an id" } } }),
+    )
+    .await;
     assert!(resp.json()["errors"].is_array(), "{}", resp.text());
 }
 
