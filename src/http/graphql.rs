@@ -16,7 +16,7 @@ use async_graphql::{ServerError, Variables};
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -480,33 +480,43 @@ async fn execute(
         errors = vec![first];
         response.data = async_graphql::Value::Null;
     }
-    let mut body = Map::new();
-    if !request_error {
-        body.insert(
-            "data".into(),
-            response.data.into_json().unwrap_or(Value::Null),
-        );
-    }
-    if !errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&errors).unwrap_or(Value::Null),
-        );
-    }
-    if !response.extensions.is_empty() {
-        body.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
-        );
-    }
     let status = if request_error && media == Media::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    HttpResponse::build(status)
-        .content_type(media.content_type())
-        .body(Value::Object(body).to_string())
+    // Serialised straight from the response values: no intermediate JSON tree.
+    let body = ResponseBody {
+        data: (!request_error).then_some(&response.data),
+        errors: &errors,
+        extensions: &response.extensions,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type(media.content_type())
+            .body(bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a GraphQL response");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                "the response could not be serialised",
+                code::INTERNAL,
+            )
+        }
+    }
+}
+
+/// A GraphQL response as sent: `data` left out of request errors, and
+/// `errors` and `extensions` only when there are any.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 /// Subscriptions (and queries) over graphql-transport-ws. Writes are not
