@@ -1,15 +1,15 @@
 //! An inverted index of entity names and aliases, so that a search costs
 //! what it matches rather than a pass over every entity.
 //!
-//! Each entity's keys are its name and aliases folded by
-//! [`fold`](crate::graph::fold) (lowercase, accents stripped). The index maps
-//! every trigram (three consecutive bytes) of those keys to the sorted list
-//! of entities whose keys contain it. A query of three or more bytes occurs
+//! Each entity's keys are its name and aliases folded by [`fold`]
+//! (lowercase, accents stripped). The index maps every trigram (three
+//! consecutive bytes) of those keys to the sorted list of entities whose
+//! keys contain it. A query of three or more bytes occurs
 //! in a key only if all of its trigrams do, so intersecting their lists
 //! yields a small superset of the matches, which is then checked against
 //! the keys themselves.
 //!
-//! Keys are padded at the end with [`END`], so that every byte of a key
+//! Keys are padded at the end with a zero byte, so that every byte of a key
 //! starts a trigram. A query of one or two bytes then finds its candidates
 //! in the lists of the trigrams that begin with it: a contiguous range of
 //! the ordered map, whose union costs about the number of matches times the
