@@ -122,6 +122,8 @@ struct Picks {
     top_fund: NodeIndex,
     busy_fund: NodeIndex,
     prefix: String,
+    /// The last three letters of that word: a match inside names.
+    infix: String,
 }
 
 fn pick(g: &Graph) -> Picks {
@@ -176,6 +178,9 @@ fn pick(g: &Graph) -> Picks {
         .chars()
         .take(4)
         .collect();
+    let word = g.entity_at(named).name.to_lowercase();
+    let word: Vec<char> = word.split(' ').next().unwrap_or("").chars().collect();
+    let infix = word[word.len().saturating_sub(3)..].iter().collect();
     Picks {
         hub,
         median,
@@ -184,6 +189,7 @@ fn pick(g: &Graph) -> Picks {
         top_fund,
         busy_fund,
         prefix,
+        infix,
     }
 }
 
@@ -199,6 +205,18 @@ fn bench_size(c: &mut Criterion, size: usize) {
         analysis::funding_flows(&g, &q).len()
     };
     let top_fund = (size <= TOP_FUND_LIMIT).then_some(p.top_fund);
+    // From one word's first letters to its first one, and its last three.
+    let letters = |n: usize| p.prefix.chars().take(n).collect::<String>();
+    let searches = [
+        ("prefix4", letters(4)),
+        ("prefix2", letters(2)),
+        ("prefix1", letters(1)),
+        ("infix3", p.infix.clone()),
+    ];
+    for (name, q) in &searches {
+        let hits = analysis::search(&g, q, None).len();
+        eprintln!("[setup] search {name} {q:?}: {hits} hits");
+    }
     eprintln!(
         "[setup] hub degree {}, median degree {}, far pair {} hops apart, \
          search prefix {:?} ({} hits), bounded paths found {}, \
@@ -232,9 +250,11 @@ fn bench_size(c: &mut Criterion, size: usize) {
     group.bench_function("neighborhood/median-depth2", |b| {
         b.iter(|| analysis::neighborhood(&g, black_box(p.median), 2, &walk))
     });
-    group.bench_function("search/prefix4", |b| {
-        b.iter(|| analysis::search(&g, black_box(&p.prefix), None).len())
-    });
+    for (name, q) in &searches {
+        group.bench_function(format!("search/{name}"), |b| {
+            b.iter(|| analysis::search(&g, black_box(q), None).len())
+        });
+    }
     for (name, fund) in [("busy-fund", Some(p.busy_fund)), ("top-fund", top_fund)] {
         let Some(fund) = fund else { continue };
         let q = FundingQuery {

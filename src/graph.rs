@@ -3,6 +3,7 @@
 //! index maps and the invariants every load and write must keep.
 
 use crate::model::{normalize_whitespace, Document, Entity, EntityKind, Relation, RelationKind};
+use crate::search_index::SearchIndex;
 use deunicode::deunicode;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
@@ -137,8 +138,9 @@ pub struct Graph {
     /// Each document's text with whitespace folded, so that checking a quote
     /// does not fold the whole text again.
     folded_texts: BTreeMap<String, Arc<str>>,
-    /// Folded (lowercase, ASCII) name and aliases of each entity, for search.
-    search_keys: BTreeMap<NodeIndex, Vec<String>>,
+    /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
+    /// for search.
+    search: SearchIndex,
     /// Number of committed writes this graph reflects.
     version: u64,
     /// Whole-graph scores computed for this version.
@@ -237,11 +239,7 @@ impl Graph {
         }
         entity.validate().map_err(GraphError::Invalid)?;
         self.check_sources(&entity.sources)?;
-        let keys = std::iter::once(&entity.name)
-            .chain(&entity.aliases)
-            .map(|s| fold(s))
-            .collect();
-        self.search_keys.insert(ix, keys);
+        self.search.insert(ix, &entity);
         self.inner[ix] = entity;
         Ok(())
     }
@@ -313,7 +311,7 @@ impl Graph {
             removed.push(self.remove_relation(&rid)?);
         }
         self.entity_ids.remove(id);
-        self.search_keys.remove(&ix);
+        self.search.remove(ix);
         let entity = self
             .inner
             .remove_node(ix)
@@ -379,14 +377,10 @@ impl Graph {
         entity.validate().map_err(GraphError::Invalid)?;
         self.check_new_id(&entity.id)?;
         self.check_sources(&entity.sources)?;
-        let keys = std::iter::once(&entity.name)
-            .chain(&entity.aliases)
-            .map(|s| fold(s))
-            .collect();
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_ids.insert(id, ix);
-        self.search_keys.insert(ix, keys);
+        self.search.insert(ix, &self.inner[ix]);
         Ok(ix)
     }
 
@@ -553,7 +547,12 @@ impl Graph {
 
     /// Folded search keys (name first, then aliases) of an entity.
     pub fn search_keys(&self, ix: NodeIndex) -> &[String] {
-        self.search_keys.get(&ix).map(Vec::as_slice).unwrap_or(&[])
+        self.search.keys(ix)
+    }
+
+    /// The index of entity names and aliases that search uses.
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.search
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`dataset`]: the data-file format and its loader;
 //! - [`model`]: plain types (entities, relations, money, evidence);
 //! - [`graph`]: the petgraph graph with its id maps and invariants;
+//! - [`search_index`]: the trigram index of entity names behind search;
 //! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`interop`]: exports to and imports from analysis tools' formats;
@@ -26,5 +27,6 @@ pub mod http;
 pub mod interop;
 pub mod model;
 pub mod run;
+pub mod search_index;
 pub mod service;
 pub mod store;

@@ -2,49 +2,36 @@
 
 use crate::graph::{fold, Graph};
 use crate::model::EntityKind;
+use crate::search_index::Match;
 use petgraph::stable_graph::NodeIndex;
-
-/// How well an entity matched: lower is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Match {
-    Exact,
-    Prefix,
-    Substring,
-}
 
 /// Entities (of `kind`, if given) whose name or an alias contains `query`,
 /// ranked exact > prefix > substring, then by name, then by id. A blank
 /// query matches every entity, ordered by id.
+///
+/// Candidates come from the graph's [`SearchIndex`](crate::search_index::SearchIndex),
+/// so the cost follows the number of matches, not the size of the graph.
 pub fn search(g: &Graph, query: &str, kind: Option<EntityKind>) -> Vec<NodeIndex> {
     let q = fold(query);
     let kind_ok = |n: &NodeIndex| kind.is_none_or(|k| g.entity_at(*n).kind == k);
     if q.is_empty() {
         return g.entities().filter(kind_ok).collect();
     }
+    let pg = g.petgraph();
     let mut hits: Vec<(Match, &str, &str, NodeIndex)> = g
-        .entities()
-        .filter(kind_ok)
-        .filter_map(|n| {
-            let best = g
-                .search_keys(n)
-                .iter()
-                .filter_map(|key| {
-                    if *key == q {
-                        Some(Match::Exact)
-                    } else if key.starts_with(&q) {
-                        Some(Match::Prefix)
-                    } else if key.contains(&q) {
-                        Some(Match::Substring)
-                    } else {
-                        None
-                    }
-                })
-                .min()?;
-            let e = g.entity_at(n);
-            Some((best, e.name.as_str(), e.id.as_str(), n))
+        .search_index()
+        .find(&q)
+        .into_iter()
+        .filter_map(|(n, best)| {
+            // The index only holds entities of this graph; a miss would be a
+            // bug, and dropping the hit beats failing the query.
+            let e = pg.node_weight(n)?;
+            kind.is_none_or(|k| e.kind == k)
+                .then_some((best, e.name.as_str(), e.id.as_str(), n))
         })
         .collect();
-    hits.sort();
+    // Every hit has its own index, so no two compare equal.
+    hits.sort_unstable();
     hits.into_iter().map(|(_, _, _, n)| n).collect()
 }
 
@@ -53,6 +40,7 @@ mod tests {
     use super::*;
     use crate::graph::testing::*;
     use crate::model::{Entity, EntityKind as K};
+    use proptest::prelude::*;
 
     #[test]
     fn ranks_exact_then_prefix_then_substring() {
@@ -82,5 +70,128 @@ mod tests {
         assert_eq!(names("CTÈF", Some(K::Ministry)), ["ctef-office", "x"]);
         assert_eq!(names("nothing", None), Vec::<String>::new());
         assert_eq!(names(" ", None).len(), 4);
+    }
+
+    /// What search returned before it had an index: every entity scanned.
+    fn scan(g: &Graph, query: &str, kind: Option<K>) -> Vec<NodeIndex> {
+        let q = fold(query);
+        let kind_ok = |n: &NodeIndex| kind.is_none_or(|k| g.entity_at(*n).kind == k);
+        if q.is_empty() {
+            return g.entities().filter(kind_ok).collect();
+        }
+        let mut hits: Vec<(Match, &str, &str, NodeIndex)> = g
+            .entities()
+            .filter(kind_ok)
+            .filter_map(|n| {
+                let best = g
+                    .search_keys(n)
+                    .iter()
+                    .filter_map(|key| {
+                        if *key == q {
+                            Some(Match::Exact)
+                        } else if key.starts_with(&q) {
+                            Some(Match::Prefix)
+                        } else if key.contains(&q) {
+                            Some(Match::Substring)
+                        } else {
+                            None
+                        }
+                    })
+                    .min()?;
+                let e = g.entity_at(n);
+                Some((best, e.name.as_str(), e.id.as_str(), n))
+            })
+            .collect();
+        hits.sort();
+        hits.into_iter().map(|(_, _, _, n)| n).collect()
+    }
+
+    #[test]
+    fn short_queries_rank_like_long_ones() {
+        let mut g = graph(&[]);
+        for (id, name) in [("a1", "Ab"), ("a2", "Bab"), ("a3", "Cab"), ("a4", "ab")] {
+            let _ = g.add_entity(Entity::new(id, K::City, name, source()));
+        }
+        let ids = |q: &str| -> Vec<String> {
+            search(&g, q, None)
+                .iter()
+                .map(|n| g.entity_at(*n).id.clone())
+                .collect()
+        };
+        // Exact (by name: "Ab" < "ab"), then substring by name.
+        assert_eq!(ids("AB"), ["a1", "a4", "a2", "a3"]);
+        // Prefix first, then substring by name.
+        assert_eq!(ids("b"), ["a2", "a1", "a3", "a4"]);
+        assert_eq!(ids("c"), ["a3"]);
+    }
+
+    /// Letters that fold to themselves, to others, to two letters, or to
+    /// nothing alike, so that random names share many trigrams.
+    const LETTERS: &[&str] = &["a", "b", "A", "é", "ß", "Œ", " ", "-", "ñ", "N"];
+
+    fn word(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(LETTERS), 1..max).prop_map(|v| v.concat())
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Adds or renames entity `n` (names and aliases).
+        Put(usize, String, Vec<String>),
+        /// Removes entity `n` if it is there.
+        Remove(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0usize..12, word(9), prop::collection::vec(word(6), 0..3))
+                .prop_map(|(n, name, aliases)| Op::Put(n, name, aliases)),
+            1 => (0usize..12).prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn indexed_search_is_a_full_scan(
+            ops in prop::collection::vec(op(), 1..40),
+            queries in prop::collection::vec(word(5), 1..8),
+            kind in prop::option::of(prop::sample::select(&[K::City, K::Fund][..])),
+        ) {
+            let mut g = graph(&[]);
+            for op in ops {
+                match op {
+                    Op::Put(n, name, aliases) => {
+                        let id = format!("e{n}");
+                        let kind = if n % 2 == 0 { K::City } else { K::Fund };
+                        let valid = !name.trim().is_empty()
+                            && aliases.iter().all(|a| !a.trim().is_empty());
+                        let mut e = Entity::new(&id, kind, &name, source());
+                        e.aliases = aliases;
+                        let done = if g.entity(&id).is_some() {
+                            g.replace_entity(e).map(|_| ())
+                        } else {
+                            g.add_entity(e).map(|_| ())
+                        };
+                        // Blank names are refused, and leave the index alone.
+                        prop_assert_eq!(done.is_ok(), valid);
+                    }
+                    Op::Remove(n) => {
+                        let _ = g.remove_entity(&format!("e{n}"), true);
+                    }
+                }
+            }
+            g.search_index().check();
+            // Every name's pieces as queries too, so most queries hit.
+            let mut all = queries;
+            for n in g.entities() {
+                let name = &g.entity_at(n).name;
+                let chars: Vec<char> = name.chars().collect();
+                for len in 1..=chars.len().min(4) {
+                    all.push(chars[chars.len() - len..].iter().collect());
+                }
+            }
+            for q in &all {
+                prop_assert_eq!(search(&g, q, kind), scan(&g, q, kind), "query {:?}", q);
+            }
+        }
     }
 }
