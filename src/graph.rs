@@ -134,9 +134,13 @@ pub struct Graph {
     entity_ids: BTreeMap<String, NodeIndex>,
     relation_ids: BTreeMap<String, EdgeIndex>,
     documents: BTreeMap<String, Document>,
-    /// Each document's text with whitespace folded, so that checking a quote
-    /// does not fold the whole text again.
-    folded_texts: BTreeMap<String, Arc<str>>,
+    /// The last document text folded for checking quotes: items usually
+    /// come in runs that quote one document, and keeping every folded text
+    /// would double the memory documents take.
+    folded_text: FoldedText,
+    /// Set only while [`Bulk`] loads items that were checked when they were
+    /// committed: their quotes are then not searched for again.
+    trust_quotes: bool,
     /// Folded (lowercase, ASCII) name and aliases of each entity, for search.
     search_keys: BTreeMap<NodeIndex, Vec<String>>,
     /// Number of committed writes this graph reflects.
@@ -171,6 +175,44 @@ impl Clone for ScoreCache {
 impl std::fmt::Debug for ScoreCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ScoreCache")
+    }
+}
+
+/// A one-entry memo of a document's whitespace-folded text. A clone starts
+/// empty: it is only a shortcut.
+#[derive(Default)]
+struct FoldedText {
+    last: Mutex<Option<(String, Arc<str>)>>,
+}
+
+impl FoldedText {
+    /// The folded text of `doc`, from the memo when it is the last one asked
+    /// for.
+    fn of(&self, doc: &Document) -> Arc<str> {
+        let mut last = match self.last.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((id, text)) = last.as_ref() {
+            if *id == doc.id {
+                return text.clone();
+            }
+        }
+        let text: Arc<str> = normalize_whitespace(&doc.text).into();
+        *last = Some((doc.id.clone(), text.clone()));
+        text
+    }
+}
+
+impl Clone for FoldedText {
+    fn clone(&self) -> Self {
+        FoldedText::default()
+    }
+}
+
+impl std::fmt::Debug for FoldedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FoldedText")
     }
 }
 
@@ -351,18 +393,20 @@ impl Graph {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
-        self.folded_texts
-            .insert(doc.id.clone(), normalize_whitespace(&doc.text).into());
         self.documents.insert(doc.id.clone(), doc);
         Ok(())
     }
 
     fn check_sources(&self, sources: &[crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            let text = self
-                .folded_texts
+            let doc = self
+                .documents
                 .get(&s.document)
                 .ok_or_else(|| GraphError::UnknownDocument(s.document.clone()))?;
+            if self.trust_quotes {
+                continue;
+            }
+            let text = self.folded_text.of(doc);
             let quote = normalize_whitespace(&s.quote);
             if quote.is_empty() || !text.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
@@ -555,6 +599,177 @@ impl Graph {
     pub fn search_keys(&self, ix: NodeIndex) -> &[String] {
         self.search_keys.get(&ix).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// An item that [`Bulk`] refused: its id and why.
+pub type Refused = (String, GraphError);
+
+/// Builds a graph from the items of a store, which were each checked in
+/// full when they were committed: it trusts their quotes rather than
+/// searching every document again, and takes relations in one pass with
+/// storage sized once. It still checks everything that is cheap and that
+/// the graph's structure depends on: each item's own rules, unique ids,
+/// that every source's document and every relation's ends exist, no self
+/// loops, and that each relation kind may join its ends' kinds.
+///
+/// Items come as the store gives them: documents, then entities, then
+/// relations, each in id order.
+#[derive(Debug, Default)]
+pub struct Bulk {
+    graph: Graph,
+    /// Entity ids by hash, built when the first relation comes: millions of
+    /// end look-ups in random order cost seconds in the ordered map.
+    ends: HashMap<String, NodeIndex>,
+    /// Relation ids in the order they came, checked ascending, so the
+    /// ordered map can be built in one go at the end.
+    relations: Vec<(String, EdgeIndex)>,
+    /// The document the previous relation quoted, whose existence is known.
+    last_document: String,
+}
+
+impl Bulk {
+    /// An empty graph to load into, with room for this many items.
+    pub fn with_capacity(entities: usize, relations: usize) -> Self {
+        let mut graph = Graph::new();
+        graph.inner = StableDiGraph::with_capacity(entities, relations);
+        graph.trust_quotes = true;
+        Bulk {
+            graph,
+            ends: HashMap::new(),
+            relations: Vec::with_capacity(relations),
+            last_document: String::new(),
+        }
+    }
+
+    /// Adds a document, checked as [`Graph::add_document`] does.
+    pub fn document(&mut self, doc: Document) -> Result<(), Refused> {
+        let id = doc.id.clone();
+        self.graph.add_document(doc).map_err(|e| (id, e))
+    }
+
+    /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
+    pub fn entity(&mut self, entity: Entity) -> Result<(), Refused> {
+        let id = entity.id.clone();
+        self.graph
+            .add_entity(entity)
+            .map(|_| ())
+            .map_err(|e| (id, e))
+    }
+
+    /// Adds a relation; relations must come in ascending id order, after
+    /// every entity.
+    pub fn relation(&mut self, relation: Relation) -> Result<(), Refused> {
+        if self.ends.len() != self.graph.entity_ids.len() {
+            self.ends = self
+                .graph
+                .entity_ids
+                .iter()
+                .map(|(id, ix)| (id.clone(), *ix))
+                .collect();
+        }
+        match self.check(&relation) {
+            Ok((from, to)) => {
+                let id = relation.id.clone();
+                let ix = self.graph.inner.add_edge(from, to, relation);
+                self.relations.push((id, ix));
+                Ok(())
+            }
+            Err(e) => Err((relation.id, e)),
+        }
+    }
+
+    /// The ends of a relation about to be added, if it may be.
+    fn check(&mut self, relation: &Relation) -> Result<(NodeIndex, NodeIndex), GraphError> {
+        relation.validate().map_err(GraphError::Invalid)?;
+        if self
+            .relations
+            .last()
+            .is_some_and(|(last, _)| *last >= relation.id)
+        {
+            return Err(GraphError::DuplicateId {
+                what: "relation",
+                id: relation.id.clone(),
+            });
+        }
+        let end = |end: &'static str, id: &str| {
+            self.ends
+                .get(id)
+                .copied()
+                .ok_or_else(|| GraphError::DanglingEnd {
+                    end,
+                    id: id.to_owned(),
+                })
+        };
+        let from = end("from", &relation.from)?;
+        let to = end("to", &relation.to)?;
+        if from == to {
+            return Err(GraphError::SelfLoop(relation.from.clone()));
+        }
+        let (fk, tk) = (self.graph.inner[from].kind, self.graph.inner[to].kind);
+        if !relation.kind.allows(fk, tk) {
+            return Err(GraphError::KindNotAllowed {
+                kind: relation.kind,
+                from: fk,
+                to: tk,
+            });
+        }
+        for s in &relation.sources {
+            if s.document != self.last_document {
+                if !self.graph.documents.contains_key(&s.document) {
+                    return Err(GraphError::UnknownDocument(s.document.clone()));
+                }
+                self.last_document.clone_from(&s.document);
+            }
+        }
+        Ok((from, to))
+    }
+
+    /// The graph, once its relation ids are indexed and checked unique
+    /// among all ids.
+    pub fn finish(self) -> Result<Graph, GraphError> {
+        let mut graph = self.graph;
+        graph.trust_quotes = false;
+        // Ascending already, so this builds the map without sorting.
+        graph.relation_ids = self.relations.into_iter().collect();
+        for (what, other) in [
+            (
+                "entity",
+                first_common(graph.relation_ids.keys(), graph.entity_ids.keys()),
+            ),
+            (
+                "document",
+                first_common(graph.relation_ids.keys(), graph.documents.keys()),
+            ),
+        ] {
+            if let Some(id) = other {
+                return Err(GraphError::DuplicateId {
+                    what,
+                    id: id.clone(),
+                });
+            }
+        }
+        Ok(graph)
+    }
+}
+
+/// The first string in both ascending sequences, found in one merge pass.
+fn first_common<'a>(
+    a: impl Iterator<Item = &'a String>,
+    b: impl Iterator<Item = &'a String>,
+) -> Option<&'a String> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        match x.cmp(y) {
+            std::cmp::Ordering::Less => {
+                a.next();
+            }
+            std::cmp::Ordering::Greater => {
+                b.next();
+            }
+            std::cmp::Ordering::Equal => return Some(x),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -763,6 +978,51 @@ mod tests {
         assert!(matches!(
             g.replace_relation(r),
             Err(GraphError::Immutable(_))
+        ));
+    }
+
+    #[test]
+    fn bulk_trusts_quotes_but_checks_structure() {
+        let doc = Document {
+            id: "doc".into(),
+            title: "t".into(),
+            publisher: "p".into(),
+            published_on: None,
+            dateline: None,
+            text: TEXT.into(),
+        };
+        let bulk = |relations: &[(&str, &str, &str)]| {
+            let mut b = Bulk::with_capacity(2, relations.len());
+            b.document(doc.clone())?;
+            let mut unquoted = source();
+            unquoted.quote = "not in the text".into();
+            b.entity(Entity::new("a", K::ArmedForce, "A", unquoted))?;
+            b.entity(Entity::new("b", K::ArmedForce, "B", source()))?;
+            for (id, from, to) in relations {
+                b.relation(Relation::new(id, R::PartOf, from, to, source()))?;
+            }
+            b.finish().map_err(|e| (String::new(), e))
+        };
+        let g = bulk(&[("r1", "a", "b"), ("r2", "b", "a")]).unwrap_or_default();
+        assert_eq!((g.entity_count(), g.relation_count()), (2, 2));
+        assert_eq!(g.relations().collect::<Vec<_>>().len(), 2);
+        assert!(g.relation("r2").is_some_and(|r| r.from == "b"));
+        let refused = |rs: &[(&str, &str, &str)]| bulk(rs).err().map(|(_, e)| e);
+        assert!(matches!(
+            refused(&[("r1", "a", "zz")]),
+            Some(GraphError::DanglingEnd { end: "to", .. })
+        ));
+        assert!(matches!(
+            refused(&[("r2", "a", "b"), ("r1", "b", "a")]),
+            Some(GraphError::DuplicateId { .. })
+        ));
+        assert!(matches!(
+            refused(&[("a", "a", "b")]),
+            Some(GraphError::DuplicateId { what: "entity", .. })
+        ));
+        assert!(matches!(
+            refused(&[("r1", "a", "a")]),
+            Some(GraphError::SelfLoop(_))
         ));
     }
 }
