@@ -401,8 +401,8 @@ impl Graph {
         for s in sources {
             let doc = self
                 .documents
-                .get(&s.document)
-                .ok_or_else(|| GraphError::UnknownDocument(s.document.clone()))?;
+                .get(&*s.document)
+                .ok_or_else(|| GraphError::UnknownDocument(s.document.to_string()))?;
             if self.trust_quotes {
                 continue;
             }
@@ -410,7 +410,7 @@ impl Graph {
             let quote = normalize_whitespace(&s.quote);
             if quote.is_empty() || !text.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
-                    document: s.document.clone(),
+                    document: s.document.to_string(),
                     quote: s.quote.clone(),
                 });
             }
@@ -451,7 +451,7 @@ impl Graph {
         let from = end("from", &relation.from)?;
         let to = end("to", &relation.to)?;
         if from == to {
-            return Err(GraphError::SelfLoop(relation.from));
+            return Err(GraphError::SelfLoop(relation.from.to_string()));
         }
         let (fk, tk) = (self.inner[from].kind, self.inner[to].kind);
         if !relation.kind.allows(fk, tk) {
@@ -619,12 +619,12 @@ pub struct Bulk {
     graph: Graph,
     /// Entity ids by hash, built when the first relation comes: millions of
     /// end look-ups in random order cost seconds in the ordered map.
-    ends: HashMap<String, NodeIndex>,
+    ends: HashMap<Arc<str>, NodeIndex>,
     /// Relation ids in the order they came, checked ascending, so the
     /// ordered map can be built in one go at the end.
     relations: Vec<(String, EdgeIndex)>,
     /// The document the previous relation quoted, whose existence is known.
-    last_document: String,
+    last_document: Arc<str>,
 }
 
 impl Bulk {
@@ -637,7 +637,7 @@ impl Bulk {
             graph,
             ends: HashMap::new(),
             relations: Vec::with_capacity(relations),
-            last_document: String::new(),
+            last_document: Arc::from(""),
         }
     }
 
@@ -648,8 +648,10 @@ impl Bulk {
     }
 
     /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
-    pub fn entity(&mut self, entity: Entity) -> Result<(), Refused> {
+    pub fn entity(&mut self, mut entity: Entity) -> Result<(), Refused> {
         let id = entity.id.clone();
+        self.share_documents(&mut entity.sources)
+            .map_err(|e| (id.clone(), e))?;
         self.graph
             .add_entity(entity)
             .map(|_| ())
@@ -658,16 +660,16 @@ impl Bulk {
 
     /// Adds a relation; relations must come in ascending id order, after
     /// every entity.
-    pub fn relation(&mut self, relation: Relation) -> Result<(), Refused> {
+    pub fn relation(&mut self, mut relation: Relation) -> Result<(), Refused> {
         if self.ends.len() != self.graph.entity_ids.len() {
             self.ends = self
                 .graph
                 .entity_ids
                 .iter()
-                .map(|(id, ix)| (id.clone(), *ix))
+                .map(|(id, ix)| (Arc::from(id.as_str()), *ix))
                 .collect();
         }
-        match self.check(&relation) {
+        match self.check(&mut relation) {
             Ok((from, to)) => {
                 let id = relation.id.clone();
                 let ix = self.graph.inner.add_edge(from, to, relation);
@@ -678,8 +680,9 @@ impl Bulk {
         }
     }
 
-    /// The ends of a relation about to be added, if it may be.
-    fn check(&mut self, relation: &Relation) -> Result<(NodeIndex, NodeIndex), GraphError> {
+    /// The ends of a relation about to be added, if it may be; its end ids
+    /// and document ids are swapped for shared ones.
+    fn check(&mut self, relation: &mut Relation) -> Result<(NodeIndex, NodeIndex), GraphError> {
         relation.validate().map_err(GraphError::Invalid)?;
         if self
             .relations
@@ -691,19 +694,19 @@ impl Bulk {
                 id: relation.id.clone(),
             });
         }
-        let end = |end: &'static str, id: &str| {
+        let end = |end: &'static str, id: &Arc<str>| {
             self.ends
-                .get(id)
-                .copied()
+                .get_key_value(id)
+                .map(|(shared, ix)| (shared.clone(), *ix))
                 .ok_or_else(|| GraphError::DanglingEnd {
                     end,
-                    id: id.to_owned(),
+                    id: id.to_string(),
                 })
         };
-        let from = end("from", &relation.from)?;
-        let to = end("to", &relation.to)?;
+        let (from_id, from) = end("from", &relation.from)?;
+        let (to_id, to) = end("to", &relation.to)?;
         if from == to {
-            return Err(GraphError::SelfLoop(relation.from.clone()));
+            return Err(GraphError::SelfLoop(relation.from.to_string()));
         }
         let (fk, tk) = (self.graph.inner[from].kind, self.graph.inner[to].kind);
         if !relation.kind.allows(fk, tk) {
@@ -713,15 +716,25 @@ impl Bulk {
                 to: tk,
             });
         }
-        for s in &relation.sources {
-            if s.document != self.last_document {
-                if !self.graph.documents.contains_key(&s.document) {
-                    return Err(GraphError::UnknownDocument(s.document.clone()));
-                }
-                self.last_document.clone_from(&s.document);
-            }
-        }
+        self.share_documents(&mut relation.sources)?;
+        relation.from = from_id;
+        relation.to = to_id;
         Ok((from, to))
+    }
+
+    /// Checks that every source's document exists, and makes runs of
+    /// sources that quote one document share its id.
+    fn share_documents(&mut self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
+        for s in sources {
+            if s.document != self.last_document {
+                if !self.graph.documents.contains_key(&*s.document) {
+                    return Err(GraphError::UnknownDocument(s.document.to_string()));
+                }
+                self.last_document = s.document.clone();
+            }
+            s.document = self.last_document.clone();
+        }
+        Ok(())
     }
 
     /// The graph, once its relation ids are indexed and checked unique
@@ -1006,7 +1019,13 @@ mod tests {
         let g = bulk(&[("r1", "a", "b"), ("r2", "b", "a")]).unwrap_or_default();
         assert_eq!((g.entity_count(), g.relation_count()), (2, 2));
         assert_eq!(g.relations().collect::<Vec<_>>().len(), 2);
-        assert!(g.relation("r2").is_some_and(|r| r.from == "b"));
+        assert!(g.relation("r2").is_some_and(|r| &*r.from == "b"));
+        // Ends and documents are shared, not copied.
+        let (r1, r2) = (g.relation("r1"), g.relation("r2"));
+        assert!(r1
+            .zip(r2)
+            .is_some_and(|(r1, r2)| Arc::ptr_eq(&r1.from, &r2.to)
+                && Arc::ptr_eq(&r1.sources[0].document, &r2.sources[0].document)));
         let refused = |rs: &[(&str, &str, &str)]| bulk(rs).err().map(|(_, e)| e);
         assert!(matches!(
             refused(&[("r1", "a", "zz")]),

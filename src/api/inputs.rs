@@ -155,7 +155,7 @@ pub struct IngestInput {
 fn sources(list: Vec<SourceInput>) -> Vec<Source> {
     list.into_iter()
         .map(|s| Source {
-            document: s.document.0,
+            document: s.document.0.into(),
             quote: s.quote,
         })
         .collect()
@@ -244,8 +244,8 @@ impl RelationInput {
         let relation = Relation {
             id: String::new(),
             kind: self.kind.into(),
-            from: self.from.0,
-            to: self.to.0,
+            from: self.from.0.into(),
+            to: self.to.0.into(),
             role: self.role,
             amount: money(self.amount, "amount")?,
             fiscal_year: self.fiscal_year,

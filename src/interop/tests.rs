@@ -353,10 +353,7 @@ fn foreign_ftm_becomes_valid_evidence_and_unknown_schemata_are_counted() {
     assert_eq!(d.relations[0].kind, RelationKind::HoldsPosition);
     assert_eq!(d.relations[0].role.as_deref(), Some("Minister"));
     let grant = &d.relations[1];
-    assert_eq!(
-        (grant.kind, grant.from.as_str()),
-        (RelationKind::Funds, "us")
-    );
+    assert_eq!((grant.kind, &*grant.from), (RelationKind::Funds, "us"));
     assert_eq!(
         grant.amount,
         Some(Money {

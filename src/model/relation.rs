@@ -4,6 +4,7 @@ use super::entity::{validate_id, validate_year};
 use super::{Money, RelationKind, Source};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A directed edge `from → to` with what it says and its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,10 +14,11 @@ pub struct Relation {
     pub id: String,
     /// What the relation says.
     pub kind: RelationKind,
-    /// Id of the entity it starts at.
-    pub from: String,
-    /// Id of the entity it ends at.
-    pub to: String,
+    /// Id of the entity it starts at; shared with the other relations of
+    /// that entity in a loaded graph.
+    pub from: Arc<str>,
+    /// Id of the entity it ends at; shared like `from`.
+    pub to: Arc<str>,
     /// HOLDS_POSITION: the position held ("Chief of Staff").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -42,8 +44,8 @@ impl Relation {
         Relation {
             id: id.to_owned(),
             kind,
-            from: from.to_owned(),
-            to: to.to_owned(),
+            from: from.into(),
+            to: to.into(),
             role: None,
             amount: None,
             fiscal_year: None,
