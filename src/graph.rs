@@ -132,7 +132,10 @@ pub enum GraphError {
 pub struct Graph {
     inner: StableDiGraph<Entity, Relation>,
     entity_ids: BTreeMap<String, NodeIndex>,
-    relation_ids: BTreeMap<String, EdgeIndex>,
+    /// Every relation, ordered by id. The ids live in the relations
+    /// themselves: a map keyed by a copy of each would cost more than the
+    /// binary search over this saves.
+    relation_order: Vec<EdgeIndex>,
     documents: BTreeMap<String, Document>,
     /// The last document text folded for checking quotes: items usually
     /// come in runs that quote one document, and keeping every folded text
@@ -242,14 +245,14 @@ impl Graph {
     /// Whether any node (entity, relation or document) has this id.
     pub fn id_taken(&self, id: &str) -> bool {
         self.entity_ids.contains_key(id)
-            || self.relation_ids.contains_key(id)
+            || self.relation_ix(id).is_some()
             || self.documents.contains_key(id)
     }
 
     fn check_new_id(&self, id: &str) -> Result<(), GraphError> {
         let what = if self.entity_ids.contains_key(id) {
             "entity"
-        } else if self.relation_ids.contains_key(id) {
+        } else if self.relation_ix(id).is_some() {
             "relation"
         } else if self.documents.contains_key(id) {
             "document"
@@ -312,13 +315,13 @@ impl Graph {
 
     /// Removes a relation, returning it.
     pub fn remove_relation(&mut self, id: &str) -> Result<Relation, GraphError> {
-        let ix = self
-            .relation_ids
-            .remove(id)
-            .ok_or_else(|| GraphError::NotFound {
+        let at = self
+            .relation_at_rank(id)
+            .map_err(|_| GraphError::NotFound {
                 what: "relation",
                 id: id.to_owned(),
             })?;
+        let ix = self.relation_order.remove(at);
         self.inner
             .remove_edge(ix)
             .ok_or_else(|| GraphError::NotFound {
@@ -462,9 +465,10 @@ impl Graph {
             });
         }
         self.check_sources(&relation.sources)?;
-        let id = relation.id.clone();
+        // check_new_id found no relation with this id.
+        let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
         let ix = self.inner.add_edge(from, to, relation);
-        self.relation_ids.insert(id, ix);
+        self.relation_order.insert(at, ix);
         Ok(ix)
     }
 
@@ -486,7 +490,16 @@ impl Graph {
 
     /// The index of the relation with this id.
     pub fn relation_ix(&self, id: &str) -> Option<EdgeIndex> {
-        self.relation_ids.get(id).copied()
+        self.relation_at_rank(id)
+            .ok()
+            .map(|at| self.relation_order[at])
+    }
+
+    /// Where the relation with this id is in id order (`Err`: where it
+    /// would go).
+    fn relation_at_rank(&self, id: &str) -> Result<usize, usize> {
+        self.relation_order
+            .binary_search_by(|ix| self.inner[*ix].id.as_str().cmp(id))
     }
 
     /// The relation with this id.
@@ -515,7 +528,7 @@ impl Graph {
 
     /// All relations, ordered by id.
     pub fn relations(&self) -> impl ExactSizeIterator<Item = EdgeIndex> + '_ {
-        self.relation_ids.values().copied()
+        self.relation_order.iter().copied()
     }
 
     /// All documents, ordered by id.
@@ -620,9 +633,9 @@ pub struct Bulk {
     /// Entity ids by hash, built when the first relation comes: millions of
     /// end look-ups in random order cost seconds in the ordered map.
     ends: HashMap<Arc<str>, NodeIndex>,
-    /// Relation ids in the order they came, checked ascending, so the
-    /// ordered map can be built in one go at the end.
-    relations: Vec<(String, EdgeIndex)>,
+    /// Relations in the order they came, checked ascending by id: the
+    /// graph's id order as it is.
+    relations: Vec<EdgeIndex>,
     /// The document the previous relation quoted, whose existence is known.
     last_document: Arc<str>,
 }
@@ -671,9 +684,8 @@ impl Bulk {
         }
         match self.check(&mut relation) {
             Ok((from, to)) => {
-                let id = relation.id.clone();
                 let ix = self.graph.inner.add_edge(from, to, relation);
-                self.relations.push((id, ix));
+                self.relations.push(ix);
                 Ok(())
             }
             Err(e) => Err((relation.id, e)),
@@ -687,7 +699,7 @@ impl Bulk {
         if self
             .relations
             .last()
-            .is_some_and(|(last, _)| *last >= relation.id)
+            .is_some_and(|last| self.graph.inner[*last].id >= relation.id)
         {
             return Err(GraphError::DuplicateId {
                 what: "relation",
@@ -742,16 +754,16 @@ impl Bulk {
     pub fn finish(self) -> Result<Graph, GraphError> {
         let mut graph = self.graph;
         graph.trust_quotes = false;
-        // Ascending already, so this builds the map without sorting.
-        graph.relation_ids = self.relations.into_iter().collect();
+        graph.relation_order = self.relations;
+        let relation_ids = || graph.relation_order.iter().map(|ix| &graph.inner[*ix].id);
         for (what, other) in [
             (
                 "entity",
-                first_common(graph.relation_ids.keys(), graph.entity_ids.keys()),
+                first_common(relation_ids(), graph.entity_ids.keys()),
             ),
             (
                 "document",
-                first_common(graph.relation_ids.keys(), graph.documents.keys()),
+                first_common(relation_ids(), graph.documents.keys()),
             ),
         ] {
             if let Some(id) = other {
