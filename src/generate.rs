@@ -671,7 +671,7 @@ fn relation(
         R::Authorizes | R::Funds => {
             let amount = draw.money();
             let money = amount.display();
-            r.amount = Some(amount);
+            r.amount = Some(Box::new(amount));
             let year = draw.chance(0.8).then(|| draw.year());
             r.fiscal_year = year;
             let verb = if kind == R::Authorizes {

@@ -247,7 +247,7 @@ impl RelationInput {
             from: self.from.0.into(),
             to: self.to.0.into(),
             role: self.role,
-            amount: money(self.amount, "amount")?,
+            amount: money(self.amount, "amount")?.map(Box::new),
             fiscal_year: self.fiscal_year,
             date: self.date.map(|d| d.0),
             categories: self.categories.unwrap_or_default(),

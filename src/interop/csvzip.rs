@@ -124,7 +124,7 @@ fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
 }
 
 fn edge_row(r: &Relation) -> Result<[String; 12], InteropError> {
-    let [amount, currency, qualifier] = money_cells(r.amount.as_ref());
+    let [amount, currency, qualifier] = money_cells(r.amount.as_deref());
     Ok([
         r.id.clone(),
         r.from.to_string(),
@@ -336,7 +336,7 @@ fn relation(row: &Row) -> Result<Relation, InteropError> {
         from: row.required("source")?.into(),
         to: row.required("target")?.into(),
         role: row.text("role"),
-        amount: row.money("amount")?,
+        amount: row.money("amount")?.map(Box::new),
         fiscal_year: row.parsed("fiscal_year")?,
         date: row.date("date")?,
         categories: row.list("categories")?,

@@ -747,7 +747,7 @@ impl<'t> Reader<'t> {
                 None
             },
             amount: if payment {
-                money(r, "description")
+                money(r, "description").map(Box::new)
             } else {
                 None
             },

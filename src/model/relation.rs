@@ -22,9 +22,11 @@ pub struct Relation {
     /// HOLDS_POSITION: the position held ("Chief of Staff").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// AUTHORIZES, FUNDS: the money, as stated.
+    /// AUTHORIZES, FUNDS: the money, as stated. Boxed because most
+    /// relations carry none, and each relation's size counts millions of
+    /// times in a large graph.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Money>,
+    pub amount: Option<Box<Money>>,
     /// The fiscal year the money is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiscal_year: Option<i32>,
@@ -110,11 +112,11 @@ mod tests {
     fn money_only_on_money_kinds() {
         let mut r = Relation::new("r", RelationKind::Supports, "a", "b", src());
         assert!(r.validate().is_ok());
-        r.amount = Some(Money::usd(1));
+        r.amount = Some(Box::new(Money::usd(1)));
         assert!(r.validate().unwrap_err().contains("amount"));
         r.kind = RelationKind::Funds;
         assert!(r.validate().is_ok());
-        r.amount = Some(Money::usd(-1));
+        r.amount = Some(Box::new(Money::usd(-1)));
         assert!(r.validate().unwrap_err().contains("negative"));
     }
 
