@@ -215,6 +215,7 @@ const BATCHES_IN_FLIGHT: usize = 8;
 /// then its items in batches. Stops early, without error, when the
 /// receiver is gone. Returns the graph version.
 fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
+    let started = std::time::Instant::now();
     let fail =
         |e: rusqlite::Error| StoreError::Database(format!("cannot read `{}`: {e}", path.display()));
     let mut conn = rusqlite::Connection::open_with_flags(
@@ -275,6 +276,10 @@ fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
         )?;
     let _ = complete;
     read.finish().map_err(fail)?;
+    tracing::debug!(
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "store read and decoded"
+    );
     Ok(version)
 }
 
@@ -461,7 +466,13 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
-            let reader = scope.spawn(move || read_all(&path, &tx));
+            let reader = std::thread::Builder::new()
+                .name("store-reader".into())
+                .spawn_scoped(scope, move || read_all(&path, &tx))
+                .map_err(|source| StoreError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
             for message in rx.iter() {
                 let taken = match message {
                     Batch::Sizes(d, e, r) => {
