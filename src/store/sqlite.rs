@@ -572,6 +572,70 @@ mod tests {
         assert_eq!(store.load().await.unwrap(), got);
     }
 
+    /// Collects what `load_into` hands over.
+    #[derive(Default)]
+    struct Collect {
+        sizes: (usize, usize, usize),
+        items: Vec<Item>,
+        stop_after: Option<usize>,
+    }
+
+    impl Sink for Collect {
+        fn expect(&mut self, documents: usize, entities: usize, relations: usize) {
+            self.sizes = (documents, entities, relations);
+        }
+
+        fn item(&mut self, item: Item) -> std::ops::ControlFlow<()> {
+            self.items.push(item);
+            match self.stop_after {
+                Some(n) if self.items.len() >= n => std::ops::ControlFlow::Break(()),
+                _ => std::ops::ControlFlow::Continue(()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn streamed_load_hands_over_what_load_reads_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let changes = [
+            Change::PutDocument(document("doc")),
+            Change::PutEntity(entity("b", "B")),
+            Change::PutEntity(entity("a", "A")),
+            Change::PutRelation(relation("r2", "a", "b")),
+            Change::PutRelation(relation("r1", "b", "a")),
+        ];
+        store.commit(7, &changes).await.unwrap();
+        let whole = store.load().await.unwrap();
+        let mut sink = Collect::default();
+        assert_eq!(store.load_into(&mut sink).await.unwrap(), 7);
+        assert_eq!(sink.sizes, (1, 2, 2));
+        let expected: Vec<Item> = (whole.documents.into_iter().map(Item::Document))
+            .chain(whole.entities.into_iter().map(Item::Entity))
+            .chain(whole.relations.into_iter().map(Item::Relation))
+            .collect();
+        assert_eq!(sink.items, expected);
+
+        // A sink that stops early gets no more, and the store stays usable.
+        let mut early = Collect {
+            stop_after: Some(2),
+            ..Collect::default()
+        };
+        assert_eq!(store.load_into(&mut early).await.unwrap(), 7);
+        assert_eq!(early.items.len(), 2);
+        store.commit(8, &[]).await.unwrap();
+
+        sqlx::query("UPDATE relations SET body = 'not json {' WHERE id = 'r2'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.load_into(&mut Collect::default()).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { table: "relations", id, .. } if id == "r2"),
+            "{err:?}"
+        );
+    }
+
     #[tokio::test]
     async fn commits_are_durable_by_configuration() {
         let dir = tempfile::tempdir().unwrap();
