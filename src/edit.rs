@@ -190,7 +190,7 @@ pub fn update_relation(
         relation.role = role;
     }
     if let Some(amount) = patch.amount {
-        relation.amount = amount;
+        relation.amount = amount.map(Box::new);
     }
     if let Some(year) = patch.fiscal_year {
         relation.fiscal_year = year;

@@ -277,7 +277,7 @@ impl Docs {
         text.push_str(sentence);
         text.push('.');
         Source {
-            document: self.ids.id(doc),
+            document: self.ids.id(doc).into(),
             quote: sentence.to_owned(),
         }
     }
@@ -389,7 +389,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
         kind,
         &name,
         Source {
-            document: String::new(),
+            document: "".into(),
             quote: String::new(),
         },
     );
@@ -654,7 +654,7 @@ fn relation(
         &from.id,
         &to.id,
         Source {
-            document: String::new(),
+            document: "".into(),
             quote: String::new(),
         },
     );
@@ -671,7 +671,7 @@ fn relation(
         R::Authorizes | R::Funds => {
             let amount = draw.money();
             let money = amount.display();
-            r.amount = Some(amount);
+            r.amount = Some(Box::new(amount));
             let year = draw.chance(0.8).then(|| draw.year());
             r.fiscal_year = year;
             let verb = if kind == R::Authorizes {

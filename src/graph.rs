@@ -133,11 +133,18 @@ pub enum GraphError {
 pub struct Graph {
     inner: StableDiGraph<Entity, Relation>,
     entity_ids: BTreeMap<String, NodeIndex>,
-    relation_ids: BTreeMap<String, EdgeIndex>,
+    /// Every relation, ordered by id. The ids live in the relations
+    /// themselves: a map keyed by a copy of each would cost more than the
+    /// binary search over this saves.
+    relation_order: Vec<EdgeIndex>,
     documents: BTreeMap<String, Document>,
-    /// Each document's text with whitespace folded, so that checking a quote
-    /// does not fold the whole text again.
-    folded_texts: BTreeMap<String, Arc<str>>,
+    /// The last document text folded for checking quotes: items usually
+    /// come in runs that quote one document, and keeping every folded text
+    /// would double the memory documents take.
+    folded_text: FoldedText,
+    /// Set only while [`Bulk`] loads items that were checked when they were
+    /// committed: their quotes are then not searched for again.
+    trust_quotes: bool,
     /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
     /// for search.
     search: SearchIndex,
@@ -176,6 +183,44 @@ impl std::fmt::Debug for ScoreCache {
     }
 }
 
+/// A one-entry memo of a document's whitespace-folded text. A clone starts
+/// empty: it is only a shortcut.
+#[derive(Default)]
+struct FoldedText {
+    last: Mutex<Option<(String, Arc<str>)>>,
+}
+
+impl FoldedText {
+    /// The folded text of `doc`, from the memo when it is the last one asked
+    /// for.
+    fn of(&self, doc: &Document) -> Arc<str> {
+        let mut last = match self.last.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((id, text)) = last.as_ref() {
+            if *id == doc.id {
+                return text.clone();
+            }
+        }
+        let text: Arc<str> = normalize_whitespace(&doc.text).into();
+        *last = Some((doc.id.clone(), text.clone()));
+        text
+    }
+}
+
+impl Clone for FoldedText {
+    fn clone(&self) -> Self {
+        FoldedText::default()
+    }
+}
+
+impl std::fmt::Debug for FoldedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FoldedText")
+    }
+}
+
 /// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
 /// compare equal; deunicode also maps curly quotes to straight ones.
 pub fn fold(s: &str) -> String {
@@ -202,14 +247,14 @@ impl Graph {
     /// Whether any node (entity, relation or document) has this id.
     pub fn id_taken(&self, id: &str) -> bool {
         self.entity_ids.contains_key(id)
-            || self.relation_ids.contains_key(id)
+            || self.relation_ix(id).is_some()
             || self.documents.contains_key(id)
     }
 
     fn check_new_id(&self, id: &str) -> Result<(), GraphError> {
         let what = if self.entity_ids.contains_key(id) {
             "entity"
-        } else if self.relation_ids.contains_key(id) {
+        } else if self.relation_ix(id).is_some() {
             "relation"
         } else if self.documents.contains_key(id) {
             "document"
@@ -268,13 +313,13 @@ impl Graph {
 
     /// Removes a relation, returning it.
     pub fn remove_relation(&mut self, id: &str) -> Result<Relation, GraphError> {
-        let ix = self
-            .relation_ids
-            .remove(id)
-            .ok_or_else(|| GraphError::NotFound {
+        let at = self
+            .relation_at_rank(id)
+            .map_err(|_| GraphError::NotFound {
                 what: "relation",
                 id: id.to_owned(),
             })?;
+        let ix = self.relation_order.remove(at);
         self.inner
             .remove_edge(ix)
             .ok_or_else(|| GraphError::NotFound {
@@ -349,22 +394,24 @@ impl Graph {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
-        self.folded_texts
-            .insert(doc.id.clone(), normalize_whitespace(&doc.text).into());
         self.documents.insert(doc.id.clone(), doc);
         Ok(())
     }
 
     fn check_sources(&self, sources: &[crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            let text = self
-                .folded_texts
-                .get(&s.document)
-                .ok_or_else(|| GraphError::UnknownDocument(s.document.clone()))?;
+            let doc = self
+                .documents
+                .get(&*s.document)
+                .ok_or_else(|| GraphError::UnknownDocument(s.document.to_string()))?;
+            if self.trust_quotes {
+                continue;
+            }
+            let text = self.folded_text.of(doc);
             let quote = normalize_whitespace(&s.quote);
             if quote.is_empty() || !text.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
-                    document: s.document.clone(),
+                    document: s.document.to_string(),
                     quote: s.quote.clone(),
                 });
             }
@@ -401,7 +448,7 @@ impl Graph {
         let from = end("from", &relation.from)?;
         let to = end("to", &relation.to)?;
         if from == to {
-            return Err(GraphError::SelfLoop(relation.from));
+            return Err(GraphError::SelfLoop(relation.from.to_string()));
         }
         let (fk, tk) = (self.inner[from].kind, self.inner[to].kind);
         if !relation.kind.allows(fk, tk) {
@@ -412,9 +459,12 @@ impl Graph {
             });
         }
         self.check_sources(&relation.sources)?;
-        let id = relation.id.clone();
+        let mut relation = relation;
+        shrink(&mut relation);
+        // check_new_id found no relation with this id.
+        let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
         let ix = self.inner.add_edge(from, to, relation);
-        self.relation_ids.insert(id, ix);
+        self.relation_order.insert(at, ix);
         Ok(ix)
     }
 
@@ -436,7 +486,16 @@ impl Graph {
 
     /// The index of the relation with this id.
     pub fn relation_ix(&self, id: &str) -> Option<EdgeIndex> {
-        self.relation_ids.get(id).copied()
+        self.relation_at_rank(id)
+            .ok()
+            .map(|at| self.relation_order[at])
+    }
+
+    /// Where the relation with this id is in id order (`Err`: where it
+    /// would go).
+    fn relation_at_rank(&self, id: &str) -> Result<usize, usize> {
+        self.relation_order
+            .binary_search_by(|ix| self.inner[*ix].id.as_str().cmp(id))
     }
 
     /// The relation with this id.
@@ -465,7 +524,7 @@ impl Graph {
 
     /// All relations, ordered by id.
     pub fn relations(&self) -> impl ExactSizeIterator<Item = EdgeIndex> + '_ {
-        self.relation_ids.values().copied()
+        self.relation_order.iter().copied()
     }
 
     /// All documents, ordered by id.
@@ -554,6 +613,200 @@ impl Graph {
     pub fn search_index(&self) -> &SearchIndex {
         &self.search
     }
+}
+
+/// An item that [`Bulk`] refused: its id and why.
+pub type Refused = (String, GraphError);
+
+/// Builds a graph from the items of a store, which were each checked in
+/// full when they were committed: it trusts their quotes rather than
+/// searching every document again, and takes relations in one pass with
+/// storage sized once. It still checks everything that is cheap and that
+/// the graph's structure depends on: each item's own rules, unique ids,
+/// that every source's document and every relation's ends exist, no self
+/// loops, and that each relation kind may join its ends' kinds.
+///
+/// Items come as the store gives them: documents, then entities, then
+/// relations, each in id order.
+#[derive(Debug, Default)]
+pub struct Bulk {
+    graph: Graph,
+    /// Entity ids by hash, built when the first relation comes: millions of
+    /// end look-ups in random order cost seconds in the ordered map.
+    ends: HashMap<Arc<str>, NodeIndex>,
+    /// Relations in the order they came, checked ascending by id: the
+    /// graph's id order as it is.
+    relations: Vec<EdgeIndex>,
+    /// The document the previous relation quoted, whose existence is known.
+    last_document: Arc<str>,
+}
+
+impl Bulk {
+    /// An empty graph to load into, with room for this many items.
+    pub fn with_capacity(entities: usize, relations: usize) -> Self {
+        let mut graph = Graph::new();
+        graph.inner = StableDiGraph::with_capacity(entities, relations);
+        graph.trust_quotes = true;
+        Bulk {
+            graph,
+            ends: HashMap::new(),
+            relations: Vec::with_capacity(relations),
+            last_document: Arc::from(""),
+        }
+    }
+
+    /// Adds a document, checked as [`Graph::add_document`] does.
+    pub fn document(&mut self, doc: Document) -> Result<(), Refused> {
+        let id = doc.id.clone();
+        self.graph.add_document(doc).map_err(|e| (id, e))
+    }
+
+    /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
+    pub fn entity(&mut self, mut entity: Entity) -> Result<(), Refused> {
+        let id = entity.id.clone();
+        entity.sources.shrink_to_fit();
+        entity.aliases.shrink_to_fit();
+        self.share_documents(&mut entity.sources)
+            .map_err(|e| (id.clone(), e))?;
+        self.graph
+            .add_entity(entity)
+            .map(|_| ())
+            .map_err(|e| (id, e))
+    }
+
+    /// Adds a relation; relations must come in ascending id order, after
+    /// every entity.
+    pub fn relation(&mut self, mut relation: Relation) -> Result<(), Refused> {
+        if self.ends.len() != self.graph.entity_ids.len() {
+            self.ends = self
+                .graph
+                .entity_ids
+                .iter()
+                .map(|(id, ix)| (Arc::from(id.as_str()), *ix))
+                .collect();
+        }
+        match self.check(&mut relation) {
+            Ok((from, to)) => {
+                let ix = self.graph.inner.add_edge(from, to, relation);
+                self.relations.push(ix);
+                Ok(())
+            }
+            Err(e) => Err((relation.id, e)),
+        }
+    }
+
+    /// The ends of a relation about to be added, if it may be; its end ids
+    /// and document ids are swapped for shared ones.
+    fn check(&mut self, relation: &mut Relation) -> Result<(NodeIndex, NodeIndex), GraphError> {
+        relation.validate().map_err(GraphError::Invalid)?;
+        if self
+            .relations
+            .last()
+            .is_some_and(|last| self.graph.inner[*last].id >= relation.id)
+        {
+            return Err(GraphError::DuplicateId {
+                what: "relation",
+                id: relation.id.clone(),
+            });
+        }
+        let end = |end: &'static str, id: &Arc<str>| {
+            self.ends
+                .get_key_value(id)
+                .map(|(shared, ix)| (shared.clone(), *ix))
+                .ok_or_else(|| GraphError::DanglingEnd {
+                    end,
+                    id: id.to_string(),
+                })
+        };
+        let (from_id, from) = end("from", &relation.from)?;
+        let (to_id, to) = end("to", &relation.to)?;
+        if from == to {
+            return Err(GraphError::SelfLoop(relation.from.to_string()));
+        }
+        let (fk, tk) = (self.graph.inner[from].kind, self.graph.inner[to].kind);
+        if !relation.kind.allows(fk, tk) {
+            return Err(GraphError::KindNotAllowed {
+                kind: relation.kind,
+                from: fk,
+                to: tk,
+            });
+        }
+        self.share_documents(&mut relation.sources)?;
+        shrink(relation);
+        relation.from = from_id;
+        relation.to = to_id;
+        Ok((from, to))
+    }
+
+    /// Checks that every source's document exists, and makes runs of
+    /// sources that quote one document share its id.
+    fn share_documents(&mut self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
+        for s in sources {
+            if s.document != self.last_document {
+                if !self.graph.documents.contains_key(&*s.document) {
+                    return Err(GraphError::UnknownDocument(s.document.to_string()));
+                }
+                self.last_document = s.document.clone();
+            }
+            s.document = self.last_document.clone();
+        }
+        Ok(())
+    }
+
+    /// The graph, once its relation ids are indexed and checked unique
+    /// among all ids.
+    pub fn finish(self) -> Result<Graph, GraphError> {
+        let mut graph = self.graph;
+        graph.trust_quotes = false;
+        graph.relation_order = self.relations;
+        let relation_ids = || graph.relation_order.iter().map(|ix| &graph.inner[*ix].id);
+        for (what, other) in [
+            (
+                "entity",
+                first_common(relation_ids(), graph.entity_ids.keys()),
+            ),
+            (
+                "document",
+                first_common(relation_ids(), graph.documents.keys()),
+            ),
+        ] {
+            if let Some(id) = other {
+                return Err(GraphError::DuplicateId {
+                    what,
+                    id: id.clone(),
+                });
+            }
+        }
+        Ok(graph)
+    }
+}
+
+/// Drops the spare room of a relation's lists: a deserialized list of one
+/// has room for four, which for millions of relations adds up to more than
+/// their quotes.
+fn shrink(relation: &mut Relation) {
+    relation.sources.shrink_to_fit();
+    relation.categories.shrink_to_fit();
+}
+
+/// The first string in both ascending sequences, found in one merge pass.
+fn first_common<'a>(
+    a: impl Iterator<Item = &'a String>,
+    b: impl Iterator<Item = &'a String>,
+) -> Option<&'a String> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        match x.cmp(y) {
+            std::cmp::Ordering::Less => {
+                a.next();
+            }
+            std::cmp::Ordering::Greater => {
+                b.next();
+            }
+            std::cmp::Ordering::Equal => return Some(x),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -762,6 +1015,57 @@ mod tests {
         assert!(matches!(
             g.replace_relation(r),
             Err(GraphError::Immutable(_))
+        ));
+    }
+
+    #[test]
+    fn bulk_trusts_quotes_but_checks_structure() {
+        let doc = Document {
+            id: "doc".into(),
+            title: "t".into(),
+            publisher: "p".into(),
+            published_on: None,
+            dateline: None,
+            text: TEXT.into(),
+        };
+        let bulk = |relations: &[(&str, &str, &str)]| {
+            let mut b = Bulk::with_capacity(2, relations.len());
+            b.document(doc.clone())?;
+            let mut unquoted = source();
+            unquoted.quote = "not in the text".into();
+            b.entity(Entity::new("a", K::ArmedForce, "A", unquoted))?;
+            b.entity(Entity::new("b", K::ArmedForce, "B", source()))?;
+            for (id, from, to) in relations {
+                b.relation(Relation::new(id, R::PartOf, from, to, source()))?;
+            }
+            b.finish().map_err(|e| (String::new(), e))
+        };
+        let g = bulk(&[("r1", "a", "b"), ("r2", "b", "a")]).unwrap_or_default();
+        assert_eq!((g.entity_count(), g.relation_count()), (2, 2));
+        assert_eq!(g.relations().collect::<Vec<_>>().len(), 2);
+        assert!(g.relation("r2").is_some_and(|r| &*r.from == "b"));
+        // Ends and documents are shared, not copied.
+        let (r1, r2) = (g.relation("r1"), g.relation("r2"));
+        assert!(r1
+            .zip(r2)
+            .is_some_and(|(r1, r2)| Arc::ptr_eq(&r1.from, &r2.to)
+                && Arc::ptr_eq(&r1.sources[0].document, &r2.sources[0].document)));
+        let refused = |rs: &[(&str, &str, &str)]| bulk(rs).err().map(|(_, e)| e);
+        assert!(matches!(
+            refused(&[("r1", "a", "zz")]),
+            Some(GraphError::DanglingEnd { end: "to", .. })
+        ));
+        assert!(matches!(
+            refused(&[("r2", "a", "b"), ("r1", "b", "a")]),
+            Some(GraphError::DuplicateId { .. })
+        ));
+        assert!(matches!(
+            refused(&[("a", "a", "b")]),
+            Some(GraphError::DuplicateId { what: "entity", .. })
+        ));
+        assert!(matches!(
+            refused(&[("r1", "a", "a")]),
+            Some(GraphError::SelfLoop(_))
         ));
     }
 }

@@ -4,8 +4,9 @@
 
 use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
-use crate::graph::{Graph, GraphError};
-use crate::store::{Change, Store, StoreError};
+use crate::graph::{Bulk, Graph, GraphError};
+use crate::store::{Change, Item, Sink, Store, StoreError};
+use std::ops::ControlFlow;
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
 use tokio::sync::{broadcast, Mutex};
@@ -76,24 +77,37 @@ impl GraphService {
         store: Arc<dyn Store>,
         seed: Vec<Dataset>,
     ) -> Result<GraphService, OpenError> {
-        let contents = store.load().await?;
-        let empty = contents.documents.is_empty()
-            && contents.entities.is_empty()
-            && contents.relations.is_empty();
-        let graph = if empty && !seed.is_empty() {
+        let started = std::time::Instant::now();
+        let mut sink = Rebuild::default();
+        let version = store.load_into(&mut sink).await?;
+        if let Some(error) = sink.error {
+            return Err(error);
+        }
+        let mut graph = sink.bulk.finish().map_err(|error| OpenError::Invalid {
+            item: "relation ids".into(),
+            error,
+        })?;
+        tracing::info!(
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "graph rebuilt from the store"
+        );
+        let empty = graph.documents().len() == 0
+            && graph.entity_count() == 0
+            && graph.relation_count() == 0;
+        if empty && !seed.is_empty() {
             let mut g = Graph::new();
             let mut edits = Vec::new();
             for data in seed {
                 let (_, mut e) = edit::ingest_dataset(&mut g, data).map_err(OpenError::Seed)?;
                 edits.append(&mut e);
             }
-            let version = contents.version + 1;
+            let version = version + 1;
             g.set_version(version);
             store.commit(version, &changes(&g, &edits)?).await?;
-            g
+            graph = g;
         } else {
-            rebuild(contents)?
-        };
+            graph.set_version(version);
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(GraphService {
             current: RwLock::new(Arc::new(graph)),
@@ -206,24 +220,36 @@ fn changes(g: &Graph, edits: &[Edit]) -> Result<Vec<Change>, OpenError> {
         .collect()
 }
 
-/// The graph of stored contents, checked as strictly as a data file.
-fn rebuild(contents: crate::store::Contents) -> Result<Graph, OpenError> {
-    let mut g = Graph::new();
-    let invalid = |item: String| move |error| OpenError::Invalid { item, error };
-    for d in contents.documents {
-        let item = format!("document `{}`", d.id);
-        g.add_document(d).map_err(invalid(item))?;
+/// Builds the graph from stored items as the store hands them over, and
+/// keeps the first refusal.
+#[derive(Default)]
+struct Rebuild {
+    bulk: Bulk,
+    error: Option<OpenError>,
+}
+
+impl Sink for Rebuild {
+    fn expect(&mut self, _documents: usize, entities: usize, relations: usize) {
+        self.bulk = Bulk::with_capacity(entities, relations);
     }
-    for e in contents.entities {
-        let item = format!("entity `{}`", e.id);
-        g.add_entity(e).map_err(invalid(item))?;
+
+    fn item(&mut self, item: Item) -> ControlFlow<()> {
+        let (what, result) = match item {
+            Item::Document(d) => ("document", self.bulk.document(d)),
+            Item::Entity(e) => ("entity", self.bulk.entity(e)),
+            Item::Relation(r) => ("relation", self.bulk.relation(r)),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err((id, error)) => {
+                self.error = Some(OpenError::Invalid {
+                    item: format!("{what} `{id}`"),
+                    error,
+                });
+                ControlFlow::Break(())
+            }
+        }
     }
-    for r in contents.relations {
-        let item = format!("relation `{}`", r.id);
-        g.add_relation(r).map_err(invalid(item))?;
-    }
-    g.set_version(contents.version);
-    Ok(g)
 }
 
 #[cfg(test)]

@@ -169,7 +169,7 @@ where
         for e in (self.money)(at, petgraph::Direction::Outgoing) {
             let (_, next) = self.g.ends(e);
             if self.push(e, next) {
-                let amount = self.g.relation_at(e).amount.clone();
+                let amount = self.g.relation_at(e).amount.as_deref().cloned();
                 self.emit(amount.clone(), true)?;
                 self.follow_money(Some(amount))?;
                 self.pop();
@@ -220,7 +220,7 @@ mod tests {
         year: Option<i32>,
     ) {
         let mut r = Relation::new(id, kind, from, to, source());
-        r.amount = amount.map(|a| Money::usd(a).qualified(AmountQualifier::AtLeast));
+        r.amount = amount.map(|a| Box::new(Money::usd(a).qualified(AmountQualifier::AtLeast)));
         r.fiscal_year = year;
         rel_with(g, r);
     }

@@ -155,7 +155,7 @@ pub struct IngestInput {
 fn sources(list: Vec<SourceInput>) -> Vec<Source> {
     list.into_iter()
         .map(|s| Source {
-            document: s.document.0,
+            document: s.document.0.into(),
             quote: s.quote,
         })
         .collect()
@@ -244,10 +244,10 @@ impl RelationInput {
         let relation = Relation {
             id: String::new(),
             kind: self.kind.into(),
-            from: self.from.0,
-            to: self.to.0,
+            from: self.from.0.into(),
+            to: self.to.0.into(),
             role: self.role,
-            amount: money(self.amount, "amount")?,
+            amount: money(self.amount, "amount")?.map(Box::new),
             fiscal_year: self.fiscal_year,
             date: self.date.map(|d| d.0),
             categories: self.categories.unwrap_or_default(),

@@ -57,7 +57,7 @@ impl GraphChange {
         }
         let ends = |g: &crate::graph::Graph| {
             g.relation(self.edit.id())
-                .is_some_and(|r| r.from == id || r.to == id)
+                .is_some_and(|r| *r.from == *id || *r.to == *id)
         };
         matches!(
             self.edit,

@@ -174,6 +174,10 @@ impl<S: Store> Store for TimedStore<S> {
         self.inner.load().await
     }
 
+    async fn load_into(&self, sink: &mut dyn crate::store::Sink) -> Result<u64, StoreError> {
+        self.inner.load_into(sink).await
+    }
+
     async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
         let start = Instant::now();
         let result = self.inner.commit(version, changes).await;

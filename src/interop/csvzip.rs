@@ -124,11 +124,11 @@ fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
 }
 
 fn edge_row(r: &Relation) -> Result<[String; 12], InteropError> {
-    let [amount, currency, qualifier] = money_cells(r.amount.as_ref());
+    let [amount, currency, qualifier] = money_cells(r.amount.as_deref());
     Ok([
         r.id.clone(),
-        r.from.clone(),
-        r.to.clone(),
+        r.from.to_string(),
+        r.to.to_string(),
         r.kind.as_str().to_owned(),
         r.role.clone().unwrap_or_default(),
         amount,
@@ -333,10 +333,10 @@ fn relation(row: &Row) -> Result<Relation, InteropError> {
     Ok(Relation {
         id: row.required("id")?,
         kind: row.kind("kind")?,
-        from: row.required("source")?,
-        to: row.required("target")?,
+        from: row.required("source")?.into(),
+        to: row.required("target")?.into(),
         role: row.text("role"),
-        amount: row.money("amount")?,
+        amount: row.money("amount")?.map(Box::new),
         fiscal_year: row.parsed("fiscal_year")?,
         date: row.date("date")?,
         categories: row.list("categories")?,

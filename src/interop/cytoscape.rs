@@ -40,8 +40,8 @@ pub(super) fn write(data: &Dataset) -> Result<Vec<u8>, InteropError> {
     for r in &data.relations {
         let mut d = Map::new();
         d.insert("id".into(), r.id.clone().into());
-        d.insert("source".into(), r.from.clone().into());
-        d.insert("target".into(), r.to.clone().into());
+        d.insert("source".into(), r.from.to_string().into());
+        d.insert("target".into(), r.to.to_string().into());
         d.insert("label".into(), r.kind.as_str().into());
         for (name, value) in relation_attrs(r) {
             d.insert(name.into(), value.json());

@@ -165,7 +165,7 @@ fn parse_evidence(value: &str, proof: &BTreeSet<&str>) -> Option<Source> {
     let (document, rest) = value.split_once(": ")?;
     let quote = rest.strip_prefix('“')?.strip_suffix('”')?;
     proof.contains(document).then(|| Source {
-        document: document.to_owned(),
+        document: document.into(),
         quote: quote.to_owned(),
     })
 }
@@ -310,11 +310,11 @@ fn relation_proxy(
     entities: &BTreeMap<&str, &Entity>,
     docs: &BTreeMap<&str, &Document>,
 ) -> Proxy {
-    let from = entities.get(r.from.as_str());
+    let from = entities.get(&*r.from);
     let schema = relation_schema(
         r.kind,
         from.map(|e| e.kind),
-        entities.get(r.to.as_str()).map(|e| e.kind),
+        entities.get(&*r.to).map(|e| e.kind),
     );
     let mut p = Proxy::new(&r.id, schema);
     let (source, target) = match schema {
@@ -323,8 +323,8 @@ fn relation_proxy(
         "Payment" => ("payer", "beneficiary"),
         _ => ("subject", "object"),
     };
-    p.add(source, r.from.as_str());
-    p.add(target, r.to.as_str());
+    p.add(source, &*r.from);
+    p.add(target, &*r.to);
     match schema {
         "Employment" => p.add_opt("role", r.role.as_deref()),
         "UnknownLink" => p.add("role", r.kind.as_str()),
@@ -587,7 +587,7 @@ impl<'t> Reader<'t> {
         r.lines
             .iter()
             .map(|l| Source {
-                document: doc.id.clone(),
+                document: doc.id.as_str().into(),
                 quote: l.trim().to_owned(),
             })
             .collect()
@@ -739,15 +739,15 @@ impl<'t> Reader<'t> {
         Some(Relation {
             id: self.slugs.assign(&r.id),
             kind,
-            from,
-            to,
+            from: from.into(),
+            to: to.into(),
             role: if kind == RelationKind::HoldsPosition {
                 r.first("role").map(str::to_owned)
             } else {
                 None
             },
             amount: if payment {
-                money(r, "description")
+                money(r, "description").map(Box::new)
             } else {
                 None
             },

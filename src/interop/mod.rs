@@ -260,9 +260,7 @@ pub fn select(g: &Graph, sel: &Selection) -> Result<Dataset, InteropError> {
     let mut relations: Vec<_> = edges
         .into_iter()
         .map(|e| g.relation_at(e))
-        .filter(|r| {
-            rel_ok(r.kind) && chosen.contains(r.from.as_str()) && chosen.contains(r.to.as_str())
-        })
+        .filter(|r| rel_ok(r.kind) && chosen.contains(&*r.from) && chosen.contains(&*r.to))
         .cloned()
         .collect();
     relations.sort_by(|a, b| a.id.cmp(&b.id));
@@ -270,7 +268,7 @@ pub fn select(g: &Graph, sel: &Selection) -> Result<Dataset, InteropError> {
         .iter()
         .flat_map(|e| &e.sources)
         .chain(relations.iter().flat_map(|r| &r.sources))
-        .map(|s| s.document.as_str())
+        .map(|s| &*s.document)
         .collect();
     let documents = quoted
         .into_iter()
@@ -398,7 +396,7 @@ fn relation_record(
         )));
     }
     if let Some((source, target)) = ends {
-        if relation.from != source || relation.to != target {
+        if *relation.from != *source || *relation.to != *target {
             return Err(InteropError::malformed(format!(
                 "edge `{edge_id}` goes {source} → {target} but its record {} → {}",
                 relation.from, relation.to
@@ -418,7 +416,7 @@ fn source_documents(sources: &[Source]) -> Vec<&str> {
     let mut seen = BTreeSet::new();
     sources
         .iter()
-        .map(|s| s.document.as_str())
+        .map(|s| &*s.document)
         .filter(|d| seen.insert(*d))
         .collect()
 }

@@ -31,8 +31,8 @@ pub(super) fn write(data: &Dataset) -> Result<Vec<u8>, InteropError> {
     let mut edges = Vec::with_capacity(data.relations.len());
     for r in &data.relations {
         let mut edge = Map::new();
-        edge.insert("source".into(), r.from.clone().into());
-        edge.insert("target".into(), r.to.clone().into());
+        edge.insert("source".into(), r.from.to_string().into());
+        edge.insert("target".into(), r.to.to_string().into());
         edge.insert("key".into(), r.id.clone().into());
         if let Value::Object(fields) = to_value(r)? {
             for (k, v) in fields {

@@ -4,6 +4,7 @@ use super::entity::{validate_id, validate_year};
 use super::{Money, RelationKind, Source};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A directed edge `from → to` with what it says and its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,16 +14,19 @@ pub struct Relation {
     pub id: String,
     /// What the relation says.
     pub kind: RelationKind,
-    /// Id of the entity it starts at.
-    pub from: String,
-    /// Id of the entity it ends at.
-    pub to: String,
+    /// Id of the entity it starts at; shared with the other relations of
+    /// that entity in a loaded graph.
+    pub from: Arc<str>,
+    /// Id of the entity it ends at; shared like `from`.
+    pub to: Arc<str>,
     /// HOLDS_POSITION: the position held ("Chief of Staff").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// AUTHORIZES, FUNDS: the money, as stated.
+    /// AUTHORIZES, FUNDS: the money, as stated. Boxed because most
+    /// relations carry none, and each relation's size counts millions of
+    /// times in a large graph.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Money>,
+    pub amount: Option<Box<Money>>,
     /// The fiscal year the money is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiscal_year: Option<i32>,
@@ -42,8 +46,8 @@ impl Relation {
         Relation {
             id: id.to_owned(),
             kind,
-            from: from.to_owned(),
-            to: to.to_owned(),
+            from: from.into(),
+            to: to.into(),
             role: None,
             amount: None,
             fiscal_year: None,
@@ -108,11 +112,11 @@ mod tests {
     fn money_only_on_money_kinds() {
         let mut r = Relation::new("r", RelationKind::Supports, "a", "b", src());
         assert!(r.validate().is_ok());
-        r.amount = Some(Money::usd(1));
+        r.amount = Some(Box::new(Money::usd(1)));
         assert!(r.validate().unwrap_err().contains("amount"));
         r.kind = RelationKind::Funds;
         assert!(r.validate().is_ok());
-        r.amount = Some(Money::usd(-1));
+        r.amount = Some(Box::new(Money::usd(-1)));
         assert!(r.validate().unwrap_err().contains("negative"));
     }
 

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A source document: an article, report or statement, with its full text
 /// so that every quote taken from it can be checked.
@@ -37,8 +38,9 @@ impl Document {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// Id of the document.
-    pub document: String,
+    /// Id of the document; shared with the other sources that quote it in
+    /// a loaded graph.
+    pub document: Arc<str>,
     /// Verbatim words of the document (whitespace-normalised).
     pub quote: String,
 }

@@ -17,6 +17,7 @@ pub use sqlite::SqliteStore;
 
 use crate::model::{Document, Entity, Relation};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -154,12 +155,57 @@ pub enum StoreError {
     Database(String),
 }
 
+/// One stored item, as [`Store::load_into`] hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A document.
+    Document(Document),
+    /// An entity.
+    Entity(Entity),
+    /// A relation.
+    Relation(Relation),
+}
+
+/// What receives the stored items one at a time, so that a large store is
+/// never held whole in memory beside the graph built from it.
+pub trait Sink: Send {
+    /// How many items of each sort follow, told before the first one so
+    /// that the receiver can size its storage once.
+    fn expect(&mut self, documents: usize, entities: usize, relations: usize);
+
+    /// Takes the next item; `Break` stops the reading (the sink keeps the
+    /// reason).
+    fn item(&mut self, item: Item) -> ControlFlow<()>;
+}
+
 /// Where the graph is saved: read whole at start, changed only by whole
 /// transactions.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Everything stored, to rebuild the graph at start.
     async fn load(&self) -> Result<Contents, StoreError>;
+
+    /// Everything stored, handed to `sink` item by item: documents, then
+    /// entities, then relations, each ordered by id. Returns the graph
+    /// version. Stores that can read incrementally override it; this one
+    /// reads everything first.
+    async fn load_into(&self, sink: &mut dyn Sink) -> Result<u64, StoreError> {
+        let contents = self.load().await?;
+        sink.expect(
+            contents.documents.len(),
+            contents.entities.len(),
+            contents.relations.len(),
+        );
+        let items = (contents.documents.into_iter().map(Item::Document))
+            .chain(contents.entities.into_iter().map(Item::Entity))
+            .chain(contents.relations.into_iter().map(Item::Relation));
+        for item in items {
+            if sink.item(item).is_break() {
+                break;
+            }
+        }
+        Ok(contents.version)
+    }
 
     /// Applies `changes` in order as ONE transaction and records `version`
     /// as the graph version.
@@ -205,7 +251,7 @@ pub(crate) mod testkit {
     /// A relation with id `id`.
     pub fn relation(id: &str, from: &str, to: &str) -> Relation {
         let mut r = Relation::new(id, RelationKind::Funds, from, to, src());
-        r.amount = Some(Money::usd(213_000_000));
+        r.amount = Some(Box::new(Money::usd(213_000_000)));
         r.fiscal_year = Some(2026);
         r
     }

@@ -11,13 +11,16 @@
 //! and `relations` hold one row per item, `id` and `body`, the item as
 //! JSON.
 
-use super::{Change, Contents, Store, StoreError};
+use super::{Change, Contents, Item, Sink, Store, StoreError};
+use crate::model::{Document, Entity, Relation};
+use rusqlite::OptionalExtension;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 /// The version of the table layout this build reads and writes.
@@ -178,6 +181,155 @@ async fn meta(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, 
         .await
 }
 
+/// The graph version recorded in `meta`; 0 for a new store.
+async fn stored_version(conn: &mut SqliteConnection, path: &Path) -> Result<u64, StoreError> {
+    match meta(conn, "version")
+        .await
+        .map_err(|e| database(path, "cannot read", e))?
+    {
+        None => Ok(0),
+        Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
+            table: "meta",
+            id: "version".into(),
+            message: format!("`{v}` is not a version number: {e}"),
+        }),
+    }
+}
+
+/// What the reader thread of [`SqliteStore::load_into`] sends.
+enum Batch {
+    /// How many documents, entities and relations follow.
+    Sizes(usize, usize, usize),
+    /// The next items, in order.
+    Items(Vec<Item>),
+}
+
+/// Items per message from the reader thread: large enough that passing
+/// them costs little per item, small enough to keep both threads busy.
+const BATCH: usize = 2048;
+
+/// Messages the reader may run ahead by.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Reads the whole store in one read transaction, sending its sizes and
+/// then its items in batches. Stops early, without error, when the
+/// receiver is gone. Returns the graph version.
+fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
+    let started = std::time::Instant::now();
+    let fail =
+        |e: rusqlite::Error| StoreError::Database(format!("cannot read `{}`: {e}", path.display()));
+    let mut conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+    let read = conn.transaction().map_err(fail)?;
+    let version: Option<String> = read
+        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(fail)?;
+    let version = match version {
+        None => 0,
+        Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
+            table: "meta",
+            id: "version".into(),
+            message: format!("`{v}` is not a version number: {e}"),
+        })?,
+    };
+    let (documents, entities, relations): (i64, i64, i64) = read
+        .query_row(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM entities), \
+             (SELECT count(*) FROM relations)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .map_err(fail)?;
+    let size = |n: i64| usize::try_from(n).unwrap_or(0);
+    let sizes = Batch::Sizes(size(documents), size(entities), size(relations));
+    let complete = tx.send(sizes).is_ok()
+        && send_table(
+            &read,
+            path,
+            tx,
+            "documents",
+            |d: &Document| &d.id,
+            Item::Document,
+        )?
+        && send_table(
+            &read,
+            path,
+            tx,
+            "entities",
+            |e: &Entity| &e.id,
+            Item::Entity,
+        )?
+        && send_table(
+            &read,
+            path,
+            tx,
+            "relations",
+            |r: &Relation| &r.id,
+            Item::Relation,
+        )?;
+    let _ = complete;
+    read.finish().map_err(fail)?;
+    tracing::debug!(
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "store read and decoded"
+    );
+    Ok(version)
+}
+
+/// Sends every row of `table`, ordered by id, decoded and checked to carry
+/// its row's id. Returns whether the receiver took them all.
+fn send_table<T: DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    path: &Path,
+    tx: &SyncSender<Batch>,
+    table: &'static str,
+    id_of: fn(&T) -> &str,
+    wrap: fn(T) -> Item,
+) -> Result<bool, StoreError> {
+    let fail = |e: rusqlite::Error| {
+        StoreError::Database(format!(
+            "cannot read table `{table}` of `{}`: {e}",
+            path.display()
+        ))
+    };
+    let mut statement = conn
+        .prepare(&format!("SELECT id, body FROM {table} ORDER BY id"))
+        .map_err(fail)?;
+    let mut rows = statement.query([]).map_err(fail)?;
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(row) = rows.next().map_err(fail)? {
+        let id = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
+        let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
+        let corrupt = |message: String| StoreError::Corrupt {
+            table,
+            id: id.to_owned(),
+            message,
+        };
+        let item: T = serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+        if id_of(&item) != id {
+            return Err(corrupt(format!(
+                "its body has id `{}`, not the row's",
+                id_of(&item)
+            )));
+        }
+        batch.push(wrap(item));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(Batch::Items(full)).is_err() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(batch.is_empty() || tx.send(Batch::Items(batch)).is_ok())
+}
+
 /// Reads every row of `table`, ordered by id, checking each body
 /// deserializes and carries its row's id.
 async fn read_table<T: DeserializeOwned>(
@@ -272,14 +424,7 @@ impl Store for SqliteStore {
         // One read transaction, so that the tables are read as of one
         // moment.
         let mut tx = self.pool.begin().await.map_err(fail)?;
-        let version = match meta(&mut tx, "version").await.map_err(fail)? {
-            None => 0,
-            Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
-                table: "meta",
-                id: "version".into(),
-                message: format!("`{v}` is not a version number: {e}"),
-            })?,
-        };
+        let version = stored_version(&mut tx, &self.path).await?;
         let documents = read_table(
             &mut tx,
             &self.path,
@@ -310,6 +455,41 @@ impl Store for SqliteStore {
             documents,
             entities,
             relations,
+        })
+    }
+
+    async fn load_into(&self, sink: &mut dyn Sink) -> Result<u64, StoreError> {
+        // A thread of its own reads and decodes rows while this one builds
+        // from them. It uses a plain SQLite connection: through the pool,
+        // every row is a message between threads, which costs more than
+        // decoding it. This blocks the calling thread, once, at start.
+        let path = self.path.clone();
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+            let reader = std::thread::Builder::new()
+                .name("store-reader".into())
+                .spawn_scoped(scope, move || read_all(&path, &tx))
+                .map_err(|source| StoreError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            for message in rx.iter() {
+                let taken = match message {
+                    Batch::Sizes(d, e, r) => {
+                        sink.expect(d, e, r);
+                        true
+                    }
+                    Batch::Items(items) => items.into_iter().all(|i| sink.item(i).is_continue()),
+                };
+                if !taken {
+                    // Dropping the receiver stops the reader at its next batch.
+                    break;
+                }
+            }
+            drop(rx);
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Database("the store reader failed".into())))
         })
     }
 
@@ -390,6 +570,70 @@ mod tests {
         // Closing released the lock too.
         let store = SqliteStore::open(&data).await.unwrap();
         assert_eq!(store.load().await.unwrap(), got);
+    }
+
+    /// Collects what `load_into` hands over.
+    #[derive(Default)]
+    struct Collect {
+        sizes: (usize, usize, usize),
+        items: Vec<Item>,
+        stop_after: Option<usize>,
+    }
+
+    impl Sink for Collect {
+        fn expect(&mut self, documents: usize, entities: usize, relations: usize) {
+            self.sizes = (documents, entities, relations);
+        }
+
+        fn item(&mut self, item: Item) -> std::ops::ControlFlow<()> {
+            self.items.push(item);
+            match self.stop_after {
+                Some(n) if self.items.len() >= n => std::ops::ControlFlow::Break(()),
+                _ => std::ops::ControlFlow::Continue(()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn streamed_load_hands_over_what_load_reads_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let changes = [
+            Change::PutDocument(document("doc")),
+            Change::PutEntity(entity("b", "B")),
+            Change::PutEntity(entity("a", "A")),
+            Change::PutRelation(relation("r2", "a", "b")),
+            Change::PutRelation(relation("r1", "b", "a")),
+        ];
+        store.commit(7, &changes).await.unwrap();
+        let whole = store.load().await.unwrap();
+        let mut sink = Collect::default();
+        assert_eq!(store.load_into(&mut sink).await.unwrap(), 7);
+        assert_eq!(sink.sizes, (1, 2, 2));
+        let expected: Vec<Item> = (whole.documents.into_iter().map(Item::Document))
+            .chain(whole.entities.into_iter().map(Item::Entity))
+            .chain(whole.relations.into_iter().map(Item::Relation))
+            .collect();
+        assert_eq!(sink.items, expected);
+
+        // A sink that stops early gets no more, and the store stays usable.
+        let mut early = Collect {
+            stop_after: Some(2),
+            ..Collect::default()
+        };
+        assert_eq!(store.load_into(&mut early).await.unwrap(), 7);
+        assert_eq!(early.items.len(), 2);
+        store.commit(8, &[]).await.unwrap();
+
+        sqlx::query("UPDATE relations SET body = 'not json {' WHERE id = 'r2'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.load_into(&mut Collect::default()).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { table: "relations", id, .. } if id == "r2"),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]

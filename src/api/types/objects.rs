@@ -56,7 +56,7 @@ impl RelationObj {
     }
     /// AUTHORIZES, FUNDS: the money, as stated.
     async fn amount(&self) -> Option<MoneyObj> {
-        self.r().amount.clone().map(MoneyObj)
+        self.r().amount.as_deref().cloned().map(MoneyObj)
     }
     /// The fiscal year the money is for.
     async fn fiscal_year(&self) -> Option<i32> {
