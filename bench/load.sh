@@ -76,6 +76,22 @@ print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
 PY
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Waits until the server has been idle for half a second: requests a load
+# run left in flight (wrk stops waiting for them, the server does not) would
+# otherwise weigh on the next one.
+settle() {
+  local last now
+  last=$(cpu_ticks "$1")
+  for _ in $(seq 1 600); do
+    sleep 0.5
+    now=$(cpu_ticks "$1")
+    [ $((now - last)) -le 5 ] && return 0
+    last=$now
+  done
+}
+
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 echo "## Load benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
@@ -101,6 +117,7 @@ run_dataset() {
       echo "| $name | ${q^^} | answered with errors: $(curl -s "$server_url/graphql" -H 'content-type: application/json' -d @"$work/$q.json" | head -c 300) | | |"
       continue
     fi
+    settle "$server_pid"
     read -r rps p50 p99 < <(load "$server_url/graphql" "$work/$q.json")
     echo "| $name | ${q^^} | $rps | $p50 | $p99 |"
   done
@@ -111,6 +128,7 @@ run_dataset() {
     start "$work/bare.log" "$bare" 127.0.0.1:0 "$work/q1.response"
     local bare_pid=$PID bare_url=$URL
     : > "$work/rounds"
+    settle "$server_pid"
     for _ in $(seq 1 "$ROUNDS"); do
       echo "bare $(load "$bare_url/graphql" "$work/q1.json")" >> "$work/rounds"
       echo "q1 $(load "$server_url/graphql" "$work/q1.json")" >> "$work/rounds"
@@ -138,6 +156,8 @@ for n in $SIZES; do
   t0=$(date +%s.%N)
   "$bin" import "$work/gen-$n.json" --no-seed --data-dir "$work/gen-$n" >&2
   t1=$(date +%s.%N)
+  # Start-up is measured with the import's writes on disk, not in flight.
+  sync
   echo "| ${n} entities / ${rels} relations | import | $(python3 -c "print(f'{$t1 - $t0:.1f}')") s | | |"
   # Queries that touch about as much at every size, so that latency shows
   # what the graph's size costs: Q1 an entity of median degree; Q2 one whose

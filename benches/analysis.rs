@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Exact betweenness is O(V·E) and only measured up to 10,000 entities:
-//! at 100,000 one run takes minutes.
+//! at 100,000 one run takes minutes. Sampled betweenness, what the API
+//! answers on larger graphs, is measured at every size.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
@@ -285,6 +286,16 @@ fn bench_size(c: &mut Criterion, size: usize) {
             b.iter(|| centrality::betweenness(black_box(&g)).len())
         });
     }
+    // What the API answers beyond the exact limit when no sample count is
+    // asked for.
+    group.bench_function(
+        BenchmarkId::new("betweenness/sampled", centrality::DEFAULT_SAMPLES),
+        |b| {
+            b.iter(|| {
+                centrality::sampled_betweenness(black_box(&g), centrality::DEFAULT_SAMPLES).len()
+            })
+        },
+    );
     group.finish();
 }
 

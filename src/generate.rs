@@ -63,6 +63,9 @@ pub const ITEMS_PER_DOCUMENT: usize = 20;
 /// Exponent of the Zipf-like law by which relation ends are drawn.
 pub const ZIPF_EXPONENT: f64 = 0.8;
 
+/// Exponent of the Zipf-like law by which the syllables of names are drawn.
+const SYLLABLE_EXPONENT: f64 = 1.3;
+
 /// The article's entities by kind (data/article.toml): the mix every
 /// generated dataset repeats.
 const ENTITY_MIX: [(EntityKind, usize); 15] = [
@@ -173,11 +176,17 @@ impl Draw {
     }
 
     /// A capitalised made-up word of two or three syllables.
+    ///
+    /// Syllables are drawn by a Zipf-like law, as letters and sounds are in
+    /// real names: with uniform draws every four-letter start of a name
+    /// would be about equally common, and at a million entities even the
+    /// rarest would begin over a thousand names, which real names do not.
     fn word(&mut self) -> String {
         let n = 2 + self.below(2);
         let mut w = String::with_capacity(9);
         for _ in 0..n {
-            w.push_str(self.pick(&SYLLABLES));
+            let rank = zipf_rank(self.unit(), SYLLABLES.len(), SYLLABLE_EXPONENT);
+            w.push_str(SYLLABLES[rank]);
         }
         capitalised(&w)
     }
@@ -312,16 +321,33 @@ struct Pool {
 
 impl Pool {
     fn new(members: Vec<u32>) -> Self {
-        let norm = ((members.len() + 1) as f64).powf(1.0 - ZIPF_EXPONENT) - 1.0;
+        let norm = zipf_norm(members.len(), ZIPF_EXPONENT);
         Pool { members, norm }
     }
 
     /// A position drawn by the continuous Zipf law on `[1, len + 1)`.
     fn draw(&self, draw: &mut Draw) -> usize {
-        let x = (1.0 + draw.unit() * self.norm).powf(1.0 / (1.0 - ZIPF_EXPONENT));
-        // `as` saturates; the clamp guards the top end against rounding.
-        ((x as usize).saturating_sub(1)).min(self.members.len().saturating_sub(1))
+        zipf_position(draw.unit(), self.norm, self.members.len(), ZIPF_EXPONENT)
     }
+}
+
+/// `(len + 1)^(1 - s) - 1`, the normaliser of the inverse CDF of the
+/// continuous Zipf law with exponent `s` (not 1) on `[1, len + 1)`.
+fn zipf_norm(len: usize, s: f64) -> f64 {
+    ((len + 1) as f64).powf(1.0 - s) - 1.0
+}
+
+/// The position in `0..len` that the uniform draw `unit` maps to under the
+/// continuous Zipf law with exponent `s` and normaliser `norm`.
+fn zipf_position(unit: f64, norm: f64, len: usize, s: f64) -> usize {
+    let x = (1.0 + unit * norm).powf(1.0 / (1.0 - s));
+    // `as` saturates; the clamp guards the top end against rounding.
+    ((x as usize).saturating_sub(1)).min(len.saturating_sub(1))
+}
+
+/// [`zipf_position`] for a list of `len` too short to keep a normaliser for.
+fn zipf_rank(unit: f64, len: usize, s: f64) -> usize {
+    zipf_position(unit, zipf_norm(len, s), len, s)
 }
 
 /// Whether a relation of `kind` from `from` to `to` goes the way

@@ -145,6 +145,9 @@ pub struct Graph {
     /// Set only while [`Bulk`] loads items that were checked when they were
     /// committed: their quotes are then not searched for again.
     trust_quotes: bool,
+    /// Set only while [`Bulk`] loads: the search index is then built once,
+    /// at the end, rather than entity by entity.
+    index_later: bool,
     /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
     /// for search.
     search: SearchIndex,
@@ -219,6 +222,19 @@ impl std::fmt::Debug for FoldedText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("FoldedText")
     }
+}
+
+/// Every entity's index with its name and aliases, in index order: what
+/// [`SearchIndex::build`] takes.
+fn entity_names(g: &Graph) -> Vec<(NodeIndex, Vec<String>)> {
+    g.inner
+        .node_indices()
+        .map(|ix| {
+            let e = &g.inner[ix];
+            let names = std::iter::once(&e.name).chain(&e.aliases).cloned();
+            (ix, names.collect())
+        })
+        .collect()
 }
 
 /// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
@@ -427,7 +443,9 @@ impl Graph {
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_ids.insert(id, ix);
-        self.search.insert(ix, &self.inner[ix]);
+        if !self.index_later {
+            self.search.insert(ix, &self.inner[ix]);
+        }
         Ok(ix)
     }
 
@@ -633,12 +651,17 @@ pub struct Bulk {
     graph: Graph,
     /// Entity ids by hash, built when the first relation comes: millions of
     /// end look-ups in random order cost seconds in the ordered map.
-    ends: HashMap<Arc<str>, NodeIndex>,
+    /// Hashed with foldhash: the ids come from the store, not from clients,
+    /// so a DoS-resistant hash buys nothing here.
+    ends: HashMap<Arc<str>, NodeIndex, foldhash::fast::RandomState>,
     /// Relations in the order they came, checked ascending by id: the
     /// graph's id order as it is.
     relations: Vec<EdgeIndex>,
     /// The document the previous relation quoted, whose existence is known.
     last_document: Arc<str>,
+    /// Builds the search index from the entities' names on a thread of its
+    /// own while relations load, which need nothing from it.
+    indexer: Option<std::thread::JoinHandle<SearchIndex>>,
 }
 
 impl Bulk {
@@ -647,11 +670,13 @@ impl Bulk {
         let mut graph = Graph::new();
         graph.inner = StableDiGraph::with_capacity(entities, relations);
         graph.trust_quotes = true;
+        graph.index_later = true;
         Bulk {
             graph,
-            ends: HashMap::new(),
+            ends: HashMap::default(),
             relations: Vec::with_capacity(relations),
             last_document: Arc::from(""),
+            indexer: None,
         }
     }
 
@@ -684,6 +709,14 @@ impl Bulk {
                 .iter()
                 .map(|(id, ix)| (Arc::from(id.as_str()), *ix))
                 .collect();
+            if self.indexer.is_none() {
+                let names = entity_names(&self.graph);
+                // Should the thread not start, `finish` builds the index.
+                self.indexer = std::thread::Builder::new()
+                    .name("search-index".into())
+                    .spawn(move || SearchIndex::build(names))
+                    .ok();
+            }
         }
         match self.check(&mut relation) {
             Ok((from, to)) => {
@@ -758,6 +791,11 @@ impl Bulk {
     pub fn finish(self) -> Result<Graph, GraphError> {
         let mut graph = self.graph;
         graph.trust_quotes = false;
+        if graph.index_later {
+            graph.index_later = false;
+            let built = self.indexer.and_then(|thread| thread.join().ok());
+            graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
+        }
         graph.relation_order = self.relations;
         let relation_ids = || graph.relation_order.iter().map(|ix| &graph.inner[*ix].id);
         for (what, other) in [
@@ -1042,6 +1080,12 @@ mod tests {
         };
         let g = bulk(&[("r1", "a", "b"), ("r2", "b", "a")]).unwrap_or_default();
         assert_eq!((g.entity_count(), g.relation_count()), (2, 2));
+        // The search index, built at the end, holds every entity, whether
+        // relations came (and it was built apart) or not.
+        for g in [&g, &bulk(&[]).unwrap_or_default()] {
+            assert_eq!(g.search_keys(g.entity_ix("b").unwrap_or_default()), ["b"]);
+            assert_eq!(g.search_index().find("a").len(), 1);
+        }
         assert_eq!(g.relations().collect::<Vec<_>>().len(), 2);
         assert!(g.relation("r2").is_some_and(|r| &*r.from == "b"));
         // Ends and documents are shared, not copied.

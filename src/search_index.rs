@@ -32,7 +32,7 @@
 use crate::graph::fold;
 use crate::model::Entity;
 use petgraph::stable_graph::NodeIndex;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Pads a key at its end, so that its last two bytes also start trigrams.
@@ -69,6 +69,44 @@ impl SearchIndex {
     /// An empty index.
     pub fn new() -> Self {
         SearchIndex::default()
+    }
+
+    /// The index of many entities at once, each given as its index and its
+    /// name followed by its aliases, in ascending index order (as a graph
+    /// is loaded). Much faster than inserting one by one: each list is
+    /// only appended to, and found by hash rather than in the ordered map.
+    pub fn build(entities: impl IntoIterator<Item = (NodeIndex, Vec<String>)>) -> Self {
+        let mut keys: Vec<Option<Arc<[String]>>> = Vec::new();
+        let mut lists: HashMap<Trigram, Vec<NodeIndex>, foldhash::fast::RandomState> =
+            HashMap::default();
+        let mut previous: Option<NodeIndex> = None;
+        let mut sorted = true;
+        for (ix, names) in entities {
+            sorted &= previous.is_none_or(|p| p < ix);
+            previous = Some(ix);
+            let folded: Arc<[String]> = names.iter().map(|n| fold(n)).collect();
+            for t in trigrams_of(&folded) {
+                lists.entry(t).or_default().push(ix);
+            }
+            if keys.len() <= ix.index() {
+                keys.resize(ix.index() + 1, None);
+            }
+            if let Some(slot) = keys.get_mut(ix.index()) {
+                *slot = Some(folded);
+            }
+        }
+        let postings = lists
+            .into_iter()
+            .map(|(t, mut list)| {
+                if !sorted {
+                    list.sort_unstable();
+                    list.dedup();
+                }
+                list.shrink_to_fit();
+                (t, Arc::new(list))
+            })
+            .collect();
+        SearchIndex { keys, postings }
     }
 
     /// Indexes an entity's name and aliases at `ix`, replacing what was
@@ -388,6 +426,34 @@ mod tests {
         s.remove(ix(2));
         s.check();
         assert!(s.postings.is_empty() && s.keys.is_empty());
+    }
+
+    #[test]
+    fn built_at_once_equals_built_one_by_one() {
+        let entries: [(usize, &[&str]); 5] = [
+            (0, &["Peshmerga", "KRG forces"]),
+            (2, &["Ministry of Peshmerga Affairs"]),
+            (3, &["Pe"]),
+            (5, &[]),
+            (9, &["Café Ñandú", "CAFE"]),
+        ];
+        let one_by_one = index(&entries);
+        let named = |order: &[usize]| {
+            order
+                .iter()
+                .map(|k| {
+                    let (i, names) = entries[*k];
+                    (ix(i), names.iter().map(|n| (*n).to_owned()).collect())
+                })
+                .collect::<Vec<_>>()
+        };
+        for order in [[0, 1, 2, 3, 4], [4, 2, 0, 3, 1]] {
+            let built = SearchIndex::build(named(&order));
+            built.check();
+            assert_eq!(built.keys, one_by_one.keys);
+            assert_eq!(built.postings, one_by_one.postings);
+            assert_eq!(find(&built, "pesh"), [(0, Prefix), (2, Substring)]);
+        }
     }
 
     #[test]

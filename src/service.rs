@@ -289,6 +289,16 @@ mod tests {
         assert_eq!(again.snapshot().version(), 2);
         assert_eq!(again.snapshot().entity_count(), before + 1);
         assert!(again.snapshot().entity("asayish-unit").is_some());
+        // The search index is built apart while the relations load.
+        let rebuilt = again.snapshot();
+        let found = |q: &str| -> Vec<String> {
+            crate::analysis::search(&rebuilt, q, None)
+                .iter()
+                .map(|n| rebuilt.entity_at(*n).id.clone())
+                .collect()
+        };
+        assert_eq!(found("asayish un"), ["asayish-unit"]);
+        assert_eq!(found("CTEF").first().map(String::as_str), Some("ctef"));
     }
 
     #[tokio::test]
