@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// Parsed documents kept for reuse, and persisted queries kept by hash (each; 0 turns both off).
     #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_SIZE", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_SIZE)]
     pub document_cache_size: usize,
+    /// Query responses kept for the current graph version and answered again
+    /// without running (0 turns it off); a write empties it.
+    #[arg(long, env = "PARTNERGRAPH_RESPONSE_CACHE_SIZE", default_value_t = crate::http::DEFAULT_RESPONSE_CACHE_SIZE)]
+    pub response_cache_size: usize,
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,

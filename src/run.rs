@@ -171,7 +171,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     );
     let state = web::Data::new(
         AppState::new(service, args.limits(), args.max_body_bytes, token)
-            .with_document_cache(args.document_cache_size),
+            .with_document_cache(args.document_cache_size)
+            .with_response_cache(args.response_cache_size),
     );
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))

@@ -4,6 +4,7 @@
 //! errors and would run mutations over GET, so this layer owns all three.
 
 use super::documents::PersistedError;
+use super::responses::ResponseCache;
 use super::AppState;
 use crate::api::error::{code, ensure_code};
 use crate::api::{WriteAccess, WrittenVersion};
@@ -385,6 +386,32 @@ async fn execute(
             }
         }
     }
+    // One snapshot for the whole request: it never sees half a write.
+    let snapshot = state.service.snapshot();
+    let read_version = snapshot.version();
+    let started = std::time::Instant::now();
+    // Only responses of queries that ran without errors are kept, so a hit
+    // needs neither parsing nor the checks below: they passed before.
+    let cache_key = state.responses.enabled().then(|| {
+        ResponseCache::key(
+            &request.query,
+            request.operation_name.as_deref(),
+            &request.variables,
+        )
+    });
+    if let Some(key) = &cache_key {
+        if let Some(bytes) = state.responses.get(read_version, key) {
+            super::metrics::observe_request(
+                request.operation_name.as_deref(),
+                "query",
+                true,
+                started.elapsed(),
+            );
+            return HttpResponse::Ok()
+                .content_type(media.content_type())
+                .body(bytes);
+        }
+    }
     // Parsed once here (or taken from the cache) and kept in the request,
     // which execution reuses; a document that does not parse is left for
     // execution to report.
@@ -423,16 +450,15 @@ async fn execute(
             code::VALIDATION_FAILED,
         );
     }
-    // One snapshot for the whole request: it never sees half a write.
-    let snapshot = state.service.snapshot();
-    let read_version = snapshot.version();
+    // Only queries that ran are ever kept in the response cache, so the
+    // look-up came before parsing; now the key is kept only for queries.
+    let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
     let written = Arc::new(WrittenVersion::default());
     let request = request
         .data(snapshot)
         .data(state.service.clone())
         .data(state.write_access(req))
         .data(written.clone());
-    let started = std::time::Instant::now();
     let mut response = state.schema.execute(request).await;
     let kind = match op_type {
         Some(OperationType::Query) => "query",
@@ -492,9 +518,17 @@ async fn execute(
         extensions: &response.extensions,
     };
     match serde_json::to_vec(&body) {
-        Ok(bytes) => HttpResponse::build(status)
-            .content_type(media.content_type())
-            .body(bytes),
+        Ok(bytes) => {
+            let bytes = web::Bytes::from(bytes);
+            if let Some(key) = cache_key {
+                if errors.is_empty() && status == StatusCode::OK {
+                    state.responses.put(read_version, key, bytes.clone());
+                }
+            }
+            HttpResponse::build(status)
+                .content_type(media.content_type())
+                .body(bytes)
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a GraphQL response");
             refuse(

@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format: GraphQL requests and their
-//! latency by operation, graph size and version, ranking-cache hits, and
-//! store commit latency.
+//! latency by operation, graph size and version, ranking- and
+//! response-cache hits, and store commit latency.
 
 use crate::graph::{Graph, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
 use crate::store::{Change, Contents, Store, StoreError};
@@ -22,6 +22,7 @@ struct Metrics {
     version: IntGauge,
     cache_hits: IntCounter,
     cache_misses: IntCounter,
+    responses: IntCounterVec,
     commits: HistogramVec,
 }
 
@@ -57,6 +58,13 @@ impl Metrics {
         )?;
         let cache_misses =
             IntCounter::new("ranking_cache_misses_total", "Centrality rankings computed")?;
+        let responses = IntCounterVec::new(
+            Opts::new(
+                "response_cache_total",
+                "Query responses answered from the per-version response cache (hit) or computed (miss)",
+            ),
+            &["outcome"],
+        )?;
         let commits = HistogramVec::new(
             HistogramOpts::new(
                 "store_commit_duration_seconds",
@@ -72,6 +80,7 @@ impl Metrics {
         registry.register(Box::new(version.clone()))?;
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
+        registry.register(Box::new(responses.clone()))?;
         registry.register(Box::new(commits.clone()))?;
         Ok(Metrics {
             registry,
@@ -82,6 +91,7 @@ impl Metrics {
             version,
             cache_hits,
             cache_misses,
+            responses,
             commits,
         })
     }
@@ -121,6 +131,14 @@ pub fn observe_request(operation: Option<&str>, kind: &str, ok: bool, took: Dura
         m.latency
             .with_label_values(&[&op, kind])
             .observe(took.as_secs_f64());
+    }
+}
+
+/// Records one look-up in the response cache.
+pub fn observe_response_cache(hit: bool) {
+    if let Some(m) = METRICS.as_ref() {
+        let outcome = if hit { "hit" } else { "miss" };
+        m.responses.with_label_values(&[outcome]).inc();
     }
 }
 

@@ -5,6 +5,7 @@ mod documents;
 mod export;
 mod graphql;
 pub mod metrics;
+mod responses;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
 use crate::service::GraphService;
@@ -31,11 +32,17 @@ pub struct AppState {
     write_token: Option<String>,
     /// Parsed documents and persisted queries kept between requests.
     documents: documents::DocumentCache,
+    /// Query responses kept for the current graph version.
+    responses: responses::ResponseCache,
 }
 
 /// How many parsed documents (and, separately, persisted queries) are kept
 /// unless configured otherwise.
 pub const DEFAULT_DOCUMENT_CACHE_SIZE: usize = 1000;
+
+/// How many query responses are kept for the current graph version unless
+/// configured otherwise.
+pub const DEFAULT_RESPONSE_CACHE_SIZE: usize = 1000;
 
 impl AppState {
     /// State serving `service` with these limits; writes need `write_token`.
@@ -52,6 +59,7 @@ impl AppState {
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
             documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
+            responses: responses::ResponseCache::new(DEFAULT_RESPONSE_CACHE_SIZE),
         }
     }
 
@@ -60,6 +68,18 @@ impl AppState {
     pub fn with_document_cache(mut self, size: usize) -> Self {
         self.documents = documents::DocumentCache::new(size);
         self
+    }
+
+    /// Keeps up to `size` query responses per graph version (0: none).
+    pub fn with_response_cache(mut self, size: usize) -> Self {
+        self.responses = responses::ResponseCache::new(size);
+        self
+    }
+
+    /// Queries answered from the response cache, and those looked up there
+    /// but computed, since this state was made.
+    pub fn response_cache_stats(&self) -> (u64, u64) {
+        self.responses.stats()
     }
 
     /// What the request's `Authorization` header allows. The token is

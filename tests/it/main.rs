@@ -19,6 +19,7 @@ mod introspection;
 mod pagination;
 mod persisted;
 mod queries;
+mod responses;
 mod schema_drift;
 mod search;
 mod smoke;
