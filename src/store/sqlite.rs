@@ -19,7 +19,9 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
@@ -214,6 +216,28 @@ const BATCHES_IN_FLIGHT: usize = 8;
 /// Reads the whole store in one read transaction, sending its sizes and
 /// then its items in batches. Stops early, without error, when the
 /// receiver is gone. Returns the graph version.
+/// Reads the database file (then its write-ahead log) through once, ahead
+/// of SQLite, until `done`. On a cold page cache SQLite would read the disk
+/// a page at a time, as it walks its tables, while rows wait to be decoded;
+/// read ahead in long runs, the disk is busy while the cores decode.
+/// Errors are ignored: this only warms the cache.
+fn prefetch(db: &Path, done: &AtomicBool) {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut buf = vec![0u8; 1 << 20];
+    for path in [db, Path::new(&wal)] {
+        let Ok(mut file) = File::open(path) else {
+            continue;
+        };
+        while !done.load(Ordering::Relaxed) {
+            match file.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
 fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
     let started = std::time::Instant::now();
     let fail =
@@ -464,7 +488,13 @@ impl Store for SqliteStore {
         // every row is a message between threads, which costs more than
         // decoding it. This blocks the calling thread, once, at start.
         let path = self.path.clone();
+        let done = AtomicBool::new(false);
         std::thread::scope(|scope| {
+            // Only a hint to the page cache: should the thread not start,
+            // SQLite reads the disk on its own.
+            let _ = std::thread::Builder::new()
+                .name("store-prefetch".into())
+                .spawn_scoped(scope, || prefetch(&self.path, &done));
             let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
             let reader = std::thread::Builder::new()
                 .name("store-reader".into())
@@ -487,9 +517,11 @@ impl Store for SqliteStore {
                 }
             }
             drop(rx);
-            reader
+            let read = reader
                 .join()
-                .unwrap_or_else(|_| Err(StoreError::Database("the store reader failed".into())))
+                .unwrap_or_else(|_| Err(StoreError::Database("the store reader failed".into())));
+            done.store(true, Ordering::Relaxed);
+            read
         })
     }
 
