@@ -392,13 +392,15 @@ async fn execute(
     let started = std::time::Instant::now();
     // Only responses of queries that ran without errors are kept, so a hit
     // needs neither parsing nor the checks below: they passed before.
-    let cache_key = state.responses.enabled().then(|| {
+    let cache_key = if state.responses.enabled() {
         ResponseCache::key(
             &request.query,
             request.operation_name.as_deref(),
             &request.variables,
         )
-    });
+    } else {
+        None
+    };
     if let Some(key) = &cache_key {
         if let Some(bytes) = state.responses.get(read_version, key) {
             super::metrics::observe_request(
