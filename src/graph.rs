@@ -9,7 +9,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
@@ -162,11 +162,17 @@ pub struct Graph {
 /// write starts from begins with an empty one.
 #[derive(Default)]
 struct ScoreCache {
-    entries: Mutex<HashMap<String, Arc<OnceLock<Arc<Scores>>>>>,
+    /// One slot per key, locked while its scores are computed so that
+    /// concurrent callers wait for one computation; a failed computation
+    /// leaves it empty.
+    entries: Mutex<HashMap<String, ScoreSlot>>,
 }
 
 /// Every entity with its score, best first (ties by id).
 pub type Scores = Vec<(NodeIndex, f64)>;
+
+/// The cached scores of one key, empty until computed.
+type ScoreSlot = Arc<Mutex<Option<Arc<Scores>>>>;
 
 /// How often cached scores were reused or computed, over all snapshots.
 pub static SCORE_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
@@ -598,7 +604,13 @@ impl Graph {
 
     /// The ranking cached under `key` for this version, computing them with
     /// `compute` the first time; concurrent callers wait for one computation.
-    pub fn cached_scores(&self, key: &str, compute: impl FnOnce() -> Scores) -> Arc<Scores> {
+    /// A computation that fails (runs out of budget) is not kept: the next
+    /// caller tries again.
+    pub fn cached_scores<E>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> Result<Scores, E>,
+    ) -> Result<Arc<Scores>, E> {
         let cell = {
             let mut entries = match self.cache.entries.lock() {
                 Ok(e) => e,
@@ -606,20 +618,18 @@ impl Graph {
             };
             entries.entry(key.to_owned()).or_default().clone()
         };
-        let mut computed = false;
-        let scores = cell
-            .get_or_init(|| {
-                computed = true;
-                Arc::new(compute())
-            })
-            .clone();
-        let counter = if computed {
-            &SCORE_CACHE_MISSES
-        } else {
-            &SCORE_CACHE_HITS
+        let mut slot = match cell.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        scores
+        if let Some(scores) = slot.as_ref() {
+            SCORE_CACHE_HITS.fetch_add(1, Ordering::Relaxed);
+            return Ok(scores.clone());
+        }
+        SCORE_CACHE_MISSES.fetch_add(1, Ordering::Relaxed);
+        let scores = Arc::new(compute()?);
+        *slot = Some(scores.clone());
+        Ok(scores)
     }
 
     /// Folded search keys (name first, then aliases) of an entity.

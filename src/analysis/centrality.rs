@@ -1,5 +1,6 @@
 //! Centrality: DEGREE, PAGERANK and BETWEENNESS, ranked.
 
+use super::budget::{Budget, OverBudget};
 use crate::graph::Graph;
 use crate::model::EntityKind;
 use petgraph::stable_graph::NodeIndex;
@@ -64,6 +65,28 @@ pub fn centrality(
     first: usize,
     samples: Option<usize>,
 ) -> Ranking {
+    match centrality_within(g, measure, kind, first, samples, &Budget::unlimited()) {
+        Ok(ranking) => ranking,
+        // An unlimited budget is never exceeded.
+        Err(_) => Ranking {
+            entries: Vec::new(),
+            sampled: None,
+        },
+    }
+}
+
+/// [`centrality`] within a time budget: sampled betweenness checks it
+/// before each source, and refuses once it has run out. Exact betweenness
+/// and PageRank are bounded by size instead (exact betweenness only up to
+/// [`EXACT_BETWEENNESS_LIMIT`] entities, PageRank by its iteration cap).
+pub fn centrality_within(
+    g: &Graph,
+    measure: Measure,
+    kind: Option<EntityKind>,
+    first: usize,
+    samples: Option<usize>,
+    budget: &Budget,
+) -> Result<Ranking, OverBudget> {
     let n = g.entity_count();
     let sampled = match measure {
         Measure::Betweenness => match samples {
@@ -78,7 +101,9 @@ pub fn centrality(
         (Measure::Betweenness, Some(k)) => format!("betweenness/{k}"),
         _ => format!("{measure:?}"),
     };
-    let ranking = g.cached_scores(&key, || ranked(g, scores(g, measure, sampled)));
+    let ranking = g.cached_scores(&key, || {
+        scores_within(g, measure, sampled, budget).map(|s| ranked(g, s))
+    })?;
     let entries = ranking
         .iter()
         .enumerate()
@@ -90,7 +115,7 @@ pub fn centrality(
             entity: *entity,
         })
         .collect();
-    Ranking { entries, sampled }
+    Ok(Ranking { entries, sampled })
 }
 
 /// Scores sorted best first, ties broken by id.
@@ -106,14 +131,24 @@ fn ranked(g: &Graph, scores: HashMap<NodeIndex, f64>) -> Vec<(NodeIndex, f64)> {
 /// Every entity's score under `measure`; betweenness from `sampled`
 /// sources when given.
 pub fn scores(g: &Graph, measure: Measure, sampled: Option<usize>) -> HashMap<NodeIndex, f64> {
-    match measure {
+    scores_within(g, measure, sampled, &Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`scores`] within a time budget (checked by sampled betweenness).
+fn scores_within(
+    g: &Graph,
+    measure: Measure,
+    sampled: Option<usize>,
+    budget: &Budget,
+) -> Result<HashMap<NodeIndex, f64>, OverBudget> {
+    Ok(match measure {
         Measure::Degree => g.entities().map(|n| (n, g.degree(n) as f64)).collect(),
         Measure::PageRank => pagerank(g, ALPHA),
         Measure::Betweenness => match sampled {
-            Some(k) => sampled_betweenness(g, k),
+            Some(k) => sampled_betweenness_within(g, k, budget)?,
             None => betweenness(g),
         },
-    }
+    })
 }
 
 /// PageRank by power iteration, with networkx's semantics: parallel
@@ -212,6 +247,16 @@ fn simple_adjacency(g: &Graph) -> (Vec<NodeIndex>, Vec<Vec<u32>>) {
 /// Sources are a deterministic pseudo-random sample (a fixed hash of each
 /// entity's position), so the same graph gives the same estimate.
 pub fn sampled_betweenness(g: &Graph, k: usize) -> HashMap<NodeIndex, f64> {
+    sampled_betweenness_within(g, k, &Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`sampled_betweenness`] within a time budget, checked before each
+/// source: one source costs a breadth-first search of the whole graph.
+pub fn sampled_betweenness_within(
+    g: &Graph,
+    k: usize,
+    budget: &Budget,
+) -> Result<HashMap<NodeIndex, f64>, OverBudget> {
     let (nodes, adj) = simple_adjacency(g);
     let n = nodes.len();
     let mut bc = vec![0.0f64; n];
@@ -224,6 +269,7 @@ pub fn sampled_betweenness(g: &Graph, k: usize) -> HashMap<NodeIndex, f64> {
         let mut stack: Vec<u32> = Vec::with_capacity(n);
         let mut queue = std::collections::VecDeque::with_capacity(n);
         for &s in order.iter().take(k.min(n)) {
+            budget.check()?;
             for v in &stack {
                 let v = *v as usize;
                 sigma[v] = 0.0;
@@ -268,7 +314,7 @@ pub fn sampled_betweenness(g: &Graph, k: usize) -> HashMap<NodeIndex, f64> {
             *b *= scale;
         }
     }
-    nodes.into_iter().zip(bc).collect()
+    Ok(nodes.into_iter().zip(bc).collect())
 }
 
 /// A fixed, well-mixing hash (SplitMix64's finaliser) for sampling.
@@ -400,6 +446,26 @@ mod tests {
             centrality(&g, Measure::Degree, None, 2, None).entries.len(),
             2
         );
+    }
+
+    #[test]
+    fn sampled_betweenness_keeps_to_its_budget_and_failures_are_not_cached() {
+        let g = crate::dataset::load_builtin().unwrap_or_default();
+        let spent = Budget::of(std::time::Duration::ZERO);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(sampled_betweenness_within(&g, 5, &spent).is_err());
+        assert_eq!(
+            sampled_betweenness_within(&g, 5, &Budget::unlimited()).ok(),
+            Some(sampled_betweenness(&g, 5))
+        );
+        let rank =
+            |budget: &Budget| centrality_within(&g, Measure::Betweenness, None, 3, Some(5), budget);
+        assert!(rank(&spent).is_err());
+        // The refusal left nothing in the cache: with time, it is computed.
+        let ranked = rank(&Budget::unlimited());
+        assert!(ranked.is_ok_and(|r| r.entries.len() == 3 && r.sampled == Some(5)));
+        // Cached now, the spent budget is not even consulted.
+        assert!(rank(&spent).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod paths;
 pub mod search;
 
 pub use budget::{Budget, OverBudget};
-pub use centrality::{centrality, Measure, Ranked, Ranking};
+pub use centrality::{centrality, centrality_within, Measure, Ranked, Ranking};
 pub use funding::{
     funding_flows, funding_flows_within, FlowsOverBudget, FundingFlow, FundingQuery,
 };

@@ -332,10 +332,12 @@ impl Query {
             .transpose()?;
         let snapshot = g.clone();
         let kind = kind.map(Into::into);
+        let budget = analysis::Budget::of(l.analysis_time_limit);
         let ranking = off_thread(move || {
-            analysis::centrality(&snapshot, measure.into(), kind, first, samples)
+            analysis::centrality_within(&snapshot, measure.into(), kind, first, samples, &budget)
         })
-        .await?;
+        .await?
+        .map_err(over_budget)?;
         let exact = ranking.sampled.is_none();
         Ok(ranking
             .entries

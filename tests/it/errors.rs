@@ -418,6 +418,7 @@ async fn slow_analyses_hit_the_time_budget() {
         r#"{ paths(from: "issa-ozeir", to: "ctef") { length } }"#,
         r#"{ neighborhood(id: "iraq", depth: 2) { entities { id } } }"#,
         r#"{ fundingFlows { direct } }"#,
+        r#"{ centrality(measure: BETWEENNESS, samples: 5) { score } }"#,
     ] {
         let resp = send_to(
             state_with(limits.clone(), 1 << 20),
