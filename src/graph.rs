@@ -143,11 +143,9 @@ pub struct Graph {
     /// would double the memory documents take.
     folded_text: FoldedText,
     /// Set only while [`Bulk`] loads items that were checked when they were
-    /// committed: their quotes are then not searched for again.
-    trust_quotes: bool,
-    /// Set only while [`Bulk`] loads: the search index is then built once,
-    /// at the end, rather than entity by entity.
-    index_later: bool,
+    /// committed: their quotes are then not searched for again, and the
+    /// search index is built once, at the end, rather than entity by entity.
+    bulk_loading: bool,
     /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
     /// for search.
     search: SearchIndex,
@@ -203,10 +201,7 @@ impl FoldedText {
     /// The folded text of `doc`, from the memo when it is the last one asked
     /// for.
     fn of(&self, doc: &Document) -> Arc<str> {
-        let mut last = match self.last.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut last = lock(&self.last);
         if let Some((id, text)) = last.as_ref() {
             if *id == doc.id {
                 return text.clone();
@@ -227,6 +222,16 @@ impl Clone for FoldedText {
 impl std::fmt::Debug for FoldedText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("FoldedText")
+    }
+}
+
+/// The lock, even if a thread panicked while holding it: what these locks
+/// guard are caches, which a panic cannot leave half-changed in a way that
+/// matters (at worst an entry is missing and computed again).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -426,7 +431,7 @@ impl Graph {
                 .documents
                 .get(&*s.document)
                 .ok_or_else(|| GraphError::UnknownDocument(s.document.to_string()))?;
-            if self.trust_quotes {
+            if self.bulk_loading {
                 continue;
             }
             let text = self.folded_text.of(doc);
@@ -449,7 +454,7 @@ impl Graph {
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_ids.insert(id, ix);
-        if !self.index_later {
+        if !self.bulk_loading {
             self.search.insert(ix, &self.inner[ix]);
         }
         Ok(ix)
@@ -612,16 +617,10 @@ impl Graph {
         compute: impl FnOnce() -> Result<Scores, E>,
     ) -> Result<Arc<Scores>, E> {
         let cell = {
-            let mut entries = match self.cache.entries.lock() {
-                Ok(e) => e,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut entries = lock(&self.cache.entries);
             entries.entry(key.to_owned()).or_default().clone()
         };
-        let mut slot = match cell.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut slot = lock(&cell);
         if let Some(scores) = slot.as_ref() {
             SCORE_CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Ok(scores.clone());
@@ -679,8 +678,7 @@ impl Bulk {
     pub fn with_capacity(entities: usize, relations: usize) -> Self {
         let mut graph = Graph::new();
         graph.inner = StableDiGraph::with_capacity(entities, relations);
-        graph.trust_quotes = true;
-        graph.index_later = true;
+        graph.bulk_loading = true;
         Bulk {
             graph,
             ends: HashMap::default(),
@@ -800,12 +798,9 @@ impl Bulk {
     /// among all ids.
     pub fn finish(self) -> Result<Graph, GraphError> {
         let mut graph = self.graph;
-        graph.trust_quotes = false;
-        if graph.index_later {
-            graph.index_later = false;
-            let built = self.indexer.and_then(|thread| thread.join().ok());
-            graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
-        }
+        graph.bulk_loading = false;
+        let built = self.indexer.and_then(|thread| thread.join().ok());
+        graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
         graph.relation_order = self.relations;
         let relation_ids = || graph.relation_order.iter().map(|ix| &graph.inner[*ix].id);
         for (what, other) in [

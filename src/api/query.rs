@@ -70,8 +70,8 @@ where
         .map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")).into())
 }
 
-/// The wire error for an analysis that ran out of time.
-fn over_budget(e: analysis::OverBudget) -> async_graphql::Error {
+/// The wire error for an analysis that ran out of its time or size budget.
+fn over_budget(e: impl std::fmt::Display) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
     async_graphql::Error::new(e.to_string())
         .extend_with(|_, x| x.set("code", super::error::code::BUDGET_EXCEEDED))
@@ -294,14 +294,7 @@ impl Query {
         let flows =
             off_thread(move || analysis::funding_flows_within(&snapshot, &q, &budget, max_flows))
                 .await?
-                .map_err(|e| match e {
-                    analysis::FlowsOverBudget::Time(t) => over_budget(t),
-                    too_many => {
-                        use async_graphql::ErrorExtensions;
-                        async_graphql::Error::new(too_many.to_string())
-                            .extend_with(|_, x| x.set("code", super::error::code::BUDGET_EXCEEDED))
-                    }
-                })?;
+                .map_err(over_budget)?;
         Ok(flows
             .into_iter()
             .map(|f| FundingFlowObj::new(g.clone(), f))

@@ -115,7 +115,7 @@ pub fn sha256_hex(text: &str) -> String {
 
 /// A poisoned lock only means another request panicked mid-update of a
 /// cache; every entry is still a whole value, so the cache stays usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),

@@ -12,6 +12,7 @@
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
 
+use super::documents::lock;
 use actix_web::web::Bytes;
 use async_graphql::Variables;
 use lru::LruCache;
@@ -126,15 +127,6 @@ impl ResponseCache {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
         )
-    }
-}
-
-/// The lock, even if a thread panicked while holding it: the cache holds no
-/// invariant a panic could break, only entries.
-fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
     }
 }
 

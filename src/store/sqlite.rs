@@ -213,9 +213,6 @@ const BATCH: usize = 2048;
 /// Messages the reader may run ahead by.
 const BATCHES_IN_FLIGHT: usize = 8;
 
-/// Reads the whole store in one read transaction, sending its sizes and
-/// then its items in batches. Stops early, without error, when the
-/// receiver is gone. Returns the graph version.
 /// Reads the database file (then its write-ahead log) through once, ahead
 /// of SQLite, until `done`. On a cold page cache SQLite would read the disk
 /// a page at a time, as it walks its tables, while rows wait to be decoded;
@@ -238,6 +235,9 @@ fn prefetch(db: &Path, done: &AtomicBool) {
     }
 }
 
+/// Reads the whole store in one read transaction, sending its sizes and
+/// then its items in batches. Stops early, without error, when the
+/// receiver is gone. Returns the graph version.
 fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
     let started = std::time::Instant::now();
     let fail =

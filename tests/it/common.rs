@@ -36,6 +36,18 @@ pub fn state_with(limits: Limits, max_body_bytes: usize) -> web::Data<AppState> 
     web::Data::new(AppState::new(service, limits, max_body_bytes, None))
 }
 
+/// State with the default limits, set up further by `configure` (cache
+/// sizes, say).
+pub fn state_configured(configure: impl FnOnce(AppState) -> AppState) -> web::Data<AppState> {
+    let service = Arc::new(GraphService::in_memory(graph()));
+    web::Data::new(configure(AppState::new(
+        service,
+        Limits::default(),
+        1 << 20,
+        None,
+    )))
+}
+
 /// The write token of `writable_state`.
 pub const TOKEN: &str = "test-token-0123456789";
 

@@ -5,7 +5,6 @@ use crate::common::*;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use actix_web::web;
-use partnergraph::api::Limits;
 use partnergraph::http::AppState;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -180,17 +179,7 @@ async fn reused_documents_answer_like_fresh_ones() {
 
 #[actix_web::test]
 async fn with_the_cache_off_hashes_never_resolve() {
-    let state = web::Data::new(
-        AppState::new(
-            std::sync::Arc::new(partnergraph::service::GraphService::in_memory(
-                partnergraph::dataset::load_builtin().expect("the built-in dataset loads"),
-            )),
-            Limits::default(),
-            1 << 20,
-            None,
-        )
-        .with_document_cache(0),
-    );
+    let state = state_configured(|s| s.with_document_cache(0));
     let hash = sha256(QUERY);
     let vars = json!({ "id": "ctef" });
     let first = post(

@@ -149,17 +149,7 @@ async fn answers_with_errors_are_not_kept() {
 
 #[actix_web::test]
 async fn size_zero_turns_the_cache_off() {
-    let state = web::Data::new(
-        AppState::new(
-            std::sync::Arc::new(partnergraph::service::GraphService::in_memory(
-                partnergraph::dataset::load_builtin().unwrap(),
-            )),
-            Limits::default(),
-            1 << 20,
-            None,
-        )
-        .with_response_cache(0),
-    );
+    let state = state_configured(|s| s.with_response_cache(0));
     let first = name_of(&state, "ctef").await;
     let again = name_of(&state, "ctef").await;
     assert_eq!(first.body, again.body);
