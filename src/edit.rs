@@ -5,7 +5,7 @@
 
 use crate::dataset::Dataset;
 use crate::graph::{Graph, GraphError};
-use crate::model::{Document, Entity, Money, Relation, Source};
+use crate::model::{Document, Entity, Money, Relation, Sources};
 use chrono::NaiveDate;
 use deunicode::deunicode;
 
@@ -53,7 +53,7 @@ pub struct EntityPatch {
     /// New description; `Some(None)` clears it.
     pub description: Option<Option<String>>,
     /// New evidence (replacing the old).
-    pub sources: Option<Vec<Source>>,
+    pub sources: Option<Sources>,
 }
 
 /// A change to some fields of a relation; `None` leaves a field as it is,
@@ -71,7 +71,7 @@ pub struct RelationPatch {
     /// New support categories.
     pub categories: Option<Vec<String>>,
     /// New evidence (replacing the old).
-    pub sources: Option<Vec<Source>>,
+    pub sources: Option<Sources>,
 }
 
 /// A readable slug of `text`: accents stripped, lowercase, runs of other
@@ -337,7 +337,7 @@ mod tests {
             Some("Beta")
         );
         let bad = EntityPatch {
-            sources: Some(vec![]),
+            sources: Some(Sources::new()),
             ..Default::default()
         };
         assert!(matches!(

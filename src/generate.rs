@@ -285,10 +285,7 @@ impl Docs {
         }
         text.push_str(sentence);
         text.push('.');
-        Source {
-            document: self.ids.id(doc).into(),
-            quote: sentence.to_owned(),
-        }
+        Source::new(self.ids.id(doc), sentence)
     }
 
     fn finish(self, draw: &mut Draw) -> Vec<Document> {
@@ -410,15 +407,7 @@ fn name(kind: EntityKind, draw: &mut Draw) -> (String, Vec<String>) {
 fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Draw) -> Entity {
     use EntityKind as K;
     let (name, aliases) = name(kind, draw);
-    let mut e = Entity::new(
-        &ids.id(i),
-        kind,
-        &name,
-        Source {
-            document: "".into(),
-            quote: String::new(),
-        },
-    );
+    let mut e = Entity::new(&ids.id(i), kind, &name, Source::new("", ""));
     e.aliases = aliases;
     let sentence = match kind {
         K::Person => {
@@ -475,7 +464,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
             format!("{name} is {what}")
         }
     };
-    e.sources = vec![docs.cite(i, &sentence)];
+    e.sources = smallvec::smallvec![docs.cite(i, &sentence)];
     e
 }
 
@@ -674,16 +663,7 @@ fn relation(
     draw: &mut Draw,
 ) -> Relation {
     use RelationKind as R;
-    let mut r = Relation::new(
-        id,
-        kind,
-        &from.id,
-        &to.id,
-        Source {
-            document: "".into(),
-            quote: String::new(),
-        },
-    );
+    let mut r = Relation::new(id, kind, &from.id, &to.id, Source::new("", ""));
     let (f, t) = (&from.name, &to.name);
     let sentence = match kind {
         R::PartOf => format!("{f} is part of {t}"),
@@ -741,7 +721,7 @@ fn relation(
         R::Announced => format!("{f} issued a statement on {t}"),
         R::OperatesIn => format!("{f} operates in {t}"),
     };
-    r.sources = vec![docs.cite(item, &sentence)];
+    r.sources = smallvec::smallvec![docs.cite(item, &sentence)];
     r
 }
 

@@ -137,7 +137,9 @@ pub struct Graph {
     /// themselves: a map keyed by a copy of each would cost more than the
     /// binary search over this saves.
     relation_order: Vec<EdgeIndex>,
-    documents: BTreeMap<String, Document>,
+    /// Shared with the sources that quote them, whose quotes are mostly
+    /// places in these texts.
+    documents: BTreeMap<String, Arc<Document>>,
     /// The last document text folded for checking quotes: items usually
     /// come in runs that quote one document, and keeping every folded text
     /// would double the memory documents take.
@@ -310,7 +312,8 @@ impl Graph {
             )));
         }
         entity.validate().map_err(GraphError::Invalid)?;
-        self.check_sources(&entity.sources)?;
+        let mut entity = entity;
+        self.check_sources(&mut entity.sources)?;
         self.search.insert(ix, &entity);
         self.inner[ix] = entity;
         Ok(())
@@ -333,7 +336,8 @@ impl Graph {
             )));
         }
         relation.validate().map_err(GraphError::Invalid)?;
-        self.check_sources(&relation.sources)?;
+        let mut relation = relation;
+        self.check_sources(&mut relation.sources)?;
         self.inner[ix] = relation;
         Ok(())
     }
@@ -421,26 +425,30 @@ impl Graph {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
-        self.documents.insert(doc.id.clone(), doc);
+        self.documents.insert(doc.id.clone(), Arc::new(doc));
         Ok(())
     }
 
-    fn check_sources(&self, sources: &[crate::model::Source]) -> Result<(), GraphError> {
-        for s in sources {
+    /// Checks that every source's document exists and holds its quote,
+    /// and binds the sources to the graph's documents.
+    fn check_sources(&self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
+        for s in sources.iter() {
             let doc = self
                 .documents
-                .get(&*s.document)
-                .ok_or_else(|| GraphError::UnknownDocument(s.document.to_string()))?;
-            if self.bulk_loading {
-                continue;
-            }
+                .get(s.document())
+                .ok_or_else(|| GraphError::UnknownDocument(s.document().to_owned()))?;
             let text = self.folded_text.of(doc);
-            let quote = normalize_whitespace(&s.quote);
+            let quote = normalize_whitespace(s.quote());
             if quote.is_empty() || !text.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
-                    document: s.document.to_string(),
-                    quote: s.quote.clone(),
+                    document: s.document().to_owned(),
+                    quote: s.quote().to_owned(),
                 });
+            }
+        }
+        for s in sources {
+            if let Some(doc) = self.documents.get(s.document()) {
+                s.bind(doc, 0);
             }
         }
         Ok(())
@@ -450,7 +458,10 @@ impl Graph {
     pub fn add_entity(&mut self, entity: Entity) -> Result<NodeIndex, GraphError> {
         entity.validate().map_err(GraphError::Invalid)?;
         self.check_new_id(&entity.id)?;
-        self.check_sources(&entity.sources)?;
+        let mut entity = entity;
+        if !self.bulk_loading {
+            self.check_sources(&mut entity.sources)?;
+        }
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_ids.insert(id, ix);
@@ -487,8 +498,8 @@ impl Graph {
                 to: tk,
             });
         }
-        self.check_sources(&relation.sources)?;
         let mut relation = relation;
+        self.check_sources(&mut relation.sources)?;
         shrink(&mut relation);
         // check_new_id found no relation with this id.
         let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
@@ -558,12 +569,12 @@ impl Graph {
 
     /// All documents, ordered by id.
     pub fn documents(&self) -> impl ExactSizeIterator<Item = &Document> + '_ {
-        self.documents.values()
+        self.documents.values().map(|d| &**d)
     }
 
     /// The document with this id.
     pub fn document(&self, id: &str) -> Option<&Document> {
-        self.documents.get(id)
+        self.documents.get(id).map(|d| &**d)
     }
 
     /// Relations in and out of an entity: `in + out`.
@@ -666,8 +677,9 @@ pub struct Bulk {
     /// Relations in the order they came, checked ascending by id: the
     /// graph's id order as it is.
     relations: Vec<EdgeIndex>,
-    /// The document the previous relation quoted, whose existence is known.
-    last_document: Arc<str>,
+    /// The document the previous item quoted, and where in its text that
+    /// quote ended: items come in runs that quote one document in order.
+    last_quote: Option<(Arc<Document>, usize)>,
     /// Builds the search index from the entities' names on a thread of its
     /// own while relations load, which need nothing from it.
     indexer: Option<std::thread::JoinHandle<SearchIndex>>,
@@ -683,7 +695,7 @@ impl Bulk {
             graph,
             ends: HashMap::default(),
             relations: Vec::with_capacity(relations),
-            last_document: Arc::from(""),
+            last_quote: None,
             indexer: None,
         }
     }
@@ -779,17 +791,24 @@ impl Bulk {
         Ok((from, to))
     }
 
-    /// Checks that every source's document exists, and makes runs of
-    /// sources that quote one document share its id.
+    /// Checks that every source's document exists and binds the sources
+    /// to the graph's documents, looking for each quote first where the
+    /// previous one of the same document ended.
     fn share_documents(&mut self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            if s.document != self.last_document {
-                if !self.graph.documents.contains_key(&*s.document) {
-                    return Err(GraphError::UnknownDocument(s.document.to_string()));
+            let (doc, hint) = match self.last_quote.take() {
+                Some((doc, end)) if doc.id == s.document() => (doc, end),
+                _ => {
+                    let doc = self
+                        .graph
+                        .documents
+                        .get(s.document())
+                        .ok_or_else(|| GraphError::UnknownDocument(s.document().to_owned()))?;
+                    (doc.clone(), 0)
                 }
-                self.last_document = s.document.clone();
-            }
-            s.document = self.last_document.clone();
+            };
+            let end = s.bind(&doc, hint).unwrap_or(hint);
+            self.last_quote = Some((doc, end));
         }
         Ok(())
     }
@@ -862,10 +881,7 @@ pub(crate) mod testing {
     pub const TEXT: &str = "evidence";
 
     fn src() -> Source {
-        Source {
-            document: "doc".into(),
-            quote: TEXT.into(),
-        }
+        Source::new("doc", TEXT)
     }
 
     /// A graph with entities of the given ids and kinds.
@@ -911,6 +927,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
+    use crate::model::Source;
     use EntityKind as K;
     use RelationKind as R;
 
@@ -939,13 +956,13 @@ mod tests {
             Err(GraphError::SelfLoop(_))
         ));
         let mut unquoted = Relation::new("r5", R::PartOf, "b", "a", source());
-        unquoted.sources[0].quote = "not there".into();
+        unquoted.sources[0] = Source::new("doc", "not there");
         assert!(matches!(
             g.add_relation(unquoted),
             Err(GraphError::QuoteNotFound { .. })
         ));
         let mut nodoc = Entity::new("c", K::City, "C", source());
-        nodoc.sources[0].document = "nope".into();
+        nodoc.sources[0] = Source::new("nope", TEXT);
         assert!(matches!(
             g.add_entity(nodoc),
             Err(GraphError::UnknownDocument(_))
@@ -1074,8 +1091,7 @@ mod tests {
         let bulk = |relations: &[(&str, &str, &str)]| {
             let mut b = Bulk::with_capacity(2, relations.len());
             b.document(doc.clone())?;
-            let mut unquoted = source();
-            unquoted.quote = "not in the text".into();
+            let unquoted = Source::new("doc", "not in the text");
             b.entity(Entity::new("a", K::ArmedForce, "A", unquoted))?;
             b.entity(Entity::new("b", K::ArmedForce, "B", source()))?;
             for (id, from, to) in relations {
@@ -1098,7 +1114,8 @@ mod tests {
         assert!(r1
             .zip(r2)
             .is_some_and(|(r1, r2)| Arc::ptr_eq(&r1.from, &r2.to)
-                && Arc::ptr_eq(&r1.sources[0].document, &r2.sources[0].document)));
+                && r1.sources[0].same_document(&r2.sources[0])
+                && r1.sources[0].quote_in_text()));
         let refused = |rs: &[(&str, &str, &str)]| bulk(rs).err().map(|(_, e)| e);
         assert!(matches!(
             refused(&[("r1", "a", "zz")]),

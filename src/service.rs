@@ -268,10 +268,10 @@ mod tests {
     }
 
     fn asayish_unit() -> Entity {
-        let source = Source {
-            document: "k24-peshmerga-us-iraq-talks".into(),
-            quote: "including the Asayish and Peshmerga".into(),
-        };
+        let source = Source::new(
+            "k24-peshmerga-us-iraq-talks",
+            "including the Asayish and Peshmerga",
+        );
         Entity::new("", EntityKind::SecurityService, "Asayish Unit", source)
     }
 

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::types::{AmountQualifier, Date, EntityKind, RelationKind};
 use crate::edit;
-use crate::model::{Document, Entity, Money, Relation, Source, Vote};
+use crate::model::{Document, Entity, Money, Relation, Source, Sources, Vote};
 use async_graphql::{InputObject, MaybeUndefined, ID};
 
 /// Evidence for a fact.
@@ -152,12 +152,9 @@ pub struct IngestInput {
     pub relations: Vec<RelationInput>,
 }
 
-fn sources(list: Vec<SourceInput>) -> Vec<Source> {
+fn sources(list: Vec<SourceInput>) -> Sources {
     list.into_iter()
-        .map(|s| Source {
-            document: s.document.0.into(),
-            quote: s.quote,
-        })
+        .map(|s| Source::new(s.document.0, s.quote))
         .collect()
 }
 

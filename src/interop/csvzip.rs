@@ -319,7 +319,7 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
         name: row.required("name")?,
         aliases: row.list("aliases")?,
         description: row.text("description"),
-        sources: row.list::<Source>("sources")?,
+        sources: row.list::<Source>("sources")?.into(),
         rank: row.text("rank"),
         total_amount,
         fiscal_year: row.parsed("fiscal_year")?,
@@ -340,7 +340,7 @@ fn relation(row: &Row) -> Result<Relation, InteropError> {
         fiscal_year: row.parsed("fiscal_year")?,
         date: row.date("date")?,
         categories: row.list("categories")?,
-        sources: row.list::<Source>("sources")?,
+        sources: row.list::<Source>("sources")?.into(),
     })
 }
 

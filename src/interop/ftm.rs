@@ -157,17 +157,16 @@ fn parse_fiscal(s: &str) -> Option<i32> {
 }
 
 fn evidence_value(s: &Source) -> String {
-    format!("{}: “{}”", s.document, s.quote)
+    format!("{}: “{}”", s.document(), s.quote())
 }
 
 /// Reads `<document>: “<quote>”` back, if `document` is one of `proof`.
 fn parse_evidence(value: &str, proof: &BTreeSet<&str>) -> Option<Source> {
     let (document, rest) = value.split_once(": ")?;
     let quote = rest.strip_prefix('“')?.strip_suffix('”')?;
-    proof.contains(document).then(|| Source {
-        document: document.into(),
-        quote: quote.to_owned(),
-    })
+    proof
+        .contains(document)
+        .then(|| Source::new(document, quote))
 }
 
 /// The amount in words, whose lead ("more than ") says the qualifier.
@@ -586,10 +585,7 @@ impl<'t> Reader<'t> {
         });
         r.lines
             .iter()
-            .map(|l| Source {
-                document: doc.id.as_str().into(),
-                quote: l.trim().to_owned(),
-            })
+            .map(|l| Source::new(doc.id.as_str(), l.trim()))
             .collect()
     }
 
@@ -652,7 +648,7 @@ impl<'t> Reader<'t> {
             name,
             aliases,
             description,
-            sources,
+            sources: sources.into(),
             rank: if class == EntityClass::Person {
                 r.first("title").map(str::to_owned)
             } else {
@@ -754,7 +750,7 @@ impl<'t> Reader<'t> {
             fiscal_year,
             date: r.date("date"),
             categories,
-            sources,
+            sources: sources.into(),
         })
     }
 }

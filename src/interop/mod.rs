@@ -268,7 +268,7 @@ pub fn select(g: &Graph, sel: &Selection) -> Result<Dataset, InteropError> {
         .iter()
         .flat_map(|e| &e.sources)
         .chain(relations.iter().flat_map(|r| &r.sources))
-        .map(|s| &*s.document)
+        .map(|s| s.document())
         .collect();
     let documents = quoted
         .into_iter()
@@ -416,7 +416,7 @@ fn source_documents(sources: &[Source]) -> Vec<&str> {
     let mut seen = BTreeSet::new();
     sources
         .iter()
-        .map(|s| &*s.document)
+        .map(|s| s.document())
         .filter(|d| seen.insert(*d))
         .collect()
 }

@@ -79,10 +79,7 @@ fn awkward() -> Dataset {
         dateline: Some("Erbil, \"KRI\"".into()),
         text: text.into(),
     };
-    let src = |d: &str, q: &str| Source {
-        document: d.into(),
-        quote: q.into(),
-    };
+    let src = |d: &str, q: &str| Source::new(d, q);
     let mut fund = Entity::new("f", EntityKind::Fund, "F & <co>", src("d1", "A & B"));
     fund.aliases = vec!["F; G".into(), "x\"y".into()];
     fund.description = Some("line one\nline two\r\n\ttabbed \u{1}".into());
@@ -374,8 +371,8 @@ fn foreign_ftm_becomes_valid_evidence_and_unknown_schemata_are_counted() {
         ("FollowTheMoney import", "FollowTheMoney")
     );
     assert_eq!(doc.text, text);
-    assert_eq!(d.entities[0].sources[0].quote, lines[0]);
-    assert_eq!(d.relations[0].sources[0].quote, lines[2]);
+    assert_eq!(d.entities[0].sources[0].quote(), lines[0]);
+    assert_eq!(d.relations[0].sources[0].quote(), lines[2]);
     let mut g = Graph::new();
     let loaded = got.dataset.clone().apply("ftm", &mut g);
     assert!(loaded.is_ok(), "{:?}", loaded.err());

@@ -1,6 +1,6 @@
 //! Entities: the nodes of the graph.
 
-use super::{EntityClass, EntityKind, Money, Source};
+use super::{EntityClass, EntityKind, Money, Source, Sources};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ pub struct Entity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Evidence; at least one.
-    pub sources: Vec<Source>,
+    pub sources: Sources,
     /// PERSON: military rank or honorific ("Lieutenant General").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<String>,
@@ -62,7 +62,7 @@ impl Entity {
             name: name.to_owned(),
             aliases: Vec::new(),
             description: None,
-            sources: vec![source],
+            sources: smallvec::smallvec![source],
             rank: None,
             total_amount: None,
             fiscal_year: None,
@@ -155,10 +155,7 @@ mod tests {
     use super::*;
 
     fn src() -> Source {
-        Source {
-            document: "d".into(),
-            quote: "q".into(),
-        }
+        Source::new("d", "q")
     }
 
     #[test]

@@ -12,4 +12,4 @@ pub use entity::{validate_id, Entity, Vote};
 pub use kind::{EntityClass, EntityKind, RelationKind};
 pub use money::{AmountQualifier, Money};
 pub use relation::Relation;
-pub use source::{normalize_whitespace, Document, Source};
+pub use source::{normalize_whitespace, Document, Source, Sources};

@@ -1,7 +1,7 @@
 //! Relations: the directed, typed edges of the graph.
 
 use super::entity::{validate_id, validate_year};
-use super::{Money, RelationKind, Source};
+use super::{Money, RelationKind, Source, Sources};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub struct Relation {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
     /// Evidence; at least one.
-    pub sources: Vec<Source>,
+    pub sources: Sources,
 }
 
 impl Relation {
@@ -53,7 +53,7 @@ impl Relation {
             fiscal_year: None,
             date: None,
             categories: Vec::new(),
-            sources: vec![source],
+            sources: smallvec::smallvec![source],
         }
     }
 
@@ -102,10 +102,7 @@ mod tests {
     use super::*;
 
     fn src() -> Source {
-        Source {
-            document: "d".into(),
-            quote: "q".into(),
-        }
+        Source::new("d", "q")
     }
 
     #[test]

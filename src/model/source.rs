@@ -35,15 +35,176 @@ impl Document {
 }
 
 /// Evidence for a fact: the document and the verbatim words that state it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// A source from a client or a file names its document by id and owns its
+/// quote. Once the graph holds it, it points at the graph's copy of the
+/// document and, when the quote occurs in the text byte for byte, keeps
+/// only where: the quotes of a graph are mostly the very words of its
+/// documents, and holding them twice would cost more than any other part
+/// of a relation.
+#[derive(Clone)]
 pub struct Source {
-    /// Id of the document; shared with the other sources that quote it in
-    /// a loaded graph.
-    pub document: Arc<str>,
-    /// Verbatim words of the document (whitespace-normalised).
-    pub quote: String,
+    /// The document: the graph's own once bound, a stand-in carrying only
+    /// the id before.
+    document: Arc<Document>,
+    quote: Quote,
 }
+
+/// A quote, as words of its own or as a place in its document's text.
+#[derive(Clone)]
+enum Quote {
+    /// Bytes `start..start + len` of the document's text.
+    Span { start: u32, len: u32 },
+    /// Words that are not in the text byte for byte (they match it only
+    /// once whitespace is folded), or whose document is not bound yet.
+    /// Boxed twice so that a source stays three words long.
+    #[allow(clippy::box_collection)]
+    Own(Box<String>),
+}
+
+impl Source {
+    /// A source naming document `document` with its own quote.
+    pub fn new(document: impl Into<String>, quote: impl Into<String>) -> Self {
+        Source {
+            document: Arc::new(Document {
+                id: document.into(),
+                title: String::new(),
+                publisher: String::new(),
+                published_on: None,
+                dateline: None,
+                text: String::new(),
+            }),
+            quote: Quote::Own(Box::new(quote.into())),
+        }
+    }
+
+    /// Id of the document.
+    pub fn document(&self) -> &str {
+        &self.document.id
+    }
+
+    /// The verbatim words, as given.
+    pub fn quote(&self) -> &str {
+        match &self.quote {
+            Quote::Span { start, len } => {
+                let start = *start as usize;
+                // Spans are only made where the text has these bytes.
+                self.document
+                    .text
+                    .get(start..start + *len as usize)
+                    .unwrap_or_default()
+            }
+            Quote::Own(words) => words,
+        }
+    }
+
+    /// Whether both sources point at one copy of their document.
+    pub fn same_document(&self, other: &Source) -> bool {
+        Arc::ptr_eq(&self.document, &other.document)
+    }
+
+    /// Whether the quote is held as a place in its document's text rather
+    /// than as words of its own.
+    pub fn quote_in_text(&self) -> bool {
+        matches!(self.quote, Quote::Span { .. })
+    }
+
+    /// Points this source at `doc`, the graph's document of the same id,
+    /// and keeps its quote as a place in `doc`'s text when it occurs there
+    /// byte for byte, looking first at `hint` (where the previous quote of
+    /// a run ended). Returns where the quote ends in the text, if it is
+    /// there.
+    pub fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
+        let at = match &self.quote {
+            Quote::Own(words) => find_from(&doc.text, words, hint).map(|at| (at, words.len())),
+            Quote::Span { start, len } if Arc::ptr_eq(&self.document, doc) => {
+                return Some(*start as usize + *len as usize);
+            }
+            Quote::Span { .. } => {
+                let words = self.quote().to_owned();
+                let found = find_from(&doc.text, &words, hint).map(|at| (at, words.len()));
+                if found.is_none() {
+                    self.quote = Quote::Own(Box::new(words));
+                }
+                found
+            }
+        };
+        self.document = doc.clone();
+        let (start, len) = at?;
+        let (Ok(s), Ok(l)) = (u32::try_from(start), u32::try_from(len)) else {
+            return None;
+        };
+        self.quote = Quote::Span { start: s, len: l };
+        Some(start + len)
+    }
+}
+
+/// Where `words` first occurs in `text`, trying at `hint` (after any
+/// whitespace) before searching the whole text.
+fn find_from(text: &str, words: &str, hint: usize) -> Option<usize> {
+    if words.is_empty() {
+        return None;
+    }
+    if let Some(rest) = text.get(hint..) {
+        let skipped = rest.len() - rest.trim_start().len();
+        if rest[skipped..].starts_with(words) {
+            return Some(hint + skipped);
+        }
+    }
+    text.find(words)
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        self.document() == other.document() && self.quote() == other.quote()
+    }
+}
+
+impl Eq for Source {}
+
+impl std::hash::Hash for Source {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.document().hash(state);
+        self.quote().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("document", &self.document())
+            .field("quote", &self.quote())
+            .finish()
+    }
+}
+
+/// A source as it is written: document id and quote.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceRecord<'a> {
+    document: std::borrow::Cow<'a, str>,
+    quote: std::borrow::Cow<'a, str>,
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SourceRecord {
+            document: self.document().into(),
+            quote: self.quote().into(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = SourceRecord::deserialize(deserializer)?;
+        Ok(Source::new(r.document.into_owned(), r.quote.into_owned()))
+    }
+}
+
+/// The evidence of an item: almost always one source, kept inline.
+pub type Sources = smallvec::SmallVec<[Source; 1]>;
 
 /// Folds every run of whitespace into one space and trims the ends, so a
 /// quote copied across a line break still matches.
@@ -74,5 +235,45 @@ mod tests {
         assert!(!d.contains_quote("Peshmerga forces"));
         assert!(!d.contains_quote(""));
         assert!(!d.contains_quote("   "));
+    }
+
+    #[test]
+    fn bound_quotes_point_into_the_text_when_verbatim() {
+        let d = Arc::new(doc(
+            "The Peshmerga\nForces have joined. The Peshmerga train.",
+        ));
+        let mut verbatim = Source::new("d", "The Peshmerga train");
+        assert_eq!(verbatim.bind(&d, 0), Some(53));
+        assert!(verbatim.quote_in_text());
+        assert_eq!(verbatim.quote(), "The Peshmerga train");
+        // The hint finds the later of two equal quotes.
+        let mut again = Source::new("d", "The Peshmerga");
+        assert_eq!(again.bind(&d, 33), Some(47));
+        // Bound already, it stays where it is.
+        assert_eq!(again.bind(&d, 0), Some(47));
+        // Words that match only once whitespace is folded keep their own.
+        let mut folded = Source::new("d", "Peshmerga Forces");
+        assert_eq!(folded.bind(&d, 0), None);
+        assert!(!folded.quote_in_text() && folded.same_document(&verbatim));
+        assert_eq!(folded.quote(), "Peshmerga Forces");
+        // Bound to another copy of the document, a span is looked up again.
+        let other = Arc::new(doc("The Peshmerga train."));
+        assert_eq!(verbatim.bind(&other, 0), Some(19));
+        assert_eq!(verbatim.quote(), "The Peshmerga train");
+        let gone = Arc::new(doc("Nothing alike."));
+        assert_eq!(verbatim.bind(&gone, 0), None);
+        assert_eq!(verbatim.quote(), "The Peshmerga train");
+    }
+
+    #[test]
+    fn sources_read_and_write_as_document_and_quote() {
+        let d = Arc::new(doc("Forces have joined."));
+        let mut s = Source::new("d", "have joined");
+        s.bind(&d, 0);
+        let json = serde_json::to_string(&s).unwrap_or_default();
+        assert_eq!(json, r#"{"document":"d","quote":"have joined"}"#);
+        let back: Source = serde_json::from_str(&json).unwrap_or_else(|_| Source::new("", ""));
+        assert_eq!(back, s);
+        assert!(serde_json::from_str::<Source>(r#"{"document":"d","quote":"q","x":1}"#).is_err());
     }
 }

@@ -222,10 +222,7 @@ pub(crate) mod testkit {
     use crate::model::{EntityKind, Money, RelationKind, Source};
 
     fn src() -> Source {
-        Source {
-            document: "doc".into(),
-            quote: "q".into(),
-        }
+        Source::new("doc", "q")
     }
 
     /// A document with id `id`.

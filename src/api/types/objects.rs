@@ -129,7 +129,7 @@ impl DocumentObj {
 /// Evidence: a document and the verbatim words that state the fact.
 pub struct SourceObj {
     document: DocumentObj,
-    quote: String,
+    source: Source,
 }
 
 impl SourceObj {
@@ -138,8 +138,8 @@ impl SourceObj {
         sources
             .iter()
             .map(|s| SourceObj {
-                document: DocumentObj::new(g.clone(), &s.document),
-                quote: s.quote.clone(),
+                document: DocumentObj::new(g.clone(), s.document()),
+                source: s.clone(),
             })
             .collect()
     }
@@ -154,7 +154,7 @@ impl SourceObj {
     }
     /// Verbatim words of the document.
     async fn quote(&self) -> &str {
-        &self.quote
+        self.source.quote()
     }
 }
 
