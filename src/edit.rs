@@ -114,8 +114,8 @@ pub fn create_entity(
     id: Option<String>,
     mut entity: Entity,
 ) -> Result<(String, Vec<Edit>), GraphError> {
-    entity.id = id.unwrap_or_else(|| unique_id(g, &slug(&entity.name)));
-    let id = entity.id.clone();
+    let id = id.unwrap_or_else(|| unique_id(g, &slug(&entity.name)));
+    entity.id = id.as_str().into();
     g.add_entity(entity)?;
     Ok((id.clone(), vec![Edit::EntityCreated(id)]))
 }
@@ -127,13 +127,13 @@ pub fn update_entity(g: &mut Graph, id: &str, patch: EntityPatch) -> Result<Vec<
         id: id.to_owned(),
     })?;
     if let Some(name) = patch.name {
-        entity.name = name;
+        entity.name = name.into();
     }
     if let Some(aliases) = patch.aliases {
-        entity.aliases = aliases;
+        entity.aliases = aliases.into();
     }
     if let Some(description) = patch.description {
-        entity.description = description;
+        entity.description = description.map(Into::into);
     }
     if let Some(sources) = patch.sources {
         entity.sources = sources;
@@ -147,7 +147,7 @@ pub fn delete_entity(g: &mut Graph, id: &str, cascade: bool) -> Result<Vec<Edit>
     let (_, relations) = g.remove_entity(id, cascade)?;
     let mut edits: Vec<Edit> = relations
         .into_iter()
-        .map(|r| Edit::RelationDeleted(r.id))
+        .map(|r| Edit::RelationDeleted(r.id.into()))
         .collect();
     edits.push(Edit::EntityDeleted(id.to_owned()));
     Ok(edits)
@@ -159,7 +159,7 @@ pub fn create_relation(
     id: Option<String>,
     mut relation: Relation,
 ) -> Result<(String, Vec<Edit>), GraphError> {
-    relation.id = id.unwrap_or_else(|| {
+    let id = id.unwrap_or_else(|| {
         let base = slug(&format!(
             "{} {} {}",
             relation.from,
@@ -168,7 +168,7 @@ pub fn create_relation(
         ));
         unique_id(g, &base)
     });
-    let id = relation.id.clone();
+    relation.id = id.as_str().into();
     g.add_relation(relation)?;
     Ok((id.clone(), vec![Edit::RelationCreated(id)]))
 }
@@ -187,7 +187,7 @@ pub fn update_relation(
             id: id.to_owned(),
         })?;
     if let Some(role) = patch.role {
-        relation.role = role;
+        relation.role = role.map(Into::into);
     }
     if let Some(amount) = patch.amount {
         relation.amount = amount.map(Box::new);
@@ -199,7 +199,7 @@ pub fn update_relation(
         relation.date = date;
     }
     if let Some(categories) = patch.categories {
-        relation.categories = categories;
+        relation.categories = categories.into();
     }
     if let Some(sources) = patch.sources {
         relation.sources = sources;
@@ -276,12 +276,12 @@ pub fn ingest_dataset(g: &mut Graph, data: Dataset) -> Result<(Ingested, Vec<Edi
         edits.push(Edit::DocumentCreated(d.id.clone()));
     }
     for e in &data.entities {
-        done.entities.push(e.id.clone());
-        edits.push(Edit::EntityCreated(e.id.clone()));
+        done.entities.push(e.id.to_string());
+        edits.push(Edit::EntityCreated(e.id.to_string()));
     }
     for r in &data.relations {
-        done.relations.push(r.id.clone());
-        edits.push(Edit::RelationCreated(r.id.clone()));
+        done.relations.push(r.id.to_string());
+        edits.push(Edit::RelationCreated(r.id.to_string()));
     }
     data.apply_in_place(g).map_err(|(_, e)| e)?;
     Ok((done, edits))

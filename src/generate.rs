@@ -408,10 +408,10 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
     use EntityKind as K;
     let (name, aliases) = name(kind, draw);
     let mut e = Entity::new(&ids.id(i), kind, &name, Source::new("", ""));
-    e.aliases = aliases;
+    e.aliases = aliases.into();
     let sentence = match kind {
         K::Person => {
-            e.rank = draw.chance(0.4).then(|| draw.pick(&RANKS).to_owned());
+            e.rank = draw.chance(0.4).then(|| draw.pick(&RANKS).into());
             match &e.rank {
                 Some(rank) => format!("{rank} {name} spoke to reporters"),
                 None => format!("{name} spoke to reporters"),
@@ -424,7 +424,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} holds {} for fiscal year {year}",
                 total.display()
             );
-            e.total_amount = Some(total);
+            e.total_amount = Some(Box::new(total));
             e.fiscal_year = Some(year);
             s
         }
@@ -437,7 +437,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} of {year}, passed by {yeas} to {nays} votes, provides {}",
                 total.display()
             );
-            e.total = Some(total);
+            e.total = Some(Box::new(total));
             e.fiscal_year = Some(year);
             e.vote = Some(Vote { yeas, nays });
             s
@@ -669,7 +669,7 @@ fn relation(
         R::PartOf => format!("{f} is part of {t}"),
         R::HoldsPosition => {
             let role = draw.pick(&ROLES);
-            r.role = Some(role.to_owned());
+            r.role = Some((*role).into());
             format!("{f} serves as {role} of {t}")
         }
         R::Governs => format!("{f} governs {t}"),
@@ -704,7 +704,7 @@ fn relation(
             } else {
                 format!("{f} supports {t} with {}", cats.join(" and "))
             };
-            r.categories = cats;
+            r.categories = cats.into();
             s
         }
         R::ParticipatesIn => {

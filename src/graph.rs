@@ -4,6 +4,7 @@
 
 use crate::model::{normalize_whitespace, Document, Entity, EntityKind, Relation, RelationKind};
 use crate::search_index::SearchIndex;
+use compact_str::CompactString;
 use deunicode::deunicode;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
@@ -132,7 +133,7 @@ pub enum GraphError {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     inner: StableDiGraph<Entity, Relation>,
-    entity_ids: BTreeMap<String, NodeIndex>,
+    entity_ids: BTreeMap<CompactString, NodeIndex>,
     /// Every relation, ordered by id. The ids live in the relations
     /// themselves: a map keyed by a copy of each would cost more than the
     /// binary search over this saves.
@@ -244,7 +245,9 @@ fn entity_names(g: &Graph) -> Vec<(NodeIndex, Vec<String>)> {
         .node_indices()
         .map(|ix| {
             let e = &g.inner[ix];
-            let names = std::iter::once(&e.name).chain(&e.aliases).cloned();
+            let names = std::iter::once(e.name.as_str())
+                .chain(e.aliases.iter().map(String::as_str))
+                .map(str::to_owned);
             (ix, names.collect())
         })
         .collect()
@@ -303,7 +306,7 @@ impl Graph {
             .entity_ix(&entity.id)
             .ok_or_else(|| GraphError::NotFound {
                 what: "entity",
-                id: entity.id.clone(),
+                id: entity.id.to_string(),
             })?;
         if self.inner[ix].kind != entity.kind {
             return Err(GraphError::Immutable(format!(
@@ -326,7 +329,7 @@ impl Graph {
             .relation_ix(&relation.id)
             .ok_or_else(|| GraphError::NotFound {
                 what: "relation",
-                id: relation.id.clone(),
+                id: relation.id.to_string(),
             })?;
         let old = &self.inner[ix];
         if old.kind != relation.kind || old.from != relation.from || old.to != relation.to {
@@ -371,7 +374,7 @@ impl Graph {
             what: "entity",
             id: id.to_owned(),
         })?;
-        let attached: Vec<String> = self
+        let attached: Vec<CompactString> = self
             .steps(ix, &Walk::any())
             .into_iter()
             .map(|s| s.relation.id.clone())
@@ -708,7 +711,7 @@ impl Bulk {
 
     /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
     pub fn entity(&mut self, mut entity: Entity) -> Result<(), Refused> {
-        let id = entity.id.clone();
+        let id = entity.id.to_string();
         entity.sources.shrink_to_fit();
         entity.aliases.shrink_to_fit();
         self.share_documents(&mut entity.sources)
@@ -744,7 +747,7 @@ impl Bulk {
                 self.relations.push(ix);
                 Ok(())
             }
-            Err(e) => Err((relation.id, e)),
+            Err(e) => Err((relation.id.into(), e)),
         }
     }
 
@@ -759,7 +762,7 @@ impl Bulk {
         {
             return Err(GraphError::DuplicateId {
                 what: "relation",
-                id: relation.id.clone(),
+                id: relation.id.to_string(),
             });
         }
         let end = |end: &'static str, id: &Arc<str>| {
@@ -821,21 +824,26 @@ impl Bulk {
         let built = self.indexer.and_then(|thread| thread.join().ok());
         graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
         graph.relation_order = self.relations;
-        let relation_ids = || graph.relation_order.iter().map(|ix| &graph.inner[*ix].id);
+        let relation_ids = || {
+            graph
+                .relation_order
+                .iter()
+                .map(|ix| graph.inner[*ix].id.as_str())
+        };
         for (what, other) in [
             (
                 "entity",
-                first_common(relation_ids(), graph.entity_ids.keys()),
+                first_common(relation_ids(), graph.entity_ids.keys().map(|k| k.as_str())),
             ),
             (
                 "document",
-                first_common(relation_ids(), graph.documents.keys()),
+                first_common(relation_ids(), graph.documents.keys().map(|k| k.as_str())),
             ),
         ] {
             if let Some(id) = other {
                 return Err(GraphError::DuplicateId {
                     what,
-                    id: id.clone(),
+                    id: id.to_owned(),
                 });
             }
         }
@@ -853,9 +861,9 @@ fn shrink(relation: &mut Relation) {
 
 /// The first string in both ascending sequences, found in one merge pass.
 fn first_common<'a>(
-    a: impl Iterator<Item = &'a String>,
-    b: impl Iterator<Item = &'a String>,
-) -> Option<&'a String> {
+    a: impl Iterator<Item = &'a str>,
+    b: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let (mut a, mut b) = (a.peekable(), b.peekable());
     while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
         match x.cmp(y) {
@@ -985,7 +993,7 @@ mod tests {
         let ids = |w: &Walk| -> Vec<String> {
             g.steps(a, w)
                 .iter()
-                .map(|s| s.relation.id.clone())
+                .map(|s| s.relation.id.to_string())
                 .collect()
         };
         assert_eq!(ids(&Walk::any()), ["x-ac", "y-ba", "z-ab"]);
@@ -1046,7 +1054,7 @@ mod tests {
         ));
         assert_eq!(g.relation_count(), 2);
         let removed = g.remove_entity("b", true).map(|(e, rs)| (e.id, rs.len()));
-        assert_eq!(removed, Ok(("b".to_owned(), 2)));
+        assert_eq!(removed, Ok(("b".into(), 2)));
         assert_eq!((g.entity_count(), g.relation_count()), (2, 0));
         // Stable indices: the surviving entity keeps its index.
         assert_eq!(g.entity_ix("c"), c_ix);

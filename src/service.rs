@@ -294,7 +294,7 @@ mod tests {
         let found = |q: &str| -> Vec<String> {
             crate::analysis::search(&rebuilt, q, None)
                 .iter()
-                .map(|n| rebuilt.entity_at(*n).id.clone())
+                .map(|n| rebuilt.entity_at(*n).id.to_string())
                 .collect()
         };
         assert_eq!(found("asayish un"), ["asayish-unit"]);

@@ -357,7 +357,7 @@ mod tests {
     fn by_id(g: &Graph, m: &HashMap<NodeIndex, f64>) -> Vec<(String, f64)> {
         let mut v: Vec<(String, f64)> = m
             .iter()
-            .map(|(n, s)| (g.entity_at(*n).id.clone(), *s))
+            .map(|(n, s)| (g.entity_at(*n).id.to_string(), *s))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v

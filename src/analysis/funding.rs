@@ -282,8 +282,8 @@ mod tests {
             .iter()
             .map(|f| {
                 (
-                    g.entity_at(f.source).id.clone(),
-                    g.entity_at(f.recipient).id.clone(),
+                    g.entity_at(f.source).id.to_string(),
+                    g.entity_at(f.recipient).id.to_string(),
                     f.amount.as_ref().map(|m| m.amount),
                     f.direct,
                     f.path.len(),

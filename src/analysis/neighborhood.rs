@@ -75,11 +75,11 @@ mod tests {
         (
             s.entities
                 .iter()
-                .map(|n| g.entity_at(*n).id.clone())
+                .map(|n| g.entity_at(*n).id.to_string())
                 .collect(),
             s.relations
                 .iter()
-                .map(|e| g.relation_at(*e).id.clone())
+                .map(|e| g.relation_at(*e).id.to_string())
                 .collect(),
         )
     }

@@ -203,7 +203,7 @@ mod tests {
     fn ids(g: &Graph, p: &Path) -> Vec<String> {
         p.relations
             .iter()
-            .map(|e| g.relation_at(*e).id.clone())
+            .map(|e| g.relation_at(*e).id.to_string())
             .collect()
     }
 

@@ -46,7 +46,7 @@ mod tests {
     fn ranks_exact_then_prefix_then_substring() {
         let mut g = graph(&[("zeta", K::ArmedForce)]);
         let mut fund = Entity::new("ctef", K::Fund, "Counter Fund", source());
-        fund.aliases = vec!["CTEF".into()];
+        fund.aliases = vec!["CTEF".into()].into();
         let _ = g.add_entity(fund);
         let _ = g.add_entity(Entity::new(
             "ctef-office",
@@ -63,7 +63,7 @@ mod tests {
         let names = |q: &str, k: Option<K>| -> Vec<String> {
             search(&g, q, k)
                 .iter()
-                .map(|n| g.entity_at(*n).id.clone())
+                .map(|n| g.entity_at(*n).id.to_string())
                 .collect()
         };
         assert_eq!(names("ctef", None), ["ctef", "ctef-office", "x"]);
@@ -115,7 +115,7 @@ mod tests {
         let ids = |q: &str| -> Vec<String> {
             search(&g, q, None)
                 .iter()
-                .map(|n| g.entity_at(*n).id.clone())
+                .map(|n| g.entity_at(*n).id.to_string())
                 .collect()
         };
         // Exact (by name: "Ab" < "ab"), then substring by name.
@@ -165,7 +165,7 @@ mod tests {
                         let valid = !name.trim().is_empty()
                             && aliases.iter().all(|a| !a.trim().is_empty());
                         let mut e = Entity::new(&id, kind, &name, source());
-                        e.aliases = aliases;
+                        e.aliases = aliases.into();
                         let done = if g.entity(&id).is_some() {
                             g.replace_entity(e).map(|_| ())
                         } else {

@@ -200,20 +200,20 @@ impl EntityInput {
     /// The given id and the entity (its id still empty).
     pub fn into_model(self) -> Result<(Option<String>, Entity), ApiError> {
         let entity = Entity {
-            id: String::new(),
+            id: Default::default(),
             kind: self.kind.into(),
-            name: self.name,
-            aliases: self.aliases.unwrap_or_default(),
-            description: self.description,
+            name: self.name.into(),
+            aliases: self.aliases.unwrap_or_default().into(),
+            description: self.description.map(Into::into),
             sources: sources(self.sources),
-            rank: self.rank,
-            total_amount: money(self.total_amount, "totalAmount")?,
+            rank: self.rank.map(Into::into),
+            total_amount: money(self.total_amount, "totalAmount")?.map(Box::new),
             fiscal_year: self.fiscal_year,
             vote: self.vote.map(|v| Vote {
                 yeas: v.yeas,
                 nays: v.nays,
             }),
-            total: money(self.total, "total")?,
+            total: money(self.total, "total")?.map(Box::new),
             date: self.date.map(|d| d.0),
         };
         Ok((self.id.map(|id| id.0), entity))
@@ -239,15 +239,15 @@ impl RelationInput {
     /// The given id and the relation (its id still empty).
     pub fn into_model(self) -> Result<(Option<String>, Relation), ApiError> {
         let relation = Relation {
-            id: String::new(),
+            id: Default::default(),
             kind: self.kind.into(),
             from: self.from.0.into(),
             to: self.to.0.into(),
-            role: self.role,
+            role: self.role.map(Into::into),
             amount: money(self.amount, "amount")?.map(Box::new),
             fiscal_year: self.fiscal_year,
             date: self.date.map(|d| d.0),
-            categories: self.categories.unwrap_or_default(),
+            categories: self.categories.unwrap_or_default().into(),
             sources: sources(self.sources),
         };
         Ok((self.id.map(|id| id.0), relation))

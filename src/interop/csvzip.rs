@@ -104,14 +104,15 @@ fn table<const N: usize>(
 }
 
 fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
-    let [amount, currency, qualifier] = money_cells(e.total_amount.as_ref().or(e.total.as_ref()));
+    let [amount, currency, qualifier] =
+        money_cells(e.total_amount.as_deref().or(e.total.as_deref()));
     Ok([
-        e.id.clone(),
+        e.id.to_string(),
         e.kind.as_str().to_owned(),
-        e.name.clone(),
+        e.name.to_string(),
         json_list(&e.aliases)?,
-        e.description.clone().unwrap_or_default(),
-        e.rank.clone().unwrap_or_default(),
+        e.description.as_deref().unwrap_or_default().to_owned(),
+        e.rank.as_deref().unwrap_or_default().to_owned(),
         amount,
         currency,
         qualifier,
@@ -126,11 +127,11 @@ fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
 fn edge_row(r: &Relation) -> Result<[String; 12], InteropError> {
     let [amount, currency, qualifier] = money_cells(r.amount.as_deref());
     Ok([
-        r.id.clone(),
+        r.id.to_string(),
         r.from.to_string(),
         r.to.to_string(),
         r.kind.as_str().to_owned(),
-        r.role.clone().unwrap_or_default(),
+        r.role.as_deref().unwrap_or_default().to_owned(),
         amount,
         currency,
         qualifier,
@@ -314,32 +315,32 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
         _ => return Err(row.err("a vote needs both `vote_yeas` and `vote_nays`")),
     };
     Ok(Entity {
-        id: row.required("id")?,
+        id: row.required("id")?.into(),
         kind,
-        name: row.required("name")?,
-        aliases: row.list("aliases")?,
-        description: row.text("description"),
+        name: row.required("name")?.into(),
+        aliases: row.list("aliases")?.into(),
+        description: row.text("description").map(Into::into),
         sources: row.list::<Source>("sources")?.into(),
-        rank: row.text("rank"),
-        total_amount,
+        rank: row.text("rank").map(Into::into),
+        total_amount: total_amount.map(Box::new),
         fiscal_year: row.parsed("fiscal_year")?,
         vote,
-        total,
+        total: total.map(Box::new),
         date: row.date("date")?,
     })
 }
 
 fn relation(row: &Row) -> Result<Relation, InteropError> {
     Ok(Relation {
-        id: row.required("id")?,
+        id: row.required("id")?.into(),
         kind: row.kind("kind")?,
         from: row.required("source")?.into(),
         to: row.required("target")?.into(),
-        role: row.text("role"),
+        role: row.text("role").map(Into::into),
         amount: row.money("amount")?.map(Box::new),
         fiscal_year: row.parsed("fiscal_year")?,
         date: row.date("date")?,
-        categories: row.list("categories")?,
+        categories: row.list("categories")?.into(),
         sources: row.list::<Source>("sources")?.into(),
     })
 }

@@ -28,8 +28,8 @@ pub(super) fn write(data: &Dataset) -> Result<Vec<u8>, InteropError> {
     let mut nodes = Vec::with_capacity(data.entities.len());
     for e in &data.entities {
         let mut d = Map::new();
-        d.insert("id".into(), e.id.clone().into());
-        d.insert("label".into(), e.name.clone().into());
+        d.insert("id".into(), e.id.as_str().into());
+        d.insert("label".into(), e.name.as_str().into());
         for (name, value) in entity_attrs(e) {
             d.insert(name.into(), value.json());
         }
@@ -39,7 +39,7 @@ pub(super) fn write(data: &Dataset) -> Result<Vec<u8>, InteropError> {
     let mut edges = Vec::with_capacity(data.relations.len());
     for r in &data.relations {
         let mut d = Map::new();
-        d.insert("id".into(), r.id.clone().into());
+        d.insert("id".into(), r.id.as_str().into());
         d.insert("source".into(), r.from.to_string().into());
         d.insert("target".into(), r.to.to_string().into());
         d.insert("label".into(), r.kind.as_str().into());

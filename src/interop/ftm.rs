@@ -643,25 +643,25 @@ impl<'t> Reader<'t> {
         };
         let keeps_year = matches!(class, EntityClass::Fund | EntityClass::Legislation);
         Some(Entity {
-            id: self.slugs.assign(&r.id),
+            id: self.slugs.assign(&r.id).into(),
             kind,
-            name,
-            aliases,
-            description,
+            name: name.into(),
+            aliases: aliases.into(),
+            description: description.map(Into::into),
             sources: sources.into(),
             rank: if class == EntityClass::Person {
-                r.first("title").map(str::to_owned)
+                r.first("title").map(Into::into)
             } else {
                 None
             },
-            total_amount,
+            total_amount: total_amount.map(Box::new),
             fiscal_year: fiscal_year.filter(|_| keeps_year),
             vote: if class == EntityClass::Legislation {
                 r.first("status").and_then(parse_vote)
             } else {
                 None
             },
-            total,
+            total: total.map(Box::new),
             date: if class == EntityClass::Event {
                 r.date("date").or_else(|| r.date("startDate"))
             } else {
@@ -733,12 +733,12 @@ impl<'t> Reader<'t> {
             Vec::new()
         };
         Some(Relation {
-            id: self.slugs.assign(&r.id),
+            id: self.slugs.assign(&r.id).into(),
             kind,
             from: from.into(),
             to: to.into(),
             role: if kind == RelationKind::HoldsPosition {
-                r.first("role").map(str::to_owned)
+                r.first("role").map(Into::into)
             } else {
                 None
             },
@@ -749,7 +749,7 @@ impl<'t> Reader<'t> {
             },
             fiscal_year,
             date: r.date("date"),
-            categories,
+            categories: categories.into(),
             sources: sources.into(),
         })
     }
@@ -819,8 +819,10 @@ pub(super) fn read(text: &str) -> Result<Import, InteropError> {
             }
         }
     }
-    let kinds: BTreeMap<String, EntityKind> =
-        entities.iter().map(|e| (e.id.clone(), e.kind)).collect();
+    let kinds: BTreeMap<String, EntityKind> = entities
+        .iter()
+        .map(|e| (e.id.to_string(), e.kind))
+        .collect();
     let mut relations = Vec::new();
     for r in relation_reads {
         match reader.relation(r, &kinds) {

@@ -33,7 +33,7 @@ pub(super) fn write(data: &Dataset) -> Result<Vec<u8>, InteropError> {
         let mut edge = Map::new();
         edge.insert("source".into(), r.from.to_string().into());
         edge.insert("target".into(), r.to.to_string().into());
-        edge.insert("key".into(), r.id.clone().into());
+        edge.insert("key".into(), r.id.as_str().into());
         if let Value::Object(fields) = to_value(r)? {
             for (k, v) in fields {
                 if !matches!(k.as_str(), "id" | "from" | "to") {

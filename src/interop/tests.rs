@@ -81,19 +81,21 @@ fn awkward() -> Dataset {
     };
     let src = |d: &str, q: &str| Source::new(d, q);
     let mut fund = Entity::new("f", EntityKind::Fund, "F & <co>", src("d1", "A & B"));
-    fund.aliases = vec!["F; G".into(), "x\"y".into()];
+    fund.aliases = vec!["F; G".into(), "x\"y".into()].into();
     fund.description = Some("line one\nline two\r\n\ttabbed \u{1}".into());
     fund.sources.push(src("d2", "“curly”"));
     fund.sources.push(src("d1", "“curly”"));
-    fund.total_amount = Some(Money::usd(1_500_000).qualified(AmountQualifier::Approximate));
+    fund.total_amount = Some(Box::new(
+        Money::usd(1_500_000).qualified(AmountQualifier::Approximate),
+    ));
     fund.fiscal_year = Some(2026);
     let mut law = Entity::new("l", EntityKind::Legislation, "L", src("d1", "<c>"));
     law.vote = Some(Vote { yeas: 77, nays: 20 });
-    law.total = Some(Money {
+    law.total = Some(Box::new(Money {
         amount: 3,
         currency: "EUR".into(),
         qualifier: AmountQualifier::AtMost,
-    });
+    }));
     law.fiscal_year = Some(2025);
     let mut person = Entity::new("p", EntityKind::Person, "P", src("d2", "tab"));
     person.rank = Some("Gen.".into());
@@ -127,7 +129,7 @@ fn awkward() -> Dataset {
         "p",
         src("d1", "B"),
     );
-    supports.categories = vec!["logistical; aid".into(), "ISR \"tech\"".into()];
+    supports.categories = vec!["logistical; aid".into(), "ISR \"tech\"".into()].into();
     supports.fiscal_year = Some(2024);
     let part = Relation::new(
         "e-part-of-c",

@@ -2,7 +2,9 @@
 
 use super::{EntityClass, EntityKind, Money, Source, Sources};
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 /// A recorded vote on a piece of legislation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,26 +21,27 @@ pub struct Vote {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Entity {
-    /// Stable readable slug, unique among entities.
-    pub id: String,
+    /// Stable readable slug, unique among entities. Ids and names are
+    /// compact strings (inline up to 24 bytes): a graph holds millions.
+    pub id: CompactString,
     /// What it is.
     pub kind: EntityKind,
     /// The full name as the source gives it.
-    pub name: String,
+    pub name: CompactString,
     /// Acronyms and short forms ("CTEF").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    pub aliases: ThinVec<String>,
     /// A short description in the source's own terms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
     /// Evidence; at least one.
     pub sources: Sources,
     /// PERSON: military rank or honorific ("Lieutenant General").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rank: Option<String>,
+    pub rank: Option<Box<str>>,
     /// FUND: the total the source states for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_amount: Option<Money>,
+    pub total_amount: Option<Box<Money>>,
     /// FUND, LEGISLATION: the fiscal year it is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiscal_year: Option<i32>,
@@ -47,7 +50,7 @@ pub struct Entity {
     pub vote: Option<Vote>,
     /// LEGISLATION: the total it provides for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<Money>,
+    pub total: Option<Box<Money>>,
     /// EVENT: the day it took place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<NaiveDate>,
@@ -57,10 +60,10 @@ impl Entity {
     /// A bare entity with one source and no kind-specific fields.
     pub fn new(id: &str, kind: EntityKind, name: &str, source: Source) -> Self {
         Entity {
-            id: id.to_owned(),
+            id: id.into(),
             kind,
-            name: name.to_owned(),
-            aliases: Vec::new(),
+            name: name.into(),
+            aliases: ThinVec::new(),
             description: None,
             sources: smallvec::smallvec![source],
             rank: None,
@@ -174,9 +177,9 @@ mod tests {
         e.vote = Some(Vote { yeas: 1, nays: 2 });
         assert!(e.validate().unwrap_err().contains("vote"));
         let mut f = Entity::new("f", EntityKind::Fund, "F", src());
-        f.total_amount = Some(Money::usd(-5));
+        f.total_amount = Some(Box::new(Money::usd(-5)));
         assert!(f.validate().unwrap_err().contains("negative"));
-        f.total_amount = Some(Money::usd(5));
+        f.total_amount = Some(Box::new(Money::usd(5)));
         f.fiscal_year = Some(26);
         assert!(f.validate().is_err());
         f.fiscal_year = Some(2026);

@@ -3,15 +3,17 @@
 use super::entity::{validate_id, validate_year};
 use super::{Money, RelationKind, Source, Sources};
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use thin_vec::ThinVec;
 
 /// A directed edge `from → to` with what it says and its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Relation {
     /// Stable readable slug, unique among relations.
-    pub id: String,
+    pub id: CompactString,
     /// What the relation says.
     pub kind: RelationKind,
     /// Id of the entity it starts at; shared with the other relations of
@@ -21,7 +23,7 @@ pub struct Relation {
     pub to: Arc<str>,
     /// HOLDS_POSITION: the position held ("Chief of Staff").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<Box<str>>,
     /// AUTHORIZES, FUNDS: the money, as stated. Boxed because most
     /// relations carry none, and each relation's size counts millions of
     /// times in a large graph.
@@ -34,8 +36,8 @@ pub struct Relation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<NaiveDate>,
     /// SUPPORTS: the kinds of support the source lists ("logistical aid").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub categories: Vec<String>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    pub categories: ThinVec<String>,
     /// Evidence; at least one.
     pub sources: Sources,
 }
@@ -44,7 +46,7 @@ impl Relation {
     /// A bare relation with one source.
     pub fn new(id: &str, kind: RelationKind, from: &str, to: &str, source: Source) -> Self {
         Relation {
-            id: id.to_owned(),
+            id: id.into(),
             kind,
             from: from.into(),
             to: to.into(),
@@ -52,7 +54,7 @@ impl Relation {
             amount: None,
             fiscal_year: None,
             date: None,
-            categories: Vec::new(),
+            categories: ThinVec::new(),
             sources: smallvec::smallvec![source],
         }
     }

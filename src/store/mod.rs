@@ -55,11 +55,11 @@ impl Contents {
     pub(crate) fn apply(&mut self, version: u64, changes: &[Change]) {
         for change in changes {
             match change {
-                Change::PutDocument(d) => put(&mut self.documents, d, |d| &d.id),
-                Change::PutEntity(e) => put(&mut self.entities, e, |e| &e.id),
-                Change::DeleteEntity(id) => delete(&mut self.entities, id, |e| &e.id),
-                Change::PutRelation(r) => put(&mut self.relations, r, |r| &r.id),
-                Change::DeleteRelation(id) => delete(&mut self.relations, id, |r| &r.id),
+                Change::PutDocument(d) => put(&mut self.documents, d, |d| d.id.as_str()),
+                Change::PutEntity(e) => put(&mut self.entities, e, |e| e.id.as_str()),
+                Change::DeleteEntity(id) => delete(&mut self.entities, id, |e| e.id.as_str()),
+                Change::PutRelation(r) => put(&mut self.relations, r, |r| r.id.as_str()),
+                Change::DeleteRelation(id) => delete(&mut self.relations, id, |r| r.id.as_str()),
             }
         }
         self.version = version;
@@ -67,7 +67,7 @@ impl Contents {
 }
 
 /// Inserts `item` into the id-ordered `items`, replacing one with its id.
-fn put<T: Clone>(items: &mut Vec<T>, item: &T, id: fn(&T) -> &String) {
+fn put<T: Clone>(items: &mut Vec<T>, item: &T, id: fn(&T) -> &str) {
     match items.binary_search_by(|x| id(x).cmp(id(item))) {
         Ok(i) => items[i] = item.clone(),
         Err(i) => items.insert(i, item.clone()),
@@ -75,8 +75,8 @@ fn put<T: Clone>(items: &mut Vec<T>, item: &T, id: fn(&T) -> &String) {
 }
 
 /// Removes the item with id `key` from the id-ordered `items`, if present.
-fn delete<T>(items: &mut Vec<T>, key: &str, id: fn(&T) -> &String) {
-    if let Ok(i) = items.binary_search_by(|x| id(x).as_str().cmp(key)) {
+fn delete<T>(items: &mut Vec<T>, key: &str, id: fn(&T) -> &str) {
+    if let Ok(i) = items.binary_search_by(|x| id(x).cmp(key)) {
         items.remove(i);
     }
 }
@@ -240,8 +240,8 @@ pub(crate) mod testkit {
     /// An entity with id `id` and name `name`.
     pub fn entity(id: &str, name: &str) -> Entity {
         let mut e = Entity::new(id, EntityKind::Fund, name, src());
-        e.total_amount = Some(Money::usd(925_000_000_000));
-        e.aliases = vec!["CTEF".into()];
+        e.total_amount = Some(Box::new(Money::usd(925_000_000_000)));
+        e.aliases = vec!["CTEF".into()].into();
         e
     }
 

@@ -117,7 +117,7 @@ macro_rules! entity_type {
         impl $name {
             /// Stable readable slug.
             async fn id(&self) -> ID {
-                ID(self.0.e().id.clone())
+                ID(self.0.e().id.to_string())
             }
             /// What the entity is.
             async fn kind(&self) -> EntityKind {
@@ -199,7 +199,7 @@ entity_type!(
                 .steps(self.0.ix, &walk)
                 .into_iter()
                 .map(|s| Position {
-                    role: s.relation.role.clone(),
+                    role: s.relation.role.as_deref().map(str::to_owned),
                     organization: self.0.at(s.other),
                     relation: RelationObj::new(self.0.g.clone(), s.edge),
                 })
@@ -228,7 +228,7 @@ entity_type!(
     Fund {
         /// The total the source states for the fund.
         async fn total_amount(&self) -> Option<MoneyObj> {
-            self.0.e().total_amount.clone().map(MoneyObj)
+            self.0.e().total_amount.as_deref().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
         async fn fiscal_year(&self) -> Option<i32> {
@@ -254,7 +254,7 @@ entity_type!(
         }
         /// The total the legislation provides for.
         async fn total(&self) -> Option<MoneyObj> {
-            self.0.e().total.clone().map(MoneyObj)
+            self.0.e().total.as_deref().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
         async fn fiscal_year(&self) -> Option<i32> {

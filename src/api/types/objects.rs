@@ -36,7 +36,7 @@ impl RelationObj {
 impl RelationObj {
     /// Stable readable slug.
     pub async fn id(&self) -> ID {
-        ID(self.r().id.clone())
+        ID(self.r().id.to_string())
     }
     /// What the relation says.
     async fn kind(&self) -> RelationKind {
