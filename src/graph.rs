@@ -2,7 +2,9 @@
 //! edges of a petgraph `StableDiGraph` (indices survive deletes), with id →
 //! index maps and the invariants every load and write must keep.
 
-use crate::model::{normalize_whitespace, Document, Entity, EntityKind, Relation, RelationKind};
+use crate::model::{
+    normalize_whitespace, Document, EndId, Entity, EntityKind, Relation, RelationKind,
+};
 use crate::search_index::SearchIndex;
 use compact_str::CompactString;
 use deunicode::deunicode;
@@ -504,11 +506,30 @@ impl Graph {
         let mut relation = relation;
         self.check_sources(&mut relation.sources)?;
         shrink(&mut relation);
+        if let Some(shared) = self.shared_end(from) {
+            relation.from = shared;
+        }
+        if let Some(shared) = self.shared_end(to) {
+            relation.to = shared;
+        }
         // check_new_id found no relation with this id.
         let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
         let ix = self.inner.add_edge(from, to, relation);
         self.relation_order.insert(at, ix);
         Ok(ix)
+    }
+
+    /// The copy of `ix`'s id that its relations share, if it has any.
+    fn shared_end(&self, ix: NodeIndex) -> Option<EndId> {
+        use petgraph::Direction::{Incoming, Outgoing};
+        let id = &self.inner[ix].id;
+        [Outgoing, Incoming].into_iter().find_map(|dir| {
+            let r = &self.inner[self.inner.edges_directed(ix, dir).next()?.id()];
+            [&r.from, &r.to]
+                .into_iter()
+                .find(|end| end.as_str() == id.as_str())
+                .cloned()
+        })
     }
 
     /// The index of the entity with this id.
@@ -676,7 +697,7 @@ pub struct Bulk {
     /// end look-ups in random order cost seconds in the ordered map.
     /// Hashed with foldhash: the ids come from the store, not from clients,
     /// so a DoS-resistant hash buys nothing here.
-    ends: HashMap<Arc<str>, NodeIndex, foldhash::fast::RandomState>,
+    ends: HashMap<EndId, NodeIndex, foldhash::fast::RandomState>,
     /// Relations in the order they came, checked ascending by id: the
     /// graph's id order as it is.
     relations: Vec<EdgeIndex>,
@@ -730,7 +751,7 @@ impl Bulk {
                 .graph
                 .entity_ids
                 .iter()
-                .map(|(id, ix)| (Arc::from(id.as_str()), *ix))
+                .map(|(id, ix)| (EndId::from(id.as_str()), *ix))
                 .collect();
             if self.indexer.is_none() {
                 let names = entity_names(&self.graph);
@@ -765,7 +786,7 @@ impl Bulk {
                 id: relation.id.to_string(),
             });
         }
-        let end = |end: &'static str, id: &Arc<str>| {
+        let end = |end: &'static str, id: &EndId| {
             self.ends
                 .get_key_value(id)
                 .map(|(shared, ix)| (shared.clone(), *ix))
@@ -1021,6 +1042,18 @@ mod tests {
     }
 
     #[test]
+    fn added_relations_share_ends_and_quote_their_documents_in_place() {
+        let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce)]);
+        rel(&mut g, "r1", R::PartOf, "a", "b");
+        rel(&mut g, "r2", R::PartOf, "b", "a");
+        let (r1, r2) = (g.relation("r1"), g.relation("r2"));
+        assert!(r1.zip(r2).is_some_and(|(r1, r2)| r1.from.ptr_eq(&r2.to)
+            && r1.to.ptr_eq(&r2.from)
+            && r1.sources[0].quote_in_text()
+            && r1.sources[0].same_document(&r2.sources[0])));
+    }
+
+    #[test]
     fn ids_are_unique_across_nodes() {
         let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce)]);
         let clash = Relation::new("a", R::PartOf, "a", "b", source());
@@ -1119,11 +1152,9 @@ mod tests {
         assert!(g.relation("r2").is_some_and(|r| &*r.from == "b"));
         // Ends and documents are shared, not copied.
         let (r1, r2) = (g.relation("r1"), g.relation("r2"));
-        assert!(r1
-            .zip(r2)
-            .is_some_and(|(r1, r2)| Arc::ptr_eq(&r1.from, &r2.to)
-                && r1.sources[0].same_document(&r2.sources[0])
-                && r1.sources[0].quote_in_text()));
+        assert!(r1.zip(r2).is_some_and(|(r1, r2)| r1.from.ptr_eq(&r2.to)
+            && r1.sources[0].same_document(&r2.sources[0])
+            && r1.sources[0].quote_in_text()));
         let refused = |rs: &[(&str, &str, &str)]| bulk(rs).err().map(|(_, e)| e);
         assert!(matches!(
             refused(&[("r1", "a", "zz")]),
