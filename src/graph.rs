@@ -135,7 +135,8 @@ pub enum GraphError {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     inner: StableDiGraph<Entity, Relation>,
-    entity_ids: BTreeMap<CompactString, NodeIndex>,
+    /// Every entity, ordered by id; as `relation_order`.
+    entity_order: Vec<NodeIndex>,
     /// Every relation, ordered by id. The ids live in the relations
     /// themselves: a map keyed by a copy of each would cost more than the
     /// binary search over this saves.
@@ -280,13 +281,13 @@ impl Graph {
 
     /// Whether any node (entity, relation or document) has this id.
     pub fn id_taken(&self, id: &str) -> bool {
-        self.entity_ids.contains_key(id)
+        self.entity_at_rank(id).is_ok()
             || self.relation_ix(id).is_some()
             || self.documents.contains_key(id)
     }
 
     fn check_new_id(&self, id: &str) -> Result<(), GraphError> {
-        let what = if self.entity_ids.contains_key(id) {
+        let what = if self.entity_at_rank(id).is_ok() {
             "entity"
         } else if self.relation_ix(id).is_some() {
             "relation"
@@ -391,7 +392,9 @@ impl Graph {
         for rid in attached {
             removed.push(self.remove_relation(&rid)?);
         }
-        self.entity_ids.remove(id);
+        if let Ok(at) = self.entity_at_rank(id) {
+            self.entity_order.remove(at);
+        }
         self.search.remove(ix);
         let entity = self
             .inner
@@ -467,9 +470,10 @@ impl Graph {
         if !self.bulk_loading {
             self.check_sources(&mut entity.sources)?;
         }
-        let id = entity.id.clone();
+        // check_new_id found no entity with this id.
+        let at = self.entity_at_rank(&entity.id).unwrap_or_else(|at| at);
         let ix = self.inner.add_node(entity);
-        self.entity_ids.insert(id, ix);
+        self.entity_order.insert(at, ix);
         if !self.bulk_loading {
             self.search.insert(ix, &self.inner[ix]);
         }
@@ -482,13 +486,10 @@ impl Graph {
         relation.validate().map_err(GraphError::Invalid)?;
         self.check_new_id(&relation.id)?;
         let end = |end: &'static str, id: &str| {
-            self.entity_ids
-                .get(id)
-                .copied()
-                .ok_or_else(|| GraphError::DanglingEnd {
-                    end,
-                    id: id.to_owned(),
-                })
+            self.entity_ix(id).ok_or_else(|| GraphError::DanglingEnd {
+                end,
+                id: id.to_owned(),
+            })
         };
         let from = end("from", &relation.from)?;
         let to = end("to", &relation.to)?;
@@ -534,7 +535,14 @@ impl Graph {
 
     /// The index of the entity with this id.
     pub fn entity_ix(&self, id: &str) -> Option<NodeIndex> {
-        self.entity_ids.get(id).copied()
+        self.entity_at_rank(id).ok().map(|at| self.entity_order[at])
+    }
+
+    /// Where the entity with this id is in id order (`Err`: where it would
+    /// go).
+    fn entity_at_rank(&self, id: &str) -> Result<usize, usize> {
+        self.entity_order
+            .binary_search_by(|ix| self.inner[*ix].id.as_str().cmp(id))
     }
 
     /// The entity with this id.
@@ -583,7 +591,7 @@ impl Graph {
 
     /// All entities, ordered by id.
     pub fn entities(&self) -> impl ExactSizeIterator<Item = NodeIndex> + '_ {
-        self.entity_ids.values().copied()
+        self.entity_order.iter().copied()
     }
 
     /// All relations, ordered by id.
@@ -667,7 +675,7 @@ impl Graph {
     }
 
     /// Folded search keys (name first, then aliases) of an entity.
-    pub fn search_keys(&self, ix: NodeIndex) -> &[String] {
+    pub fn search_keys(&self, ix: NodeIndex) -> &[CompactString] {
         self.search.keys(ix)
     }
 
@@ -746,12 +754,12 @@ impl Bulk {
     /// Adds a relation; relations must come in ascending id order, after
     /// every entity.
     pub fn relation(&mut self, mut relation: Relation) -> Result<(), Refused> {
-        if self.ends.len() != self.graph.entity_ids.len() {
-            self.ends = self
-                .graph
-                .entity_ids
+        if self.ends.len() != self.graph.entity_order.len() {
+            let g = &self.graph;
+            self.ends = g
+                .entity_order
                 .iter()
-                .map(|(id, ix)| (EndId::from(id.as_str()), *ix))
+                .map(|ix| (EndId::from(g.inner[*ix].id.as_str()), *ix))
                 .collect();
             if self.indexer.is_none() {
                 let names = entity_names(&self.graph);
@@ -854,7 +862,13 @@ impl Bulk {
         for (what, other) in [
             (
                 "entity",
-                first_common(relation_ids(), graph.entity_ids.keys().map(|k| k.as_str())),
+                first_common(
+                    relation_ids(),
+                    graph
+                        .entity_order
+                        .iter()
+                        .map(|ix| graph.inner[*ix].id.as_str()),
+                ),
             ),
             (
                 "document",
@@ -1103,7 +1117,7 @@ mod tests {
         assert_eq!(g.entity("a").map(|e| e.name.as_str()), Some("Alpha Force"));
         assert!(g
             .search_keys(g.entity_ix("a").unwrap_or_default())
-            .contains(&"alpha force".to_owned()));
+            .contains(&"alpha force".into()));
         renamed.kind = K::City;
         assert!(matches!(
             g.replace_entity(renamed),

@@ -31,9 +31,14 @@
 
 use crate::graph::fold;
 use crate::model::Entity;
+use compact_str::CompactString;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+/// An entity's folded keys: nearly always one, and short enough to sit
+/// inline, so most entities' keys take no allocation of their own.
+type Keys = smallvec::SmallVec<[CompactString; 1]>;
 
 /// Pads a key at its end, so that its last two bytes also start trigrams.
 /// A query may contain it too; that only lets in candidates the check on
@@ -58,8 +63,8 @@ pub enum Match {
 /// every trigram of those keys, the entities that contain it.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
-    /// Folded name and aliases, by node index; `None` where no entity is.
-    keys: Vec<Option<Arc<[String]>>>,
+    /// Folded name and aliases, by node index; empty where no entity is.
+    keys: Vec<Keys>,
     /// Entities (sorted, no repeats) whose padded keys contain a trigram.
     /// Lists are never empty: an emptied one is removed.
     postings: BTreeMap<Trigram, Arc<Vec<NodeIndex>>>,
@@ -76,7 +81,7 @@ impl SearchIndex {
     /// is loaded). Much faster than inserting one by one: each list is
     /// only appended to, and found by hash rather than in the ordered map.
     pub fn build(entities: impl IntoIterator<Item = (NodeIndex, Vec<String>)>) -> Self {
-        let mut keys: Vec<Option<Arc<[String]>>> = Vec::new();
+        let mut keys: Vec<Keys> = Vec::new();
         let mut lists: HashMap<Trigram, Vec<NodeIndex>, foldhash::fast::RandomState> =
             HashMap::default();
         let mut previous: Option<NodeIndex> = None;
@@ -84,15 +89,15 @@ impl SearchIndex {
         for (ix, names) in entities {
             sorted &= previous.is_none_or(|p| p < ix);
             previous = Some(ix);
-            let folded: Arc<[String]> = names.iter().map(|n| fold(n)).collect();
+            let folded: Keys = names.iter().map(|n| fold(n).into()).collect();
             for t in trigrams_of(&folded) {
                 lists.entry(t).or_default().push(ix);
             }
             if keys.len() <= ix.index() {
-                keys.resize(ix.index() + 1, None);
+                keys.resize(ix.index() + 1, Keys::new());
             }
             if let Some(slot) = keys.get_mut(ix.index()) {
-                *slot = Some(folded);
+                *slot = folded;
             }
         }
         let postings = lists
@@ -120,24 +125,21 @@ impl SearchIndex {
 
     /// Forgets the entity at `ix`; nothing happens if none is indexed there.
     pub fn remove(&mut self, ix: NodeIndex) {
-        let Some(old) = self.keys.get_mut(ix.index()).and_then(Option::take) else {
+        let Some(old) = self.keys.get_mut(ix.index()).map(std::mem::take) else {
             return;
         };
         for t in trigrams_of(&old) {
             self.unpost(t, ix);
         }
-        while self.keys.last().is_some_and(Option::is_none) {
+        while self.keys.last().is_some_and(Keys::is_empty) {
             self.keys.pop();
         }
     }
 
     /// Folded search keys (name first, then aliases) of the entity at `ix`;
     /// empty if none is indexed there.
-    pub fn keys(&self, ix: NodeIndex) -> &[String] {
-        self.keys
-            .get(ix.index())
-            .and_then(Option::as_deref)
-            .unwrap_or(&[])
+    pub fn keys(&self, ix: NodeIndex) -> &[CompactString] {
+        self.keys.get(ix.index()).map_or(&[], |k| k.as_slice())
     }
 
     /// Entities with a key containing `folded`, each with its best match,
@@ -219,13 +221,12 @@ impl SearchIndex {
     /// Sets the keys at `ix` to the folded `names`, updating only the
     /// postings of trigrams gained or lost.
     fn set_names<'a>(&mut self, ix: NodeIndex, names: impl Iterator<Item = &'a str>) {
-        let keys: Arc<[String]> = names.map(fold).collect();
+        let keys: Keys = names.map(|n| fold(n).into()).collect();
         let new = trigrams_of(&keys);
         let old = self
             .keys
             .get(ix.index())
-            .and_then(Option::as_deref)
-            .map(trigrams_of)
+            .map(|k| trigrams_of(k))
             .unwrap_or_default();
         for t in &old {
             if new.binary_search(t).is_err() {
@@ -238,10 +239,10 @@ impl SearchIndex {
             }
         }
         if self.keys.len() <= ix.index() {
-            self.keys.resize(ix.index() + 1, None);
+            self.keys.resize(ix.index() + 1, Keys::new());
         }
         if let Some(slot) = self.keys.get_mut(ix.index()) {
-            *slot = Some(keys);
+            *slot = keys;
         }
     }
 
@@ -268,7 +269,7 @@ impl SearchIndex {
 }
 
 /// The distinct trigrams of the padded keys, sorted.
-fn trigrams_of(keys: &[String]) -> Vec<Trigram> {
+fn trigrams_of(keys: &[CompactString]) -> Vec<Trigram> {
     let mut out = Vec::new();
     for key in keys {
         let b = key.as_bytes();
@@ -339,7 +340,7 @@ mod tests {
         pub(crate) fn check(&self) {
             let mut expected: BTreeMap<Trigram, Vec<NodeIndex>> = BTreeMap::new();
             for (i, keys) in self.keys.iter().enumerate() {
-                for t in keys.as_deref().map(trigrams_of).unwrap_or_default() {
+                for t in trigrams_of(keys) {
                     expected.entry(t).or_default().push(ix(i));
                 }
             }
@@ -349,7 +350,7 @@ mod tests {
                 .map(|(t, l)| (*t, l.to_vec()))
                 .collect();
             assert_eq!(actual, expected);
-            assert!(self.keys.last().is_none_or(Option::is_some));
+            assert!(self.keys.last().is_none_or(|k| !k.is_empty()));
         }
     }
 
