@@ -187,19 +187,19 @@ pub fn update_relation(
             id: id.to_owned(),
         })?;
     if let Some(role) = patch.role {
-        relation.role = role.map(Into::into);
+        relation.update_details(|d| d.role = role.map(Into::into));
     }
     if let Some(amount) = patch.amount {
-        relation.amount = amount.map(Box::new);
+        relation.update_details(|d| d.amount = amount);
     }
     if let Some(year) = patch.fiscal_year {
-        relation.fiscal_year = year;
+        relation.update_details(|d| d.fiscal_year = year);
     }
     if let Some(date) = patch.date {
-        relation.date = date;
+        relation.update_details(|d| d.date = date);
     }
     if let Some(categories) = patch.categories {
-        relation.categories = categories.into();
+        relation.update_details(|d| d.categories = categories.into());
     }
     if let Some(sources) = patch.sources {
         relation.sources = sources;

@@ -669,7 +669,7 @@ fn relation(
         R::PartOf => format!("{f} is part of {t}"),
         R::HoldsPosition => {
             let role = draw.pick(&ROLES);
-            r.role = Some((*role).into());
+            r.update_details(|d| d.role = Some((*role).into()));
             format!("{f} serves as {role} of {t}")
         }
         R::Governs => format!("{f} governs {t}"),
@@ -677,9 +677,9 @@ fn relation(
         R::Authorizes | R::Funds => {
             let amount = draw.money();
             let money = amount.display();
-            r.amount = Some(Box::new(amount));
+            r.update_details(|d| d.amount = Some(amount));
             let year = draw.chance(0.8).then(|| draw.year());
-            r.fiscal_year = year;
+            r.update_details(|d| d.fiscal_year = year);
             let verb = if kind == R::Authorizes {
                 "authorizes"
             } else {
@@ -704,13 +704,13 @@ fn relation(
             } else {
                 format!("{f} supports {t} with {}", cats.join(" and "))
             };
-            r.categories = cats.into();
+            r.update_details(|d| d.categories = cats.into());
             s
         }
         R::ParticipatesIn => {
             if draw.chance(0.3) {
                 let date = draw.date();
-                r.date = Some(date);
+                r.update_details(|d| d.date = Some(date));
                 format!("{f} took part in the {t} on {}", date.format("%b %-d, %Y"))
             } else {
                 format!("{f} took part in the {t}")
@@ -851,11 +851,11 @@ mod tests {
             .filter(|r| r.kind.carries_money())
             .collect();
         assert!(money.len() > 100, "{}", money.len());
-        assert!(money.iter().all(|r| r.amount.is_some()));
+        assert!(money.iter().all(|r| r.amount().is_some()));
         let at_least = money
             .iter()
             .filter(|r| {
-                r.amount
+                r.amount()
                     .as_ref()
                     .is_some_and(|m| m.qualifier == AmountQualifier::AtLeast)
             })
@@ -864,7 +864,7 @@ mod tests {
         assert!(d
             .relations
             .iter()
-            .all(|r| r.amount.is_none() || r.kind.carries_money()));
+            .all(|r| r.amount().is_none() || r.kind.carries_money()));
     }
 
     #[test]

@@ -891,7 +891,6 @@ impl Bulk {
 /// their quotes.
 fn shrink(relation: &mut Relation) {
     relation.sources.shrink_to_fit();
-    relation.categories.shrink_to_fit();
 }
 
 /// The first string in both ascending sequences, found in one merge pass.

@@ -69,7 +69,7 @@ pub fn funding_flows_within(
     let year_ok = |e: EdgeIndex| {
         let r = g.relation_at(e);
         r.kind.carries_money()
-            && match (q.fiscal_year, r.fiscal_year) {
+            && match (q.fiscal_year, r.fiscal_year()) {
                 (Some(want), Some(have)) => want == have,
                 _ => true,
             }
@@ -169,7 +169,7 @@ where
         for e in (self.money)(at, petgraph::Direction::Outgoing) {
             let (_, next) = self.g.ends(e);
             if self.push(e, next) {
-                let amount = self.g.relation_at(e).amount.as_deref().cloned();
+                let amount = self.g.relation_at(e).amount().cloned();
                 self.emit(amount.clone(), true)?;
                 self.follow_money(Some(amount))?;
                 self.pop();
@@ -220,8 +220,10 @@ mod tests {
         year: Option<i32>,
     ) {
         let mut r = Relation::new(id, kind, from, to, source());
-        r.amount = amount.map(|a| Box::new(Money::usd(a).qualified(AmountQualifier::AtLeast)));
-        r.fiscal_year = year;
+        r.update_details(|d| {
+            d.amount = amount.map(|a| Money::usd(a).qualified(AmountQualifier::AtLeast))
+        });
+        r.update_details(|d| d.fiscal_year = year);
         rel_with(g, r);
     }
 

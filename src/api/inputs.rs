@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::types::{AmountQualifier, Date, EntityKind, RelationKind};
 use crate::edit;
-use crate::model::{Document, Entity, Money, Relation, Source, Sources, Vote};
+use crate::model::{Document, Entity, Money, Relation, RelationDetails, Source, Sources, Vote};
 use async_graphql::{InputObject, MaybeUndefined, ID};
 
 /// Evidence for a fact.
@@ -238,18 +238,20 @@ impl From<EntityPatchInput> for edit::EntityPatch {
 impl RelationInput {
     /// The given id and the relation (its id still empty).
     pub fn into_model(self) -> Result<(Option<String>, Relation), ApiError> {
-        let relation = Relation {
-            id: Default::default(),
-            kind: self.kind.into(),
-            from: self.from.0.into(),
-            to: self.to.0.into(),
+        let details = RelationDetails {
             role: self.role.map(Into::into),
-            amount: money(self.amount, "amount")?.map(Box::new),
+            amount: money(self.amount, "amount")?,
             fiscal_year: self.fiscal_year,
             date: self.date.map(|d| d.0),
             categories: self.categories.unwrap_or_default().into(),
-            sources: sources(self.sources),
         };
+        let relation = Relation::with_details(
+            "",
+            self.kind.into(),
+            (self.from.0.into(), self.to.0.into()),
+            details,
+            sources(self.sources),
+        );
         Ok((self.id.map(|id| id.0), relation))
     }
 }

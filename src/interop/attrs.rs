@@ -140,20 +140,20 @@ pub(super) fn entity_attrs(e: &Entity) -> Vec<(&'static str, AttrValue)> {
 /// The typed attributes of a relation that has them, without the record.
 pub(super) fn relation_attrs(r: &Relation) -> Vec<(&'static str, AttrValue)> {
     let mut out = vec![text("kind", r.kind.as_str())];
-    if let Some(role) = &r.role {
+    if let Some(role) = r.role() {
         out.push(text("role", role));
     }
-    if let Some(m) = &r.amount {
+    if let Some(m) = r.amount() {
         money(&mut out, "amount", m);
     }
-    if let Some(y) = r.fiscal_year {
+    if let Some(y) = r.fiscal_year() {
         out.push(("fiscal_year", AttrValue::Int(i64::from(y))));
     }
-    if let Some(d) = r.date {
+    if let Some(d) = r.date() {
         out.push(text("date", &d.to_string()));
     }
-    if !r.categories.is_empty() {
-        out.push(text("categories", &r.categories.join("; ")));
+    if !r.categories().is_empty() {
+        out.push(text("categories", &r.categories().join("; ")));
     }
     out
 }

@@ -13,7 +13,9 @@
 
 use super::{Format, InteropError};
 use crate::dataset::Dataset;
-use crate::model::{AmountQualifier, Document, Entity, EntityClass, Money, Relation, Source, Vote};
+use crate::model::{
+    AmountQualifier, Document, Entity, EntityClass, Money, Relation, RelationDetails, Source, Vote,
+};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -125,19 +127,19 @@ fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
 }
 
 fn edge_row(r: &Relation) -> Result<[String; 12], InteropError> {
-    let [amount, currency, qualifier] = money_cells(r.amount.as_deref());
+    let [amount, currency, qualifier] = money_cells(r.amount());
     Ok([
         r.id.to_string(),
         r.from.to_string(),
         r.to.to_string(),
         r.kind.as_str().to_owned(),
-        r.role.as_deref().unwrap_or_default().to_owned(),
+        r.role().unwrap_or_default().to_owned(),
         amount,
         currency,
         qualifier,
-        opt(r.fiscal_year),
-        opt(r.date),
-        json_list(&r.categories)?,
+        opt(r.fiscal_year()),
+        opt(r.date()),
+        json_list(r.categories())?,
         json_list(&r.sources)?,
     ])
 }
@@ -331,18 +333,23 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
 }
 
 fn relation(row: &Row) -> Result<Relation, InteropError> {
-    Ok(Relation {
-        id: row.required("id")?.into(),
-        kind: row.kind("kind")?,
-        from: row.required("source")?.into(),
-        to: row.required("target")?.into(),
+    let details = RelationDetails {
         role: row.text("role").map(Into::into),
-        amount: row.money("amount")?.map(Box::new),
+        amount: row.money("amount")?,
         fiscal_year: row.parsed("fiscal_year")?,
         date: row.date("date")?,
         categories: row.list("categories")?.into(),
-        sources: row.list::<Source>("sources")?.into(),
-    })
+    };
+    Ok(Relation::with_details(
+        &row.required("id")?,
+        row.kind("kind")?,
+        (
+            row.required("source")?.into(),
+            row.required("target")?.into(),
+        ),
+        details,
+        row.list::<Source>("sources")?.into(),
+    ))
 }
 
 fn document(row: &Row) -> Result<Document, InteropError> {

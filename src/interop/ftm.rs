@@ -62,8 +62,8 @@
 use super::{source_documents, Import, InteropError};
 use crate::dataset::Dataset;
 use crate::model::{
-    AmountQualifier, Document, Entity, EntityClass, EntityKind, Money, Relation, RelationKind,
-    Source, Vote,
+    AmountQualifier, Document, Entity, EntityClass, EntityKind, Money, Relation, RelationDetails,
+    RelationKind, Source, Vote,
 };
 use chrono::NaiveDate;
 use deunicode::deunicode;
@@ -325,12 +325,12 @@ fn relation_proxy(
     p.add(source, &*r.from);
     p.add(target, &*r.to);
     match schema {
-        "Employment" => p.add_opt("role", r.role.as_deref()),
+        "Employment" => p.add_opt("role", r.role()),
         "UnknownLink" => p.add("role", r.kind.as_str()),
         _ => {}
     }
     if schema == "Payment" {
-        if let Some(m) = &r.amount {
+        if let Some(m) = r.amount() {
             p.add("amount", m.amount.to_string());
             p.add("currency", m.currency.as_str());
             p.add("description", m.display());
@@ -341,14 +341,14 @@ fn relation_proxy(
         {
             p.add("programme", payer.name.as_str());
         }
-        p.add_opt("programme", r.fiscal_year.map(fiscal_label));
+        p.add_opt("programme", r.fiscal_year().map(fiscal_label));
     } else {
-        p.add_opt("description", r.fiscal_year.map(fiscal_label));
-        for c in &r.categories {
+        p.add_opt("description", r.fiscal_year().map(fiscal_label));
+        for c in r.categories() {
             p.add("description", c.as_str());
         }
     }
-    p.add_opt("date", r.date.map(|d| d.to_string()));
+    p.add_opt("date", r.date().map(|d| d.to_string()));
     provenance(&mut p, "summary", &r.sources, docs);
     p
 }
@@ -732,26 +732,28 @@ impl<'t> Reader<'t> {
         } else {
             Vec::new()
         };
-        Some(Relation {
-            id: self.slugs.assign(&r.id).into(),
-            kind,
-            from: from.into(),
-            to: to.into(),
+        let details = RelationDetails {
             role: if kind == RelationKind::HoldsPosition {
                 r.first("role").map(Into::into)
             } else {
                 None
             },
             amount: if payment {
-                money(r, "description").map(Box::new)
+                money(r, "description")
             } else {
                 None
             },
             fiscal_year,
             date: r.date("date"),
             categories: categories.into(),
-            sources: sources.into(),
-        })
+        };
+        Some(Relation::with_details(
+            &self.slugs.assign(&r.id),
+            kind,
+            (from.into(), to.into()),
+            details,
+            sources.into(),
+        ))
     }
 }
 

@@ -109,11 +109,11 @@ fn awkward() -> Dataset {
         "f",
         src("d1", "A"),
     );
-    funds.amount = Some(Box::new(
-        Money::usd(213_000_000).qualified(AmountQualifier::AtLeast),
-    ));
-    funds.fiscal_year = Some(2026);
-    funds.date = NaiveDate::from_ymd_opt(2025, 1, 2);
+    funds.update_details(|d| {
+        d.amount = Some(Money::usd(213_000_000).qualified(AmountQualifier::AtLeast))
+    });
+    funds.update_details(|d| d.fiscal_year = Some(2026));
+    funds.update_details(|d| d.date = NaiveDate::from_ymd_opt(2025, 1, 2));
     let mut holds = Relation::new(
         "p-holds-f",
         RelationKind::HoldsPosition,
@@ -121,7 +121,7 @@ fn awkward() -> Dataset {
         "f",
         src("d2", "B"),
     );
-    holds.role = Some("Chief & <Staff>".into());
+    holds.update_details(|d| d.role = Some("Chief & <Staff>".into()));
     let mut supports = Relation::new(
         "f-supports-p",
         RelationKind::Supports,
@@ -129,8 +129,10 @@ fn awkward() -> Dataset {
         "p",
         src("d1", "B"),
     );
-    supports.categories = vec!["logistical; aid".into(), "ISR \"tech\"".into()].into();
-    supports.fiscal_year = Some(2024);
+    supports.update_details(|d| {
+        d.categories = vec!["logistical; aid".into(), "ISR \"tech\"".into()].into()
+    });
+    supports.update_details(|d| d.fiscal_year = Some(2024));
     let part = Relation::new(
         "e-part-of-c",
         RelationKind::PartOf,
@@ -352,18 +354,18 @@ fn foreign_ftm_becomes_valid_evidence_and_unknown_schemata_are_counted() {
     assert_eq!(d.entities[2].kind, EntityKind::Country);
     assert_eq!(d.relations.len(), 2);
     assert_eq!(d.relations[0].kind, RelationKind::HoldsPosition);
-    assert_eq!(d.relations[0].role.as_deref(), Some("Minister"));
+    assert_eq!(d.relations[0].role(), Some("Minister"));
     let grant = &d.relations[1];
     assert_eq!((grant.kind, &*grant.from), (RelationKind::Funds, "us"));
     assert_eq!(
-        grant.amount.as_deref().cloned(),
+        grant.amount().cloned(),
         Some(Money {
             amount: 1000,
             currency: "EUR".into(),
             qualifier: AmountQualifier::Exact
         })
     );
-    assert_eq!(grant.date, NaiveDate::from_ymd_opt(2024, 5, 1));
+    assert_eq!(grant.date(), NaiveDate::from_ymd_opt(2024, 5, 1));
     // One import document holding the input; each item quotes its own line.
     assert_eq!(d.documents.len(), 1);
     let doc = &d.documents[0];

@@ -11,5 +11,5 @@ mod source;
 pub use entity::{validate_id, Entity, Vote};
 pub use kind::{EntityClass, EntityKind, RelationKind};
 pub use money::{AmountQualifier, Money};
-pub use relation::{EndId, Relation};
+pub use relation::{EndId, Relation, RelationDetails};
 pub use source::{normalize_whitespace, Document, Source, Sources};

@@ -5,15 +5,17 @@ use super::{Money, RelationKind, Source, Sources};
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 use thin_vec::ThinVec;
 
 /// A directed edge `from → to` with what it says and its evidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+///
+/// Reads and writes as one flat record (`id`, `kind`, `from`, `to`,
+/// `role`, `amount`, `fiscalYear`, `date`, `categories`, `sources`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Relation {
     /// Stable readable slug, unique among relations.
     pub id: CompactString,
@@ -24,25 +26,97 @@ pub struct Relation {
     pub from: EndId,
     /// Id of the entity it ends at; shared like `from`.
     pub to: EndId,
-    /// HOLDS_POSITION: the position held ("Chief of Staff").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Box<str>>,
-    /// AUTHORIZES, FUNDS: the money, as stated. Boxed because most
-    /// relations carry none, and each relation's size counts millions of
-    /// times in a large graph.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Box<Money>>,
-    /// The fiscal year the money is for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fiscal_year: Option<i32>,
-    /// The day it happened, when stated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<NaiveDate>,
-    /// SUPPORTS: the kinds of support the source lists ("logistical aid").
-    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
-    pub categories: ThinVec<String>,
+    /// What only some relations state, boxed: most relations state none of
+    /// it, and each relation's size counts millions of times in a large
+    /// graph. `None` when all of it is empty.
+    details: Option<Box<RelationDetails>>,
     /// Evidence; at least one.
     pub sources: Sources,
+}
+
+/// What only some relations state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RelationDetails {
+    /// HOLDS_POSITION: the position held ("Chief of Staff").
+    pub role: Option<Box<str>>,
+    /// AUTHORIZES, FUNDS: the money, as stated.
+    pub amount: Option<Money>,
+    /// The fiscal year the money is for.
+    pub fiscal_year: Option<i32>,
+    /// The day it happened, when stated.
+    pub date: Option<NaiveDate>,
+    /// SUPPORTS: the kinds of support the source lists ("logistical aid").
+    pub categories: ThinVec<String>,
+}
+
+impl RelationDetails {
+    fn is_empty(&self) -> bool {
+        *self == RelationDetails::default()
+    }
+}
+
+/// A relation as it is written and read.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RelationRecord<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    kind: RelationKind,
+    #[serde(borrow)]
+    from: Cow<'a, str>,
+    #[serde(borrow)]
+    to: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amount: Option<Cow<'a, Money>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fiscal_year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    categories: Cow<'a, [String]>,
+    sources: Cow<'a, [Source]>,
+}
+
+impl Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RelationRecord {
+            id: Cow::Borrowed(&self.id),
+            kind: self.kind,
+            from: Cow::Borrowed(&self.from),
+            to: Cow::Borrowed(&self.to),
+            role: self.role().map(Cow::Borrowed),
+            amount: self.amount().map(Cow::Borrowed),
+            fiscal_year: self.fiscal_year(),
+            date: self.date(),
+            categories: Cow::Borrowed(self.categories()),
+            sources: Cow::Borrowed(&self.sources),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Relation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = RelationRecord::deserialize(deserializer)?;
+        let mut relation = Relation {
+            id: r.id.as_ref().into(),
+            kind: r.kind,
+            from: r.from.as_ref().into(),
+            to: r.to.as_ref().into(),
+            details: None,
+            sources: r.sources.into_owned().into(),
+        };
+        relation.set_details(RelationDetails {
+            role: r.role.map(|s| s.as_ref().into()),
+            amount: r.amount.map(Cow::into_owned),
+            fiscal_year: r.fiscal_year,
+            date: r.date,
+            categories: r.categories.into_owned().into(),
+        });
+        Ok(relation)
+    }
 }
 
 /// The id of a relation's end. A loaded graph keeps one copy of each
@@ -116,13 +190,67 @@ impl Relation {
             kind,
             from: from.into(),
             to: to.into(),
-            role: None,
-            amount: None,
-            fiscal_year: None,
-            date: None,
-            categories: ThinVec::new(),
+            details: None,
             sources: smallvec::smallvec![source],
         }
+    }
+
+    /// A relation with everything given.
+    pub fn with_details(
+        id: &str,
+        kind: RelationKind,
+        ends: (EndId, EndId),
+        details: RelationDetails,
+        sources: Sources,
+    ) -> Self {
+        let mut relation = Relation {
+            id: id.into(),
+            kind,
+            from: ends.0,
+            to: ends.1,
+            details: None,
+            sources,
+        };
+        relation.set_details(details);
+        relation
+    }
+
+    /// HOLDS_POSITION: the position held ("Chief of Staff").
+    pub fn role(&self) -> Option<&str> {
+        self.details.as_ref()?.role.as_deref()
+    }
+
+    /// AUTHORIZES, FUNDS: the money, as stated.
+    pub fn amount(&self) -> Option<&Money> {
+        self.details.as_ref()?.amount.as_ref()
+    }
+
+    /// The fiscal year the money is for.
+    pub fn fiscal_year(&self) -> Option<i32> {
+        self.details.as_ref()?.fiscal_year
+    }
+
+    /// The day it happened, when stated.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.details.as_ref()?.date
+    }
+
+    /// SUPPORTS: the kinds of support the source lists ("logistical aid").
+    pub fn categories(&self) -> &[String] {
+        self.details.as_ref().map_or(&[], |d| &d.categories)
+    }
+
+    /// Changes what only some relations state.
+    pub fn update_details(&mut self, change: impl FnOnce(&mut RelationDetails)) {
+        let mut details = self.details.take().map(|d| *d).unwrap_or_default();
+        change(&mut details);
+        self.set_details(details);
+    }
+
+    /// Sets what only some relations state; nothing is kept for none.
+    pub fn set_details(&mut self, mut details: RelationDetails) {
+        details.categories.shrink_to_fit();
+        self.details = (!details.is_empty()).then(|| Box::new(details));
     }
 
     /// Checks what can be checked without the graph: id, evidence, and that
@@ -132,16 +260,16 @@ impl Relation {
         if self.sources.is_empty() {
             return Err("has no source: every relation needs evidence".into());
         }
-        if self.amount.is_some() && !self.kind.carries_money() {
+        if self.amount().is_some() && !self.kind.carries_money() {
             return Err(format!(
                 "`amount` is only for AUTHORIZES and FUNDS, not {}",
                 self.kind
             ));
         }
-        if let Some(amount) = &self.amount {
+        if let Some(amount) = self.amount() {
             amount.validate()?;
         }
-        if let Some(role) = &self.role {
+        if let Some(role) = self.role() {
             if self.kind != RelationKind::HoldsPosition {
                 return Err(format!(
                     "`role` is only for HOLDS_POSITION, not {}",
@@ -152,13 +280,13 @@ impl Relation {
                 return Err("role is empty".into());
             }
         }
-        if !self.categories.is_empty() && self.kind != RelationKind::Supports {
+        if !self.categories().is_empty() && self.kind != RelationKind::Supports {
             return Err(format!(
                 "`categories` is only for SUPPORTS, not {}",
                 self.kind
             ));
         }
-        if let Some(year) = self.fiscal_year {
+        if let Some(year) = self.fiscal_year() {
             validate_year(year)?;
         }
         Ok(())
@@ -177,20 +305,37 @@ mod tests {
     fn money_only_on_money_kinds() {
         let mut r = Relation::new("r", RelationKind::Supports, "a", "b", src());
         assert!(r.validate().is_ok());
-        r.amount = Some(Box::new(Money::usd(1)));
+        r.update_details(|d| d.amount = Some(Money::usd(1)));
         assert!(r.validate().unwrap_err().contains("amount"));
         r.kind = RelationKind::Funds;
         assert!(r.validate().is_ok());
-        r.amount = Some(Box::new(Money::usd(-1)));
+        r.update_details(|d| d.amount = Some(Money::usd(-1)));
         assert!(r.validate().unwrap_err().contains("negative"));
     }
 
     #[test]
     fn role_only_on_positions() {
         let mut r = Relation::new("r", RelationKind::PartOf, "a", "b", src());
-        r.role = Some("Chief".into());
+        r.update_details(|d| d.role = Some("Chief".into()));
         assert!(r.validate().is_err());
         r.kind = RelationKind::HoldsPosition;
         assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn reads_and_writes_one_flat_record() {
+        let mut r = Relation::new("r", RelationKind::Funds, "a", "b", src());
+        r.update_details(|d| d.amount = Some(Money::usd(5)));
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["amount"]["amount"], 5);
+        assert!(json.get("role").is_none() && json.get("details").is_none());
+        let back: Result<Relation, _> = serde_json::from_value(json.clone());
+        assert!(back.is_ok_and(|b| b == r));
+        let mut unknown = json;
+        unknown["extra"] = 1.into();
+        assert!(serde_json::from_value::<Relation>(unknown).is_err());
+        // Emptied details take no room.
+        r.update_details(|d| d.amount = None);
+        assert_eq!(r, Relation::new("r", RelationKind::Funds, "a", "b", src()));
     }
 }

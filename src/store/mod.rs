@@ -248,8 +248,8 @@ pub(crate) mod testkit {
     /// A relation with id `id`.
     pub fn relation(id: &str, from: &str, to: &str) -> Relation {
         let mut r = Relation::new(id, RelationKind::Funds, from, to, src());
-        r.amount = Some(Box::new(Money::usd(213_000_000)));
-        r.fiscal_year = Some(2026);
+        r.update_details(|d| d.amount = Some(Money::usd(213_000_000)));
+        r.update_details(|d| d.fiscal_year = Some(2026));
         r
     }
 

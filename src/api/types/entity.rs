@@ -199,7 +199,7 @@ entity_type!(
                 .steps(self.0.ix, &walk)
                 .into_iter()
                 .map(|s| Position {
-                    role: s.relation.role.as_deref().map(str::to_owned),
+                    role: s.relation.role().map(str::to_owned),
                     organization: self.0.at(s.other),
                     relation: RelationObj::new(self.0.g.clone(), s.edge),
                 })

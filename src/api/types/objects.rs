@@ -52,23 +52,23 @@ impl RelationObj {
     }
     /// HOLDS_POSITION: the position held.
     async fn role(&self) -> Option<&str> {
-        self.r().role.as_deref()
+        self.r().role()
     }
     /// AUTHORIZES, FUNDS: the money, as stated.
     async fn amount(&self) -> Option<MoneyObj> {
-        self.r().amount.as_deref().cloned().map(MoneyObj)
+        self.r().amount().cloned().map(MoneyObj)
     }
     /// The fiscal year the money is for.
     async fn fiscal_year(&self) -> Option<i32> {
-        self.r().fiscal_year
+        self.r().fiscal_year()
     }
     /// The day it happened, when stated.
     async fn date(&self) -> Option<Date> {
-        self.r().date.map(Date)
+        self.r().date().map(Date)
     }
     /// SUPPORTS: the kinds of support the source lists.
     async fn categories(&self) -> &[String] {
-        &self.r().categories
+        self.r().categories()
     }
     /// The evidence: documents and verbatim quotes.
     async fn sources(&self) -> Vec<SourceObj> {
