@@ -133,7 +133,7 @@ pub fn update_entity(g: &mut Graph, id: &str, patch: EntityPatch) -> Result<Vec<
         entity.aliases = aliases.into();
     }
     if let Some(description) = patch.description {
-        entity.description = description.map(Into::into);
+        entity.update_details(|d| d.description = description.map(Into::into));
     }
     if let Some(sources) = patch.sources {
         entity.sources = sources;

@@ -411,8 +411,8 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
     e.aliases = aliases.into();
     let sentence = match kind {
         K::Person => {
-            e.rank = draw.chance(0.4).then(|| draw.pick(&RANKS).into());
-            match &e.rank {
+            e.update_details(|d| d.rank = draw.chance(0.4).then(|| draw.pick(&RANKS).into()));
+            match &e.rank() {
                 Some(rank) => format!("{rank} {name} spoke to reporters"),
                 None => format!("{name} spoke to reporters"),
             }
@@ -424,8 +424,8 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} holds {} for fiscal year {year}",
                 total.display()
             );
-            e.total_amount = Some(Box::new(total));
-            e.fiscal_year = Some(year);
+            e.update_details(|d| d.total_amount = Some(total));
+            e.update_details(|d| d.fiscal_year = Some(year));
             s
         }
         K::Legislation => {
@@ -437,14 +437,14 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} of {year}, passed by {yeas} to {nays} votes, provides {}",
                 total.display()
             );
-            e.total = Some(Box::new(total));
-            e.fiscal_year = Some(year);
-            e.vote = Some(Vote { yeas, nays });
+            e.update_details(|d| d.total = Some(total));
+            e.update_details(|d| d.fiscal_year = Some(year));
+            e.update_details(|d| d.vote = Some(Vote { yeas, nays }));
             s
         }
         K::Event => {
             let date = draw.date();
-            e.date = Some(date);
+            e.update_details(|d| d.date = Some(date));
             format!("The {name} took place on {}", date.format("%b %-d, %Y"))
         }
         _ => {

@@ -3,7 +3,9 @@
 use super::error::ApiError;
 use super::types::{AmountQualifier, Date, EntityKind, RelationKind};
 use crate::edit;
-use crate::model::{Document, Entity, Money, Relation, RelationDetails, Source, Sources, Vote};
+use crate::model::{
+    Document, Entity, EntityDetails, Money, Relation, RelationDetails, Source, Sources, Vote,
+};
 use async_graphql::{InputObject, MaybeUndefined, ID};
 
 /// Evidence for a fact.
@@ -199,23 +201,25 @@ fn maybe<T, U>(
 impl EntityInput {
     /// The given id and the entity (its id still empty).
     pub fn into_model(self) -> Result<(Option<String>, Entity), ApiError> {
-        let entity = Entity {
-            id: Default::default(),
-            kind: self.kind.into(),
-            name: self.name.into(),
-            aliases: self.aliases.unwrap_or_default().into(),
-            description: self.description.map(Into::into),
-            sources: sources(self.sources),
-            rank: self.rank.map(Into::into),
-            total_amount: money(self.total_amount, "totalAmount")?.map(Box::new),
-            fiscal_year: self.fiscal_year,
-            vote: self.vote.map(|v| Vote {
-                yeas: v.yeas,
-                nays: v.nays,
-            }),
-            total: money(self.total, "total")?.map(Box::new),
-            date: self.date.map(|d| d.0),
-        };
+        let entity = Entity::with_details(
+            "",
+            self.kind.into(),
+            &self.name,
+            self.aliases.unwrap_or_default().into(),
+            sources(self.sources),
+            EntityDetails {
+                description: self.description.map(Into::into),
+                rank: self.rank.map(Into::into),
+                total_amount: money(self.total_amount, "totalAmount")?,
+                fiscal_year: self.fiscal_year,
+                vote: self.vote.map(|v| Vote {
+                    yeas: v.yeas,
+                    nays: v.nays,
+                }),
+                total: money(self.total, "total")?,
+                date: self.date.map(|d| d.0),
+            },
+        );
         Ok((self.id.map(|id| id.0), entity))
     }
 }

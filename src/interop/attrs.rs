@@ -115,23 +115,23 @@ pub(super) fn entity_attrs(e: &Entity) -> Vec<(&'static str, AttrValue)> {
     if !e.aliases.is_empty() {
         out.push(text("aliases", &e.aliases.join("; ")));
     }
-    if let Some(d) = &e.description {
+    if let Some(d) = &e.description() {
         out.push(text("description", d));
     }
-    if let Some(r) = &e.rank {
+    if let Some(r) = &e.rank() {
         out.push(text("rank", r));
     }
-    if let Some(m) = e.total_amount.as_ref().or(e.total.as_ref()) {
+    if let Some(m) = e.total_amount().as_ref().or(e.total().as_ref()) {
         money(&mut out, "total_amount", m);
     }
-    if let Some(y) = e.fiscal_year {
+    if let Some(y) = e.fiscal_year() {
         out.push(("fiscal_year", AttrValue::Int(i64::from(y))));
     }
-    if let Some(v) = e.vote {
+    if let Some(v) = e.vote() {
         out.push(("vote_yeas", AttrValue::Int(i64::from(v.yeas))));
         out.push(("vote_nays", AttrValue::Int(i64::from(v.nays))));
     }
-    if let Some(d) = e.date {
+    if let Some(d) = e.date() {
         out.push(text("date", &d.to_string()));
     }
     out

@@ -14,7 +14,8 @@
 use super::{Format, InteropError};
 use crate::dataset::Dataset;
 use crate::model::{
-    AmountQualifier, Document, Entity, EntityClass, Money, Relation, RelationDetails, Source, Vote,
+    AmountQualifier, Document, Entity, EntityClass, EntityDetails, Money, Relation,
+    RelationDetails, Source, Vote,
 };
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -106,22 +107,21 @@ fn table<const N: usize>(
 }
 
 fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
-    let [amount, currency, qualifier] =
-        money_cells(e.total_amount.as_deref().or(e.total.as_deref()));
+    let [amount, currency, qualifier] = money_cells(e.total_amount().or(e.total()));
     Ok([
         e.id.to_string(),
         e.kind.as_str().to_owned(),
         e.name.to_string(),
         json_list(&e.aliases)?,
-        e.description.as_deref().unwrap_or_default().to_owned(),
-        e.rank.as_deref().unwrap_or_default().to_owned(),
+        e.description().unwrap_or_default().to_owned(),
+        e.rank().unwrap_or_default().to_owned(),
         amount,
         currency,
         qualifier,
-        opt(e.fiscal_year),
-        opt(e.vote.map(|v| v.yeas)),
-        opt(e.vote.map(|v| v.nays)),
-        opt(e.date),
+        opt(e.fiscal_year()),
+        opt(e.vote().map(|v| v.yeas)),
+        opt(e.vote().map(|v| v.nays)),
+        opt(e.date()),
         json_list(&e.sources)?,
     ])
 }
@@ -316,20 +316,22 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
         (None, None) => None,
         _ => return Err(row.err("a vote needs both `vote_yeas` and `vote_nays`")),
     };
-    Ok(Entity {
-        id: row.required("id")?.into(),
+    Ok(Entity::with_details(
+        &row.required("id")?,
         kind,
-        name: row.required("name")?.into(),
-        aliases: row.list("aliases")?.into(),
-        description: row.text("description").map(Into::into),
-        sources: row.list::<Source>("sources")?.into(),
-        rank: row.text("rank").map(Into::into),
-        total_amount: total_amount.map(Box::new),
-        fiscal_year: row.parsed("fiscal_year")?,
-        vote,
-        total: total.map(Box::new),
-        date: row.date("date")?,
-    })
+        &row.required("name")?,
+        row.list("aliases")?.into(),
+        row.list::<Source>("sources")?.into(),
+        EntityDetails {
+            description: row.text("description").map(Into::into),
+            rank: row.text("rank").map(Into::into),
+            total_amount,
+            fiscal_year: row.parsed("fiscal_year")?,
+            vote,
+            total,
+            date: row.date("date")?,
+        },
+    ))
 }
 
 fn relation(row: &Row) -> Result<Relation, InteropError> {

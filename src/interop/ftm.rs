@@ -62,8 +62,8 @@
 use super::{source_documents, Import, InteropError};
 use crate::dataset::Dataset;
 use crate::model::{
-    AmountQualifier, Document, Entity, EntityClass, EntityKind, Money, Relation, RelationDetails,
-    RelationKind, Source, Vote,
+    AmountQualifier, Document, Entity, EntityClass, EntityDetails, EntityKind, Money, Relation,
+    RelationDetails, RelationKind, Source, Vote,
 };
 use chrono::NaiveDate;
 use deunicode::deunicode;
@@ -288,17 +288,17 @@ fn entity_proxy(e: &Entity, docs: &BTreeMap<&str, &Document>) -> Proxy {
     for a in &e.aliases {
         p.add("alias", a.as_str());
     }
-    p.add_opt("description", e.description.as_deref());
+    p.add_opt("description", e.description());
     p.add("keywords", e.kind.as_str());
-    p.add_opt("keywords", e.fiscal_year.map(fiscal_label));
-    p.add_opt("title", e.rank.as_deref());
-    if let Some(m) = e.total_amount.as_ref().or(e.total.as_ref()) {
+    p.add_opt("keywords", e.fiscal_year().map(fiscal_label));
+    p.add_opt("title", e.rank());
+    if let Some(m) = e.total_amount().as_ref().or(e.total().as_ref()) {
         p.add("amount", m.amount.to_string());
         p.add("currency", m.currency.as_str());
         p.add("summary", m.display());
     }
-    p.add_opt("status", e.vote.map(vote_status));
-    p.add_opt("date", e.date.map(|d| d.to_string()));
+    p.add_opt("status", e.vote().map(vote_status));
+    p.add_opt("date", e.date().map(|d| d.to_string()));
     p.add_opt("level", territory_level(e.kind));
     provenance(&mut p, "notes", &e.sources, docs);
     p
@@ -642,32 +642,34 @@ impl<'t> Reader<'t> {
             _ => (None, None),
         };
         let keeps_year = matches!(class, EntityClass::Fund | EntityClass::Legislation);
-        Some(Entity {
-            id: self.slugs.assign(&r.id).into(),
+        Some(Entity::with_details(
+            &self.slugs.assign(&r.id),
             kind,
-            name: name.into(),
-            aliases: aliases.into(),
-            description: description.map(Into::into),
-            sources: sources.into(),
-            rank: if class == EntityClass::Person {
-                r.first("title").map(Into::into)
-            } else {
-                None
+            &name,
+            aliases.into(),
+            sources.into(),
+            EntityDetails {
+                description: description.map(Into::into),
+                rank: if class == EntityClass::Person {
+                    r.first("title").map(Into::into)
+                } else {
+                    None
+                },
+                total_amount,
+                fiscal_year: fiscal_year.filter(|_| keeps_year),
+                vote: if class == EntityClass::Legislation {
+                    r.first("status").and_then(parse_vote)
+                } else {
+                    None
+                },
+                total,
+                date: if class == EntityClass::Event {
+                    r.date("date").or_else(|| r.date("startDate"))
+                } else {
+                    None
+                },
             },
-            total_amount: total_amount.map(Box::new),
-            fiscal_year: fiscal_year.filter(|_| keeps_year),
-            vote: if class == EntityClass::Legislation {
-                r.first("status").and_then(parse_vote)
-            } else {
-                None
-            },
-            total: total.map(Box::new),
-            date: if class == EntityClass::Event {
-                r.date("date").or_else(|| r.date("startDate"))
-            } else {
-                None
-            },
-        })
+        ))
     }
 
     /// The relation kind and the properties naming its ends.

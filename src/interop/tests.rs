@@ -82,25 +82,27 @@ fn awkward() -> Dataset {
     let src = |d: &str, q: &str| Source::new(d, q);
     let mut fund = Entity::new("f", EntityKind::Fund, "F & <co>", src("d1", "A & B"));
     fund.aliases = vec!["F; G".into(), "x\"y".into()].into();
-    fund.description = Some("line one\nline two\r\n\ttabbed \u{1}".into());
+    fund.update_details(|d| d.description = Some("line one\nline two\r\n\ttabbed \u{1}".into()));
     fund.sources.push(src("d2", "“curly”"));
     fund.sources.push(src("d1", "“curly”"));
-    fund.total_amount = Some(Box::new(
-        Money::usd(1_500_000).qualified(AmountQualifier::Approximate),
-    ));
-    fund.fiscal_year = Some(2026);
+    fund.update_details(|d| {
+        d.total_amount = Some(Money::usd(1_500_000).qualified(AmountQualifier::Approximate))
+    });
+    fund.update_details(|d| d.fiscal_year = Some(2026));
     let mut law = Entity::new("l", EntityKind::Legislation, "L", src("d1", "<c>"));
-    law.vote = Some(Vote { yeas: 77, nays: 20 });
-    law.total = Some(Box::new(Money {
-        amount: 3,
-        currency: "EUR".into(),
-        qualifier: AmountQualifier::AtMost,
-    }));
-    law.fiscal_year = Some(2025);
+    law.update_details(|d| d.vote = Some(Vote { yeas: 77, nays: 20 }));
+    law.update_details(|d| {
+        d.total = Some(Money {
+            amount: 3,
+            currency: "EUR".into(),
+            qualifier: AmountQualifier::AtMost,
+        })
+    });
+    law.update_details(|d| d.fiscal_year = Some(2025));
     let mut person = Entity::new("p", EntityKind::Person, "P", src("d2", "tab"));
-    person.rank = Some("Gen.".into());
+    person.update_details(|d| d.rank = Some("Gen.".into()));
     let mut event = Entity::new("e", EntityKind::Event, "E", src("d1", "end"));
-    event.date = NaiveDate::from_ymd_opt(2025, 11, 6);
+    event.update_details(|d| d.date = NaiveDate::from_ymd_opt(2025, 11, 6));
     let place = Entity::new("c", EntityKind::Region, "Region", src("d1", "two"));
     let mut funds = Relation::new(
         "l-funds-f",
@@ -349,7 +351,7 @@ fn foreign_ftm_becomes_valid_evidence_and_unknown_schemata_are_counted() {
     );
     assert_eq!(d.entities[0].kind, EntityKind::Person);
     assert_eq!(d.entities[0].aliases, ["J. Doe"]);
-    assert_eq!(d.entities[0].rank.as_deref(), Some("Colonel"));
+    assert_eq!(d.entities[0].rank(), Some("Colonel"));
     assert_eq!(d.entities[1].kind, EntityKind::Ministry);
     assert_eq!(d.entities[2].kind, EntityKind::Country);
     assert_eq!(d.relations.len(), 2);

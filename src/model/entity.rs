@@ -4,6 +4,7 @@ use super::{EntityClass, EntityKind, Money, Source, Sources};
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use thin_vec::ThinVec;
 
 /// A recorded vote on a piece of legislation.
@@ -18,8 +19,11 @@ pub struct Vote {
 
 /// A node of the graph: a person, body, fund, law, event or place, with the
 /// evidence that the source documents give for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+///
+/// Reads and writes as one flat record (`id`, `kind`, `name`, `aliases`,
+/// `description`, `sources`, `rank`, `totalAmount`, `fiscalYear`, `vote`,
+/// `total`, `date`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     /// Stable readable slug, unique among entities. Ids and names are
     /// compact strings (inline up to 24 bytes): a graph holds millions.
@@ -29,31 +33,103 @@ pub struct Entity {
     /// The full name as the source gives it.
     pub name: CompactString,
     /// Acronyms and short forms ("CTEF").
-    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
     pub aliases: ThinVec<String>,
-    /// A short description in the source's own terms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<Box<str>>,
     /// Evidence; at least one.
     pub sources: Sources,
+    /// What only some entities state, boxed as for relations; `None` when
+    /// all of it is empty.
+    details: Option<Box<EntityDetails>>,
+}
+
+/// What only some entities state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityDetails {
+    /// A short description in the source's own terms.
+    pub description: Option<Box<str>>,
     /// PERSON: military rank or honorific ("Lieutenant General").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<Box<str>>,
     /// FUND: the total the source states for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_amount: Option<Box<Money>>,
+    pub total_amount: Option<Money>,
     /// FUND, LEGISLATION: the fiscal year it is for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiscal_year: Option<i32>,
     /// LEGISLATION: the passing vote.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vote: Option<Vote>,
     /// LEGISLATION: the total it provides for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<Box<Money>>,
+    pub total: Option<Money>,
     /// EVENT: the day it took place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<NaiveDate>,
+}
+
+/// An entity as it is written and read.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EntityRecord<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    kind: EntityKind,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    aliases: Cow<'a, [String]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<Cow<'a, str>>,
+    sources: Cow<'a, [Source]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rank: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total_amount: Option<Cow<'a, Money>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fiscal_year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vote: Option<Vote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total: Option<Cow<'a, Money>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    date: Option<NaiveDate>,
+}
+
+impl Serialize for Entity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EntityRecord {
+            id: Cow::Borrowed(&self.id),
+            kind: self.kind,
+            name: Cow::Borrowed(&self.name),
+            aliases: Cow::Borrowed(&self.aliases),
+            description: self.description().map(Cow::Borrowed),
+            sources: Cow::Borrowed(&self.sources),
+            rank: self.rank().map(Cow::Borrowed),
+            total_amount: self.total_amount().map(Cow::Borrowed),
+            fiscal_year: self.fiscal_year(),
+            vote: self.vote(),
+            total: self.total().map(Cow::Borrowed),
+            date: self.date(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Entity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = EntityRecord::deserialize(deserializer)?;
+        let mut entity = Entity {
+            id: r.id.as_ref().into(),
+            kind: r.kind,
+            name: r.name.as_ref().into(),
+            aliases: r.aliases.into_owned().into(),
+            sources: r.sources.into_owned().into(),
+            details: None,
+        };
+        entity.set_details(EntityDetails {
+            description: r.description.map(|s| s.as_ref().into()),
+            rank: r.rank.map(|s| s.as_ref().into()),
+            total_amount: r.total_amount.map(Cow::into_owned),
+            fiscal_year: r.fiscal_year,
+            vote: r.vote,
+            total: r.total.map(Cow::into_owned),
+            date: r.date,
+        });
+        Ok(entity)
+    }
 }
 
 impl Entity {
@@ -64,15 +140,77 @@ impl Entity {
             kind,
             name: name.into(),
             aliases: ThinVec::new(),
-            description: None,
             sources: smallvec::smallvec![source],
-            rank: None,
-            total_amount: None,
-            fiscal_year: None,
-            vote: None,
-            total: None,
-            date: None,
+            details: None,
         }
+    }
+
+    /// An entity with everything given.
+    pub fn with_details(
+        id: &str,
+        kind: EntityKind,
+        name: &str,
+        aliases: ThinVec<String>,
+        sources: Sources,
+        details: EntityDetails,
+    ) -> Self {
+        let mut entity = Entity {
+            id: id.into(),
+            kind,
+            name: name.into(),
+            aliases,
+            sources,
+            details: None,
+        };
+        entity.set_details(details);
+        entity
+    }
+
+    /// A short description in the source's own terms.
+    pub fn description(&self) -> Option<&str> {
+        self.details.as_ref()?.description.as_deref()
+    }
+
+    /// PERSON: military rank or honorific ("Lieutenant General").
+    pub fn rank(&self) -> Option<&str> {
+        self.details.as_ref()?.rank.as_deref()
+    }
+
+    /// FUND: the total the source states for it.
+    pub fn total_amount(&self) -> Option<&Money> {
+        self.details.as_ref()?.total_amount.as_ref()
+    }
+
+    /// FUND, LEGISLATION: the fiscal year it is for.
+    pub fn fiscal_year(&self) -> Option<i32> {
+        self.details.as_ref()?.fiscal_year
+    }
+
+    /// LEGISLATION: the passing vote.
+    pub fn vote(&self) -> Option<Vote> {
+        self.details.as_ref()?.vote
+    }
+
+    /// LEGISLATION: the total it provides for.
+    pub fn total(&self) -> Option<&Money> {
+        self.details.as_ref()?.total.as_ref()
+    }
+
+    /// EVENT: the day it took place.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.details.as_ref()?.date
+    }
+
+    /// Changes what only some entities state.
+    pub fn update_details(&mut self, change: impl FnOnce(&mut EntityDetails)) {
+        let mut details = self.details.take().map(|d| *d).unwrap_or_default();
+        change(&mut details);
+        self.set_details(details);
+    }
+
+    /// Sets what only some entities state; nothing is kept for none.
+    pub fn set_details(&mut self, details: EntityDetails) {
+        self.details = (details != EntityDetails::default()).then(|| Box::new(details));
     }
 
     /// Checks what can be checked without the rest of the graph: the id is a
@@ -100,24 +238,24 @@ impl Entity {
                 Ok(())
             }
         };
-        only(self.rank.is_some(), "rank", &[EntityClass::Person])?;
+        only(self.rank().is_some(), "rank", &[EntityClass::Person])?;
         only(
-            self.total_amount.is_some(),
+            self.total_amount().is_some(),
             "totalAmount",
             &[EntityClass::Fund],
         )?;
         only(
-            self.fiscal_year.is_some(),
+            self.fiscal_year().is_some(),
             "fiscalYear",
             &[EntityClass::Fund, EntityClass::Legislation],
         )?;
-        only(self.vote.is_some(), "vote", &[EntityClass::Legislation])?;
-        only(self.total.is_some(), "total", &[EntityClass::Legislation])?;
-        only(self.date.is_some(), "date", &[EntityClass::Event])?;
-        for money in [&self.total_amount, &self.total].into_iter().flatten() {
+        only(self.vote().is_some(), "vote", &[EntityClass::Legislation])?;
+        only(self.total().is_some(), "total", &[EntityClass::Legislation])?;
+        only(self.date().is_some(), "date", &[EntityClass::Event])?;
+        for money in [self.total_amount(), self.total()].into_iter().flatten() {
             money.validate()?;
         }
-        if let Some(year) = self.fiscal_year {
+        if let Some(year) = self.fiscal_year() {
             validate_year(year)?;
         }
         Ok(())
@@ -174,15 +312,15 @@ mod tests {
     fn kind_specific_fields() {
         let mut e = Entity::new("x", EntityKind::Person, "X", src());
         assert!(e.validate().is_ok());
-        e.vote = Some(Vote { yeas: 1, nays: 2 });
+        e.update_details(|d| d.vote = Some(Vote { yeas: 1, nays: 2 }));
         assert!(e.validate().unwrap_err().contains("vote"));
         let mut f = Entity::new("f", EntityKind::Fund, "F", src());
-        f.total_amount = Some(Box::new(Money::usd(-5)));
+        f.update_details(|d| d.total_amount = Some(Money::usd(-5)));
         assert!(f.validate().unwrap_err().contains("negative"));
-        f.total_amount = Some(Box::new(Money::usd(5)));
-        f.fiscal_year = Some(26);
+        f.update_details(|d| d.total_amount = Some(Money::usd(5)));
+        f.update_details(|d| d.fiscal_year = Some(26));
         assert!(f.validate().is_err());
-        f.fiscal_year = Some(2026);
+        f.update_details(|d| d.fiscal_year = Some(2026));
         assert!(f.validate().is_ok());
         f.sources.clear();
         assert!(f.validate().unwrap_err().contains("source"));

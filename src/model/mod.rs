@@ -8,7 +8,7 @@ mod money;
 mod relation;
 mod source;
 
-pub use entity::{validate_id, Entity, Vote};
+pub use entity::{validate_id, Entity, EntityDetails, Vote};
 pub use kind::{EntityClass, EntityKind, RelationKind};
 pub use money::{AmountQualifier, Money};
 pub use relation::{EndId, Relation, RelationDetails};

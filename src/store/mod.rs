@@ -240,7 +240,7 @@ pub(crate) mod testkit {
     /// An entity with id `id` and name `name`.
     pub fn entity(id: &str, name: &str) -> Entity {
         let mut e = Entity::new(id, EntityKind::Fund, name, src());
-        e.total_amount = Some(Box::new(Money::usd(925_000_000_000)));
+        e.update_details(|d| d.total_amount = Some(Money::usd(925_000_000_000)));
         e.aliases = vec!["CTEF".into()].into();
         e
     }

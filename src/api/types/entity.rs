@@ -133,7 +133,7 @@ macro_rules! entity_type {
             }
             /// A short description in the source's terms.
             async fn description(&self) -> Option<&str> {
-                self.0.e().description.as_deref()
+                self.0.e().description()
             }
             /// The evidence: documents and verbatim quotes.
             async fn sources(&self) -> Vec<SourceObj> {
@@ -186,7 +186,7 @@ entity_type!(
     Person {
         /// Military rank or honorific ("Lieutenant General").
         async fn rank(&self) -> Option<&str> {
-            self.0.e().rank.as_deref()
+            self.0.e().rank()
         }
         /// Positions held, from HOLDS_POSITION relations.
         async fn positions(&self) -> Vec<Position> {
@@ -228,11 +228,11 @@ entity_type!(
     Fund {
         /// The total the source states for the fund.
         async fn total_amount(&self) -> Option<MoneyObj> {
-            self.0.e().total_amount.as_deref().cloned().map(MoneyObj)
+            self.0.e().total_amount().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
         async fn fiscal_year(&self) -> Option<i32> {
-            self.0.e().fiscal_year
+            self.0.e().fiscal_year()
         }
         /// Where the fund's money goes: every funding flow that starts here.
         async fn flows(&self) -> Vec<FundingFlowObj> {
@@ -250,15 +250,15 @@ entity_type!(
     Legislation {
         /// The passing vote, when stated.
         async fn vote(&self) -> Option<VoteObj> {
-            self.0.e().vote.map(VoteObj)
+            self.0.e().vote().map(VoteObj)
         }
         /// The total the legislation provides for.
         async fn total(&self) -> Option<MoneyObj> {
-            self.0.e().total.as_deref().cloned().map(MoneyObj)
+            self.0.e().total().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
         async fn fiscal_year(&self) -> Option<i32> {
-            self.0.e().fiscal_year
+            self.0.e().fiscal_year()
         }
         /// Legislatures that ENACTED it.
         async fn enacted_by(&self) -> Vec<Entity> {
@@ -272,7 +272,7 @@ entity_type!(
     Event {
         /// The day it took place, when stated.
         async fn date(&self) -> Option<Date> {
-            self.0.e().date.map(Date)
+            self.0.e().date().map(Date)
         }
         /// Actors that PARTICIPATE_IN it.
         async fn participants(&self) -> Vec<Entity> {
