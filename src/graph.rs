@@ -1,6 +1,7 @@
 //! The typed property graph: entities on the nodes and relations on the
-//! edges of a petgraph `StableDiGraph` (indices survive deletes), with id →
-//! index maps and the invariants every load and write must keep.
+//! edges of a petgraph `StableDiGraph` (indices survive deletes), with
+//! id-ordered indices for look-up by id, and the invariants every load and
+//! write must keep.
 
 use crate::model::{
     normalize_whitespace, Document, EndId, Entity, EntityKind, Relation, RelationKind,
@@ -886,9 +887,9 @@ impl Bulk {
     }
 }
 
-/// Drops the spare room of a relation's lists: a deserialized list of one
-/// has room for four, which for millions of relations adds up to more than
-/// their quotes.
+/// Drops the spare room of a relation's evidence list: a deserialized list
+/// of one may have been put on the heap with room for more, where it
+/// belongs inline.
 fn shrink(relation: &mut Relation) {
     relation.sources.shrink_to_fit();
 }
