@@ -38,7 +38,7 @@ pub struct Entity {
     pub sources: Sources,
     /// What only some entities state, boxed as for relations; `None` when
     /// all of it is empty.
-    details: Option<Box<EntityDetails>>,
+    details: super::Rare<EntityDetails>,
 }
 
 /// What only some entities state.
@@ -203,14 +203,12 @@ impl Entity {
 
     /// Changes what only some entities state.
     pub fn update_details(&mut self, change: impl FnOnce(&mut EntityDetails)) {
-        let mut details = self.details.take().map(|d| *d).unwrap_or_default();
-        change(&mut details);
-        self.set_details(details);
+        super::change_rare(&mut self.details, change);
     }
 
     /// Sets what only some entities state; nothing is kept for none.
     pub fn set_details(&mut self, details: EntityDetails) {
-        self.details = (details != EntityDetails::default()).then(|| Box::new(details));
+        self.details = super::rare(details);
     }
 
     /// Checks what can be checked without the rest of the graph: the id is a

@@ -29,7 +29,7 @@ pub struct Relation {
     /// What only some relations state, boxed: most relations state none of
     /// it, and each relation's size counts millions of times in a large
     /// graph. `None` when all of it is empty.
-    details: Option<Box<RelationDetails>>,
+    details: super::Rare<RelationDetails>,
     /// Evidence; at least one.
     pub sources: Sources,
 }
@@ -47,12 +47,6 @@ pub struct RelationDetails {
     pub date: Option<NaiveDate>,
     /// SUPPORTS: the kinds of support the source lists ("logistical aid").
     pub categories: ThinVec<String>,
-}
-
-impl RelationDetails {
-    fn is_empty(&self) -> bool {
-        *self == RelationDetails::default()
-    }
 }
 
 /// A relation as it is written and read.
@@ -242,15 +236,16 @@ impl Relation {
 
     /// Changes what only some relations state.
     pub fn update_details(&mut self, change: impl FnOnce(&mut RelationDetails)) {
-        let mut details = self.details.take().map(|d| *d).unwrap_or_default();
-        change(&mut details);
-        self.set_details(details);
+        super::change_rare(&mut self.details, |d| {
+            change(d);
+            d.categories.shrink_to_fit();
+        });
     }
 
     /// Sets what only some relations state; nothing is kept for none.
     pub fn set_details(&mut self, mut details: RelationDetails) {
         details.categories.shrink_to_fit();
-        self.details = (!details.is_empty()).then(|| Box::new(details));
+        self.details = super::rare(details);
     }
 
     /// Checks what can be checked without the graph: id, evidence, and that
