@@ -114,7 +114,7 @@ impl Source {
     /// byte for byte, looking first at `hint` (where the previous quote of
     /// a run ended). Returns where the quote ends in the text, if it is
     /// there.
-    pub fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
+    pub(crate) fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
         let at = match &self.quote {
             Quote::Own(words) => find_from(&doc.text, words, hint).map(|at| (at, words.len())),
             Quote::Span { start, len } if Arc::ptr_eq(&self.document, doc) => {
