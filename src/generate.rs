@@ -464,7 +464,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
             format!("{name} is {what}")
         }
     };
-    e.sources = smallvec::smallvec![docs.cite(i, &sentence)];
+    e.sources = crate::model::Sources::One(docs.cite(i, &sentence));
     e
 }
 
@@ -721,7 +721,7 @@ fn relation(
         R::Announced => format!("{f} issued a statement on {t}"),
         R::OperatesIn => format!("{f} operates in {t}"),
     };
-    r.sources = smallvec::smallvec![docs.cite(item, &sentence)];
+    r.sources = crate::model::Sources::One(docs.cite(item, &sentence));
     r
 }
 

@@ -140,7 +140,7 @@ impl Entity {
             kind,
             name: name.into(),
             aliases: ThinVec::new(),
-            sources: smallvec::smallvec![source],
+            sources: Sources::One(source),
             details: None,
         }
     }

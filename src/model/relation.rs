@@ -185,7 +185,7 @@ impl Relation {
             from: from.into(),
             to: to.into(),
             details: None,
-            sources: smallvec::smallvec![source],
+            sources: Sources::One(source),
         }
     }
 

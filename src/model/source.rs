@@ -201,8 +201,119 @@ impl<'de> Deserialize<'de> for Source {
     }
 }
 
-/// The evidence of an item: almost always one source, kept inline.
-pub type Sources = smallvec::SmallVec<[Source; 1]>;
+/// The evidence of an item, used as a slice of sources. Almost always one
+/// source, kept inline; more go to the heap. Written by hand rather than
+/// as a `SmallVec`: its length word would make every relation 8 bytes
+/// larger, and the enum fits in a source's own three words.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub enum Sources {
+    /// No source (an item that will not pass validation).
+    #[default]
+    Empty,
+    /// One source.
+    One(Source),
+    /// Two or more.
+    Many(Box<Vec<Source>>),
+}
+
+impl Sources {
+    /// No sources.
+    pub fn new() -> Self {
+        Sources::Empty
+    }
+
+    /// Adds a source at the end.
+    pub fn push(&mut self, source: Source) {
+        *self = match std::mem::take(self) {
+            Sources::Empty => Sources::One(source),
+            Sources::One(first) => Sources::Many(Box::new(vec![first, source])),
+            Sources::Many(mut all) => {
+                all.push(source);
+                Sources::Many(all)
+            }
+        };
+    }
+
+    /// Removes every source.
+    pub fn clear(&mut self) {
+        *self = Sources::Empty;
+    }
+
+    /// Drops spare room, and moves a list of one inline.
+    pub fn shrink_to_fit(&mut self) {
+        if let Sources::Many(all) = self {
+            if all.len() < 2 {
+                let all = std::mem::take(&mut **all);
+                *self = all.into();
+            } else {
+                all.shrink_to_fit();
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Sources {
+    type Target = [Source];
+    fn deref(&self) -> &[Source] {
+        match self {
+            Sources::Empty => &[],
+            Sources::One(one) => std::slice::from_ref(one),
+            Sources::Many(all) => all,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Sources {
+    fn deref_mut(&mut self) -> &mut [Source] {
+        match self {
+            Sources::Empty => &mut [],
+            Sources::One(one) => std::slice::from_mut(one),
+            Sources::Many(all) => all,
+        }
+    }
+}
+
+impl From<Vec<Source>> for Sources {
+    fn from(mut all: Vec<Source>) -> Self {
+        match all.len() {
+            0 => Sources::Empty,
+            1 => all.pop().map_or(Sources::Empty, Sources::One),
+            _ => Sources::Many(Box::new(all)),
+        }
+    }
+}
+
+impl FromIterator<Source> for Sources {
+    fn from_iter<I: IntoIterator<Item = Source>>(iter: I) -> Self {
+        iter.into_iter().collect::<Vec<_>>().into()
+    }
+}
+
+impl<'a> IntoIterator for &'a Sources {
+    type Item = &'a Source;
+    type IntoIter = std::slice::Iter<'a, Source>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Sources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Source>::deserialize(deserializer).map(Sources::from)
+    }
+}
 
 /// Folds every run of whitespace into one space and trims the ends, so a
 /// quote copied across a line break still matches.
@@ -273,5 +384,30 @@ mod tests {
         let back: Source = serde_json::from_str(&json).unwrap_or_else(|_| Source::new("", ""));
         assert_eq!(back, s);
         assert!(serde_json::from_str::<Source>(r#"{"document":"d","quote":"q","x":1}"#).is_err());
+    }
+
+    #[test]
+    fn sources_grow_from_none_to_one_inline_to_many() {
+        let (a, b) = (Source::new("d", "a"), Source::new("d", "b"));
+        let mut list = Sources::new();
+        assert!(list.is_empty());
+        list.push(a.clone());
+        assert!(matches!(list, Sources::One(_)) && list[..] == [a.clone()]);
+        list.push(b.clone());
+        assert_eq!(list[..], [a.clone(), b.clone()]);
+        let json = serde_json::to_string(&list).unwrap_or_default();
+        let back: Sources = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, list);
+        let one: Sources = vec![a.clone()].into();
+        assert!(matches!(one, Sources::One(_)));
+        let mut shrunk = Sources::Many(Box::new(vec![b.clone()]));
+        shrunk.shrink_to_fit();
+        assert_eq!(shrunk, Sources::One(b));
+        list.clear();
+        assert_eq!(list, Sources::Empty);
+        assert_eq!(
+            std::mem::size_of::<Sources>(),
+            std::mem::size_of::<Source>()
+        );
     }
 }
