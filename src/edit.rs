@@ -186,21 +186,23 @@ pub fn update_relation(
             what: "relation",
             id: id.to_owned(),
         })?;
-    if let Some(role) = patch.role {
-        relation.update_details(|d| d.role = role.map(Into::into));
-    }
-    if let Some(amount) = patch.amount {
-        relation.update_details(|d| d.amount = amount);
-    }
-    if let Some(year) = patch.fiscal_year {
-        relation.update_details(|d| d.fiscal_year = year);
-    }
-    if let Some(date) = patch.date {
-        relation.update_details(|d| d.date = date);
-    }
-    if let Some(categories) = patch.categories {
-        relation.update_details(|d| d.categories = categories.into());
-    }
+    relation.update_details(|d| {
+        if let Some(role) = patch.role {
+            d.role = role.map(Into::into);
+        }
+        if let Some(amount) = patch.amount {
+            d.amount = amount;
+        }
+        if let Some(year) = patch.fiscal_year {
+            d.fiscal_year = year;
+        }
+        if let Some(date) = patch.date {
+            d.date = date;
+        }
+        if let Some(categories) = patch.categories {
+            d.categories = categories.into();
+        }
+    });
     if let Some(sources) = patch.sources {
         relation.sources = sources;
     }

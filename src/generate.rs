@@ -412,7 +412,7 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
     let sentence = match kind {
         K::Person => {
             e.update_details(|d| d.rank = draw.chance(0.4).then(|| draw.pick(&RANKS).into()));
-            match &e.rank() {
+            match e.rank() {
                 Some(rank) => format!("{rank} {name} spoke to reporters"),
                 None => format!("{name} spoke to reporters"),
             }
@@ -424,8 +424,10 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} holds {} for fiscal year {year}",
                 total.display()
             );
-            e.update_details(|d| d.total_amount = Some(total));
-            e.update_details(|d| d.fiscal_year = Some(year));
+            e.update_details(|d| {
+                d.total_amount = Some(total);
+                d.fiscal_year = Some(year);
+            });
             s
         }
         K::Legislation => {
@@ -437,9 +439,11 @@ fn entity(i: usize, kind: EntityKind, ids: &Ids, docs: &mut Docs, draw: &mut Dra
                 "The {name} of {year}, passed by {yeas} to {nays} votes, provides {}",
                 total.display()
             );
-            e.update_details(|d| d.total = Some(total));
-            e.update_details(|d| d.fiscal_year = Some(year));
-            e.update_details(|d| d.vote = Some(Vote { yeas, nays }));
+            e.update_details(|d| {
+                d.total = Some(total);
+                d.fiscal_year = Some(year);
+                d.vote = Some(Vote { yeas, nays });
+            });
             s
         }
         K::Event => {

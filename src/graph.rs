@@ -441,7 +441,7 @@ impl Graph {
     /// Checks that every source's document exists and holds its quote,
     /// and binds the sources to the graph's documents.
     fn check_sources(&self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
-        for s in sources.iter() {
+        for s in sources {
             let doc = self
                 .documents
                 .get(s.document())
@@ -454,11 +454,7 @@ impl Graph {
                     quote: s.quote().to_owned(),
                 });
             }
-        }
-        for s in sources {
-            if let Some(doc) = self.documents.get(s.document()) {
-                s.bind(doc, 0);
-            }
+            s.bind(doc, 0);
         }
         Ok(())
     }

@@ -115,13 +115,13 @@ pub(super) fn entity_attrs(e: &Entity) -> Vec<(&'static str, AttrValue)> {
     if !e.aliases.is_empty() {
         out.push(text("aliases", &e.aliases.join("; ")));
     }
-    if let Some(d) = &e.description() {
+    if let Some(d) = e.description() {
         out.push(text("description", d));
     }
-    if let Some(r) = &e.rank() {
+    if let Some(r) = e.rank() {
         out.push(text("rank", r));
     }
-    if let Some(m) = e.total_amount().as_ref().or(e.total().as_ref()) {
+    if let Some(m) = e.total_amount().or(e.total()) {
         money(&mut out, "total_amount", m);
     }
     if let Some(y) = e.fiscal_year() {

@@ -292,7 +292,7 @@ fn entity_proxy(e: &Entity, docs: &BTreeMap<&str, &Document>) -> Proxy {
     p.add("keywords", e.kind.as_str());
     p.add_opt("keywords", e.fiscal_year().map(fiscal_label));
     p.add_opt("title", e.rank());
-    if let Some(m) = e.total_amount().as_ref().or(e.total().as_ref()) {
+    if let Some(m) = e.total_amount().or(e.total()) {
         p.add("amount", m.amount.to_string());
         p.add("currency", m.currency.as_str());
         p.add("summary", m.display());

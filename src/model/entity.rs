@@ -111,15 +111,7 @@ impl Serialize for Entity {
 impl<'de> Deserialize<'de> for Entity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let r = EntityRecord::deserialize(deserializer)?;
-        let mut entity = Entity {
-            id: r.id.as_ref().into(),
-            kind: r.kind,
-            name: r.name.as_ref().into(),
-            aliases: r.aliases.into_owned().into(),
-            sources: r.sources.into_owned().into(),
-            details: None,
-        };
-        entity.set_details(EntityDetails {
+        let details = EntityDetails {
             description: r.description.map(|s| s.as_ref().into()),
             rank: r.rank.map(|s| s.as_ref().into()),
             total_amount: r.total_amount.map(Cow::into_owned),
@@ -127,8 +119,15 @@ impl<'de> Deserialize<'de> for Entity {
             vote: r.vote,
             total: r.total.map(Cow::into_owned),
             date: r.date,
-        });
-        Ok(entity)
+        };
+        Ok(Entity::with_details(
+            &r.id,
+            r.kind,
+            &r.name,
+            r.aliases.into_owned().into(),
+            r.sources.into_owned().into(),
+            details,
+        ))
     }
 }
 

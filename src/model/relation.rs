@@ -94,22 +94,20 @@ impl Serialize for Relation {
 impl<'de> Deserialize<'de> for Relation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let r = RelationRecord::deserialize(deserializer)?;
-        let mut relation = Relation {
-            id: r.id.as_ref().into(),
-            kind: r.kind,
-            from: r.from.as_ref().into(),
-            to: r.to.as_ref().into(),
-            details: None,
-            sources: r.sources.into_owned().into(),
-        };
-        relation.set_details(RelationDetails {
+        let details = RelationDetails {
             role: r.role.map(|s| s.as_ref().into()),
             amount: r.amount.map(Cow::into_owned),
             fiscal_year: r.fiscal_year,
             date: r.date,
             categories: r.categories.into_owned().into(),
-        });
-        Ok(relation)
+        };
+        Ok(Relation::with_details(
+            &r.id,
+            r.kind,
+            (r.from.as_ref().into(), r.to.as_ref().into()),
+            details,
+            r.sources.into_owned().into(),
+        ))
     }
 }
 

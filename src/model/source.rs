@@ -115,20 +115,16 @@ impl Source {
     /// a run ended). Returns where the quote ends in the text, if it is
     /// there.
     pub(crate) fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
-        let at = match &self.quote {
-            Quote::Own(words) => find_from(&doc.text, words, hint).map(|at| (at, words.len())),
-            Quote::Span { start, len } if Arc::ptr_eq(&self.document, doc) => {
-                return Some(*start as usize + *len as usize);
+        if let Quote::Span { start, len } = self.quote {
+            if Arc::ptr_eq(&self.document, doc) {
+                return Some(start as usize + len as usize);
             }
-            Quote::Span { .. } => {
-                let words = self.quote().to_owned();
-                let found = find_from(&doc.text, &words, hint).map(|at| (at, words.len()));
-                if found.is_none() {
-                    self.quote = Quote::Own(Box::new(words));
-                }
-                found
-            }
-        };
+            // A place in another copy of the text: keep the words themselves
+            // until they are found in this one.
+            self.quote = Quote::Own(Box::new(self.quote().to_owned()));
+        }
+        let words = self.quote();
+        let at = find_from(&doc.text, words, hint).map(|at| (at, words.len()));
         self.document = doc.clone();
         let (start, len) = at?;
         let (Ok(s), Ok(l)) = (u32::try_from(start), u32::try_from(len)) else {
