@@ -246,12 +246,13 @@ pub fn ingest(g: &mut Graph, input: Ingest) -> Result<(Ingested, Vec<Edit>), Gra
     let mut document = input.document;
     document.id = input
         .document_id
-        .unwrap_or_else(|| unique_id(g, &slug(&document.title)));
+        .unwrap_or_else(|| unique_id(g, &slug(&document.title)))
+        .into();
     let mut done = Ingested {
-        document: document.id.clone(),
+        document: document.id.to_string(),
         ..Default::default()
     };
-    let mut edits = vec![Edit::DocumentCreated(document.id.clone())];
+    let mut edits = vec![Edit::DocumentCreated(document.id.to_string())];
     g.add_document(document)?;
     for (id, entity) in input.entities {
         let (id, mut e) = create_entity(g, id, entity)?;
@@ -273,9 +274,9 @@ pub fn ingest_dataset(g: &mut Graph, data: Dataset) -> Result<(Ingested, Vec<Edi
     let mut edits = Vec::new();
     for d in data.all_documents() {
         if done.document.is_empty() {
-            done.document = d.id.clone();
+            done.document = d.id.to_string();
         }
-        edits.push(Edit::DocumentCreated(d.id.clone()));
+        edits.push(Edit::DocumentCreated(d.id.to_string()));
     }
     for e in &data.entities {
         done.entities.push(e.id.to_string());

@@ -297,12 +297,12 @@ impl Docs {
                 let publisher = draw.pick(&PUBLISHERS);
                 let dateline = draw.chance(0.5).then(|| draw.word());
                 Document {
-                    id: ids.id(i),
-                    title: format!("{publisher} report {}", i + 1),
-                    publisher: publisher.to_owned(),
+                    id: ids.id(i).into(),
+                    title: compact_str::format_compact!("{publisher} report {}", i + 1),
+                    publisher: publisher.into(),
                     published_on: Some(draw.date()),
-                    dateline,
-                    text,
+                    dateline: dateline.map(Into::into),
+                    text: text.into(),
                 }
             })
             .collect()

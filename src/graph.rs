@@ -5,6 +5,7 @@
 
 use crate::model::{
     normalize_whitespace, Document, EndId, Entity, EntityKind, Relation, RelationKind,
+    TextDictionary,
 };
 use crate::search_index::SearchIndex;
 use compact_str::CompactString;
@@ -144,7 +145,11 @@ pub struct Graph {
     relation_order: Vec<EdgeIndex>,
     /// Shared with the sources that quote them, whose quotes are mostly
     /// places in these texts.
-    documents: BTreeMap<String, Arc<Document>>,
+    documents: BTreeMap<CompactString, Arc<Document>>,
+    /// The dictionary the documents' texts are packed with, trained when a
+    /// large graph is loaded; documents added later are packed with it too.
+    /// `None` in a graph too small for packing to pay.
+    text_dictionary: Option<Arc<TextDictionary>>,
     /// The last document text folded for checking quotes: items usually
     /// come in runs that quote one document, and keeping every folded text
     /// would double the memory documents take.
@@ -201,7 +206,7 @@ impl std::fmt::Debug for ScoreCache {
 /// empty: it is only a shortcut.
 #[derive(Default)]
 struct FoldedText {
-    last: Mutex<Option<(String, Arc<str>)>>,
+    last: Mutex<Option<(CompactString, Arc<str>)>>,
 }
 
 impl FoldedText {
@@ -214,7 +219,7 @@ impl FoldedText {
                 return text.clone();
             }
         }
-        let text: Arc<str> = normalize_whitespace(&doc.text).into();
+        let text: Arc<str> = normalize_whitespace(&doc.text.get()).into();
         *last = Some((doc.id.clone(), text.clone()));
         text
     }
@@ -430,12 +435,71 @@ impl Graph {
                 "document title and publisher must not be empty".into(),
             ));
         }
-        if doc.text.trim().is_empty() {
+        if doc.text.get().trim().is_empty() {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
+        let mut doc = doc;
+        if let Some(dictionary) = &self.text_dictionary {
+            doc.text.pack(dictionary);
+        }
         self.documents.insert(doc.id.clone(), Arc::new(doc));
         Ok(())
+    }
+
+    /// Trains a dictionary on the documents' texts and packs them with it,
+    /// when there are enough of them for that to pay; a no-op once done.
+    /// Runs before any source is bound, while the graph alone holds its
+    /// documents, so that they are packed in place. Returns whether texts
+    /// are now packed.
+    fn pack_texts(&mut self) -> bool {
+        if self.text_dictionary.is_some() {
+            return true;
+        }
+        let started = std::time::Instant::now();
+        let dictionary = {
+            let texts: Vec<&str> = self
+                .documents
+                .values()
+                .filter_map(|d| d.text.plain())
+                .collect();
+            TextDictionary::train(&texts)
+        };
+        let Some(dictionary) = dictionary else {
+            return false;
+        };
+        let mut docs: Vec<&mut Document> = self.documents.values_mut().map(Arc::make_mut).collect();
+        // Packing takes a few microseconds a text: spread over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = docs.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for part in docs.chunks_mut(chunk) {
+                let dictionary = &dictionary;
+                s.spawn(move || {
+                    for doc in part {
+                        doc.text.pack(dictionary);
+                    }
+                });
+            }
+        });
+        let (packed, bytes) = docs
+            .iter()
+            .filter(|d| d.text.is_packed())
+            .fold((0, 0), |(n, bytes), d| (n + 1, bytes + d.text.len()));
+        tracing::info!(
+            documents = docs.len(),
+            packed,
+            text_bytes = bytes,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "document texts packed"
+        );
+        self.text_dictionary = Some(dictionary);
+        true
+    }
+
+    /// The dictionary the documents' texts are packed with, if they are.
+    pub fn text_dictionary(&self) -> Option<&TextDictionary> {
+        self.text_dictionary.as_deref()
     }
 
     /// Checks that every source's document exists and holds its quote,
@@ -446,15 +510,15 @@ impl Graph {
                 .documents
                 .get(s.document())
                 .ok_or_else(|| GraphError::UnknownDocument(s.document().to_owned()))?;
-            let text = self.folded_text.of(doc);
-            let quote = normalize_whitespace(s.quote());
-            if quote.is_empty() || !text.contains(quote.as_str()) {
+            let folded = self.folded_text.of(doc);
+            let quote = normalize_whitespace(&s.quote());
+            if quote.is_empty() || !folded.contains(quote.as_str()) {
                 return Err(GraphError::QuoteNotFound {
                     document: s.document().to_owned(),
-                    quote: s.quote().to_owned(),
+                    quote: s.quote().into_owned(),
                 });
             }
-            s.bind(doc, 0);
+            s.bind(doc, &doc.text.get(), 0);
         }
         Ok(())
     }
@@ -706,9 +770,10 @@ pub struct Bulk {
     /// Relations in the order they came, checked ascending by id: the
     /// graph's id order as it is.
     relations: Vec<EdgeIndex>,
-    /// The document the previous item quoted, and where in its text that
-    /// quote ended: items come in runs that quote one document in order.
-    last_quote: Option<(Arc<Document>, usize)>,
+    /// The document the previous item quoted, its text when packed, and
+    /// where in its text that quote ended: items come in runs that quote
+    /// one document in order, so each text is unpacked about once.
+    last_quote: Option<LastQuote>,
     /// Builds the search index from the entities' names on a thread of its
     /// own while relations load, which need nothing from it.
     indexer: Option<std::thread::JoinHandle<SearchIndex>>,
@@ -731,12 +796,13 @@ impl Bulk {
 
     /// Adds a document, checked as [`Graph::add_document`] does.
     pub fn document(&mut self, doc: Document) -> Result<(), Refused> {
-        let id = doc.id.clone();
+        let id = doc.id.to_string();
         self.graph.add_document(doc).map_err(|e| (id, e))
     }
 
     /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
     pub fn entity(&mut self, mut entity: Entity) -> Result<(), Refused> {
+        self.graph.pack_texts();
         let id = entity.id.to_string();
         entity.sources.shrink_to_fit();
         entity.aliases.shrink_to_fit();
@@ -752,6 +818,7 @@ impl Bulk {
     /// every entity.
     pub fn relation(&mut self, mut relation: Relation) -> Result<(), Refused> {
         if self.ends.len() != self.graph.entity_order.len() {
+            self.graph.pack_texts();
             let g = &self.graph;
             self.ends = g
                 .entity_order
@@ -825,19 +892,31 @@ impl Bulk {
     /// previous one of the same document ended.
     fn share_documents(&mut self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            let (doc, hint) = match self.last_quote.take() {
-                Some((doc, end)) if doc.id == s.document() => (doc, end),
+            let last = match self.last_quote.take() {
+                Some(last) if last.doc.id == s.document() => last,
                 _ => {
                     let doc = self
                         .graph
                         .documents
                         .get(s.document())
                         .ok_or_else(|| GraphError::UnknownDocument(s.document().to_owned()))?;
-                    (doc.clone(), 0)
+                    let unpacked = match doc.text.plain() {
+                        Some(_) => None,
+                        None => Some(doc.text.get().into_owned()),
+                    };
+                    LastQuote {
+                        doc: doc.clone(),
+                        unpacked,
+                        end: 0,
+                    }
                 }
             };
-            let end = s.bind(&doc, hint).unwrap_or(hint);
-            self.last_quote = Some((doc, end));
+            let text = match &last.unpacked {
+                Some(text) => text.as_str(),
+                None => last.doc.text.plain().unwrap_or_default(),
+            };
+            let end = s.bind(&last.doc, text, last.end).unwrap_or(last.end);
+            self.last_quote = Some(LastQuote { end, ..last });
         }
         Ok(())
     }
@@ -846,6 +925,7 @@ impl Bulk {
     /// among all ids.
     pub fn finish(self) -> Result<Graph, GraphError> {
         let mut graph = self.graph;
+        graph.pack_texts();
         graph.bulk_loading = false;
         let built = self.indexer.and_then(|thread| thread.join().ok());
         graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
@@ -881,6 +961,16 @@ impl Bulk {
         }
         Ok(graph)
     }
+}
+
+/// The document a bulk load's previous source quoted.
+#[derive(Debug)]
+struct LastQuote {
+    doc: Arc<Document>,
+    /// The text, when the document holds it packed.
+    unpacked: Option<String>,
+    /// Where the previous quote ended in the text.
+    end: usize,
 }
 
 /// Drops the spare room of a relation's evidence list: a deserialized list
@@ -1181,6 +1271,64 @@ mod tests {
         assert!(matches!(
             refused(&[("r1", "a", "a")]),
             Some(GraphError::SelfLoop(_))
+        ));
+    }
+    #[test]
+    fn a_large_graph_holds_its_texts_packed_and_reads_them_back() {
+        let mut data = crate::generate::generate(&crate::generate::Spec::with_degree(2000, 5, 7));
+        data.documents.sort_by(|a, b| a.id.cmp(&b.id));
+        data.entities.sort_by(|a, b| a.id.cmp(&b.id));
+        data.relations.sort_by(|a, b| a.id.cmp(&b.id));
+        let load = || -> Result<Graph, Refused> {
+            let mut b = Bulk::with_capacity(data.entities.len(), data.relations.len());
+            for d in &data.documents {
+                b.document(d.clone())?;
+            }
+            for e in &data.entities {
+                b.entity(e.clone())?;
+            }
+            for r in &data.relations {
+                b.relation(r.clone())?;
+            }
+            b.finish().map_err(|e| (String::new(), e))
+        };
+        let mut g = match load() {
+            Ok(g) => g,
+            Err((id, e)) => panic!("{id}: {e}"),
+        };
+        assert!(g.text_dictionary().is_some());
+        for d in &data.documents {
+            let held = g
+                .document(&d.id)
+                .map(|h| (h.text.is_packed(), h.text.get() == d.text.get()));
+            assert_eq!(held, Some((true, true)), "{}", d.id);
+        }
+        for r in &data.relations {
+            let held = g.relation(&r.id).map(|h| &h.sources[0]);
+            assert!(held.is_some_and(|s| s.quote_in_text() && s == &r.sources[0]));
+        }
+        // A document added later is packed with the same dictionary, and a
+        // relation quoting it is checked against its words.
+        let quoted = data.relations[0].sources[0].document();
+        let found = data.documents.iter().find(|d| d.id == quoted).cloned();
+        let mut doc = found.unwrap_or_else(|| panic!("{quoted}"));
+        doc.id = "later".into();
+        let quote = data.relations[0].sources[0].quote().into_owned();
+        assert_eq!(g.add_document(doc), Ok(()));
+        assert!(g.document("later").is_some_and(|d| d.text.is_packed()));
+        let quoting = |id: &str, quote: &str| {
+            let mut r = data.relations[0].clone();
+            r.id = id.into();
+            r.sources = vec![Source::new("later", quote)].into();
+            r
+        };
+        assert!(g.add_relation(quoting("r-later", &quote)).is_ok());
+        assert!(g
+            .relation("r-later")
+            .is_some_and(|r| r.sources[0].quote_in_text() && r.sources[0].quote() == quote));
+        assert!(matches!(
+            g.add_relation(quoting("r-none", "not in it")),
+            Err(GraphError::QuoteNotFound { .. })
         ));
     }
 }

@@ -173,7 +173,7 @@ impl MoneyInput {
         }
         let money = Money {
             amount: a as i64,
-            currency: self.currency.unwrap_or_else(|| "USD".to_owned()),
+            currency: self.currency.map_or_else(|| "USD".into(), Into::into),
             qualifier: self.qualifier.unwrap_or(AmountQualifier::Exact).into(),
         };
         money
@@ -279,12 +279,12 @@ impl IngestInput {
     pub fn into_model(self) -> Result<edit::Ingest, ApiError> {
         let d = self.document;
         let document = Document {
-            id: String::new(),
-            title: d.title,
-            publisher: d.publisher,
+            id: compact_str::CompactString::default(),
+            title: d.title.into(),
+            publisher: d.publisher.into(),
             published_on: d.published_on.map(|d| d.0),
-            dateline: d.dateline,
-            text: d.text,
+            dateline: d.dateline.map(Into::into),
+            text: d.text.into(),
         };
         Ok(edit::Ingest {
             document_id: d.id.map(|id| id.0),

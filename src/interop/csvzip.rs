@@ -87,7 +87,7 @@ fn money_cells(m: Option<&Money>) -> [String; 3] {
     match m {
         Some(m) => [
             m.amount.to_string(),
-            m.currency.clone(),
+            m.currency.to_string(),
             m.qualifier.as_str().to_owned(),
         ],
         None => Default::default(),
@@ -146,12 +146,12 @@ fn edge_row(r: &Relation) -> Result<[String; 12], InteropError> {
 
 fn document_row(d: &Document) -> Result<[String; 6], InteropError> {
     Ok([
-        d.id.clone(),
-        d.title.clone(),
-        d.publisher.clone(),
+        d.id.to_string(),
+        d.title.to_string(),
+        d.publisher.to_string(),
         opt(d.published_on),
-        d.dateline.clone().unwrap_or_default(),
-        d.text.clone(),
+        d.dateline.as_deref().unwrap_or_default().to_owned(),
+        d.text.get().into_owned(),
     ])
 }
 
@@ -253,7 +253,9 @@ impl Row {
         };
         Ok(Some(Money {
             amount: value,
-            currency: self.text("currency").unwrap_or_else(|| "USD".into()),
+            currency: self
+                .text("currency")
+                .map_or_else(|| "USD".into(), Into::into),
             qualifier,
         }))
     }
@@ -356,12 +358,12 @@ fn relation(row: &Row) -> Result<Relation, InteropError> {
 
 fn document(row: &Row) -> Result<Document, InteropError> {
     Ok(Document {
-        id: row.required("id")?,
-        title: row.required("title")?,
-        publisher: row.required("publisher")?,
+        id: row.required("id")?.into(),
+        title: row.required("title")?.into(),
+        publisher: row.required("publisher")?.into(),
         published_on: row.date("published_on")?,
-        dateline: row.text("dateline"),
-        text: row.required("text")?,
+        dateline: row.text("dateline").map(Into::into),
+        text: row.required("text")?.into(),
     })
 }
 

@@ -277,7 +277,7 @@ fn document_proxy(d: &Document) -> Proxy {
     p.add("publisher", d.publisher.as_str());
     p.add_opt("publishedAt", d.published_on.map(|d| d.to_string()));
     p.add_opt("address", d.dateline.as_deref());
-    p.add("bodyText", d.text.as_str());
+    p.add("bodyText", d.text.get().into_owned());
     p
 }
 
@@ -554,7 +554,7 @@ fn money(r: &Read<'_>, words_prop: &str) -> Option<Money> {
         .unwrap_or_else(|| "USD".to_owned());
     Some(Money {
         amount,
-        currency,
+        currency: currency.into(),
         qualifier: qualifier_of(r.first(words_prop)),
     })
 }
@@ -576,12 +576,12 @@ impl<'t> Reader<'t> {
     fn foreign_sources(&mut self, r: &Read<'t>) -> Vec<Source> {
         let text = self.text;
         let doc = self.import_doc.get_or_insert_with(|| Document {
-            id: format!("ftm-import-{:016x}", fnv1a(text.as_bytes())),
+            id: format!("ftm-import-{:016x}", fnv1a(text.as_bytes())).into(),
             title: "FollowTheMoney import".into(),
             publisher: "FollowTheMoney".into(),
             published_on: None,
             dateline: None,
-            text: text.to_owned(),
+            text: text.into(),
         });
         r.lines
             .iter()
@@ -606,12 +606,12 @@ impl<'t> Reader<'t> {
             .unwrap_or("FollowTheMoney")
             .to_owned();
         Some(Document {
-            id: self.slugs.assign(&r.id),
-            title,
-            publisher,
+            id: self.slugs.assign(&r.id).into(),
+            title: title.into(),
+            publisher: publisher.into(),
             published_on: r.date("publishedAt"),
-            dateline: r.first("address").map(str::to_owned),
-            text,
+            dateline: r.first("address").map(Into::into),
+            text: text.into(),
         })
     }
 

@@ -376,7 +376,7 @@ fn foreign_ftm_becomes_valid_evidence_and_unknown_schemata_are_counted() {
         (doc.title.as_str(), doc.publisher.as_str()),
         ("FollowTheMoney import", "FollowTheMoney")
     );
-    assert_eq!(doc.text, text);
+    assert_eq!(doc.text.get(), text);
     assert_eq!(d.entities[0].sources[0].quote(), lines[0]);
     assert_eq!(d.relations[0].sources[0].quote(), lines[2]);
     let mut g = Graph::new();

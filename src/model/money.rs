@@ -1,5 +1,6 @@
 //! Exact money amounts and how they read in plain words.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -41,8 +42,8 @@ impl AmountQualifier {
     }
 }
 
-fn default_currency() -> String {
-    "USD".to_owned()
+fn default_currency() -> CompactString {
+    CompactString::const_new("USD")
 }
 
 /// An amount of money in whole currency units, exact: $925 billion is
@@ -55,7 +56,7 @@ pub struct Money {
     pub amount: i64,
     /// ISO 4217 code; USD unless stated.
     #[serde(default = "default_currency")]
-    pub currency: String,
+    pub currency: CompactString,
     /// How exact the source is about it.
     #[serde(default)]
     pub qualifier: AmountQualifier,

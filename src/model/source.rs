@@ -1,7 +1,10 @@
 //! Documents and the evidence that ties every fact to one of them.
 
+use super::text::Text;
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A source document: an article, report or statement, with its full text
@@ -10,19 +13,19 @@ use std::sync::Arc;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Document {
     /// Stable readable slug.
-    pub id: String,
+    pub id: CompactString,
     /// Headline or title.
-    pub title: String,
+    pub title: CompactString,
     /// Who published it (Kurdistan24).
-    pub publisher: String,
+    pub publisher: CompactString,
     /// Publication date, when the document states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_on: Option<NaiveDate>,
     /// Where it was filed from (Erbil).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dateline: Option<String>,
+    pub dateline: Option<CompactString>,
     /// The full text; quotes must occur in it.
-    pub text: String,
+    pub text: Text,
 }
 
 impl Document {
@@ -30,7 +33,7 @@ impl Document {
     /// are folded to single spaces. An empty quote never occurs.
     pub fn contains_quote(&self, quote: &str) -> bool {
         let quote = normalize_whitespace(quote);
-        !quote.is_empty() && normalize_whitespace(&self.text).contains(&quote)
+        !quote.is_empty() && normalize_whitespace(&self.text.get()).contains(&quote)
     }
 }
 
@@ -43,95 +46,149 @@ impl Document {
 /// documents, and holding them twice would cost more than any other part
 /// of a relation.
 #[derive(Clone)]
-pub struct Source {
-    /// The document: the graph's own once bound, a stand-in carrying only
-    /// the id before.
-    document: Arc<Document>,
-    quote: Quote,
+pub struct Source(Held);
+
+/// A source as the graph holds it, or as it came.
+#[derive(Clone)]
+enum Held {
+    /// Pointing at the graph's document.
+    Bound {
+        document: Arc<Document>,
+        quote: Quote,
+    },
+    /// Naming its document, before the graph binds it: boxed so that a
+    /// source stays three words long, and apart from any document, since
+    /// millions of sources are read at start-up and bound at once.
+    Unbound(Box<Unbound>),
 }
 
-/// A quote, as words of its own or as a place in its document's text.
+/// What a source that is not bound yet holds.
+#[derive(Clone)]
+struct Unbound {
+    document: CompactString,
+    quote: String,
+}
+
+/// A bound quote, as words of its own or as a place in its document's text.
 #[derive(Clone)]
 enum Quote {
     /// Bytes `start..start + len` of the document's text.
     Span { start: u32, len: u32 },
     /// Words that are not in the text byte for byte (they match it only
-    /// once whitespace is folded), or whose document is not bound yet.
-    /// Boxed twice so that a source stays three words long.
+    /// once whitespace is folded). Boxed twice so that a source stays three
+    /// words long.
     #[allow(clippy::box_collection)]
     Own(Box<String>),
 }
 
 impl Source {
     /// A source naming document `document` with its own quote.
-    pub fn new(document: impl Into<String>, quote: impl Into<String>) -> Self {
-        Source {
-            document: Arc::new(Document {
-                id: document.into(),
-                title: String::new(),
-                publisher: String::new(),
-                published_on: None,
-                dateline: None,
-                text: String::new(),
-            }),
-            quote: Quote::Own(Box::new(quote.into())),
-        }
+    pub fn new(document: impl Into<CompactString>, quote: impl Into<String>) -> Self {
+        Source(Held::Unbound(Box::new(Unbound {
+            document: document.into(),
+            quote: quote.into(),
+        })))
     }
 
     /// Id of the document.
     pub fn document(&self) -> &str {
-        &self.document.id
+        match &self.0 {
+            Held::Bound { document, .. } => &document.id,
+            Held::Unbound(u) => &u.document,
+        }
     }
 
-    /// The verbatim words, as given.
-    pub fn quote(&self) -> &str {
-        match &self.quote {
-            Quote::Span { start, len } => {
-                let start = *start as usize;
+    /// The verbatim words, as given: borrowed, unless they are a place in
+    /// a packed text.
+    pub fn quote(&self) -> Cow<'_, str> {
+        match &self.0 {
+            Held::Bound {
+                document,
+                quote: Quote::Span { start, len },
+            } => {
+                let range = *start as usize..*start as usize + *len as usize;
                 // Spans are only made where the text has these bytes.
-                self.document
-                    .text
-                    .get(start..start + *len as usize)
-                    .unwrap_or_default()
+                match document.text.plain() {
+                    Some(text) => Cow::Borrowed(text.get(range).unwrap_or_default()),
+                    None => Cow::Owned(
+                        document
+                            .text
+                            .with(|text| text.get(range).unwrap_or_default().to_owned()),
+                    ),
+                }
             }
-            Quote::Own(words) => words,
+            Held::Bound {
+                quote: Quote::Own(words),
+                ..
+            } => Cow::Borrowed(words),
+            Held::Unbound(u) => Cow::Borrowed(&u.quote),
         }
     }
 
     /// Whether both sources point at one copy of their document.
     pub fn same_document(&self, other: &Source) -> bool {
-        Arc::ptr_eq(&self.document, &other.document)
+        match (&self.0, &other.0) {
+            (Held::Bound { document: a, .. }, Held::Bound { document: b, .. }) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 
     /// Whether the quote is held as a place in its document's text rather
     /// than as words of its own.
     pub fn quote_in_text(&self) -> bool {
-        matches!(self.quote, Quote::Span { .. })
+        matches!(
+            self.0,
+            Held::Bound {
+                quote: Quote::Span { .. },
+                ..
+            }
+        )
     }
 
     /// Points this source at `doc`, the graph's document of the same id,
-    /// and keeps its quote as a place in `doc`'s text when it occurs there
-    /// byte for byte, looking first at `hint` (where the previous quote of
-    /// a run ended). Returns where the quote ends in the text, if it is
-    /// there.
-    pub(crate) fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
-        if let Quote::Span { start, len } = self.quote {
-            if Arc::ptr_eq(&self.document, doc) {
-                return Some(start as usize + len as usize);
+    /// and keeps its quote as a place in `doc`'s text (`text`, unpacked)
+    /// when it occurs there byte for byte, looking first at `hint` (where
+    /// the previous quote of a run ended). Returns where the quote ends in
+    /// the text, if it is there.
+    pub(crate) fn bind(&mut self, doc: &Arc<Document>, text: &str, hint: usize) -> Option<usize> {
+        if let Held::Bound {
+            document,
+            quote: Quote::Span { start, len },
+        } = &self.0
+        {
+            if Arc::ptr_eq(document, doc) {
+                return Some(*start as usize + *len as usize);
             }
-            // A place in another copy of the text: keep the words themselves
-            // until they are found in this one.
-            self.quote = Quote::Own(Box::new(self.quote().to_owned()));
         }
-        let words = self.quote();
-        let at = find_from(&doc.text, words, hint).map(|at| (at, words.len()));
-        self.document = doc.clone();
-        let (start, len) = at?;
-        let (Ok(s), Ok(l)) = (u32::try_from(start), u32::try_from(len)) else {
-            return None;
+        let at = find_from(text, &self.quote(), hint);
+        let placeholder = Held::Bound {
+            document: doc.clone(),
+            quote: Quote::Span { start: 0, len: 0 },
         };
-        self.quote = Quote::Span { start: s, len: l };
-        Some(start + len)
+        // A place in another copy of the text becomes words of its own
+        // until they are found in this one.
+        let words = match std::mem::replace(&mut self.0, placeholder) {
+            Held::Unbound(u) => u.quote,
+            Held::Bound {
+                quote: Quote::Own(words),
+                ..
+            } => *words,
+            bound @ Held::Bound { .. } => Source(bound).quote().into_owned(),
+        };
+        let span = at.and_then(|at| {
+            let start = u32::try_from(at).ok()?;
+            let len = u32::try_from(words.len()).ok()?;
+            Some((Quote::Span { start, len }, at + words.len()))
+        });
+        let (quote, end) = match span {
+            Some((span, end)) => (span, Some(end)),
+            None => (Quote::Own(Box::new(words)), None),
+        };
+        self.0 = Held::Bound {
+            document: doc.clone(),
+            quote,
+        };
+        end
     }
 }
 
@@ -184,7 +241,7 @@ impl Serialize for Source {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         SourceRecord {
             document: self.document().into(),
-            quote: self.quote().into(),
+            quote: self.quote(),
         }
         .serialize(serializer)
     }
@@ -348,25 +405,25 @@ mod tests {
             "The Peshmerga\nForces have joined. The Peshmerga train.",
         ));
         let mut verbatim = Source::new("d", "The Peshmerga train");
-        assert_eq!(verbatim.bind(&d, 0), Some(53));
+        assert_eq!(verbatim.bind(&d, &d.text.get(), 0), Some(53));
         assert!(verbatim.quote_in_text());
         assert_eq!(verbatim.quote(), "The Peshmerga train");
         // The hint finds the later of two equal quotes.
         let mut again = Source::new("d", "The Peshmerga");
-        assert_eq!(again.bind(&d, 33), Some(47));
+        assert_eq!(again.bind(&d, &d.text.get(), 33), Some(47));
         // Bound already, it stays where it is.
-        assert_eq!(again.bind(&d, 0), Some(47));
+        assert_eq!(again.bind(&d, &d.text.get(), 0), Some(47));
         // Words that match only once whitespace is folded keep their own.
         let mut folded = Source::new("d", "Peshmerga Forces");
-        assert_eq!(folded.bind(&d, 0), None);
+        assert_eq!(folded.bind(&d, &d.text.get(), 0), None);
         assert!(!folded.quote_in_text() && folded.same_document(&verbatim));
         assert_eq!(folded.quote(), "Peshmerga Forces");
         // Bound to another copy of the document, a span is looked up again.
         let other = Arc::new(doc("The Peshmerga train."));
-        assert_eq!(verbatim.bind(&other, 0), Some(19));
+        assert_eq!(verbatim.bind(&other, &other.text.get(), 0), Some(19));
         assert_eq!(verbatim.quote(), "The Peshmerga train");
         let gone = Arc::new(doc("Nothing alike."));
-        assert_eq!(verbatim.bind(&gone, 0), None);
+        assert_eq!(verbatim.bind(&gone, &gone.text.get(), 0), None);
         assert_eq!(verbatim.quote(), "The Peshmerga train");
     }
 
@@ -374,7 +431,7 @@ mod tests {
     fn sources_read_and_write_as_document_and_quote() {
         let d = Arc::new(doc("Forces have joined."));
         let mut s = Source::new("d", "have joined");
-        s.bind(&d, 0);
+        s.bind(&d, &d.text.get(), 0);
         let json = serde_json::to_string(&s).unwrap_or_default();
         assert_eq!(json, r#"{"document":"d","quote":"have joined"}"#);
         let back: Source = serde_json::from_str(&json).unwrap_or_else(|_| Source::new("", ""));

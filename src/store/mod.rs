@@ -229,7 +229,7 @@ pub(crate) mod testkit {
     pub fn document(id: &str) -> Document {
         Document {
             id: id.into(),
-            title: format!("Title {id}"),
+            title: format!("Title {id}").into(),
             publisher: "Kurdistan24".into(),
             published_on: chrono::NaiveDate::from_ymd_opt(2025, 12, 1),
             dateline: Some("Erbil".into()),

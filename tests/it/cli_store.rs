@@ -4,6 +4,7 @@
 
 use crate::server::{command, run_bounded, ARTICLE_ENTITIES, ARTICLE_RELATIONS};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -271,6 +272,7 @@ fn subcommands_document_their_flags() {
     assert!(!data.exists(), "--help touches no data directory");
 }
 
+/// Large enough for the documents' texts to be packed when loaded.
 #[test]
 fn generated_datasets_are_deterministic_and_load() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,9 +284,9 @@ fn generated_datasets_are_deterministic_and_load() {
             &[
                 "generate",
                 "--entities",
-                "300",
+                "2000",
                 "--relations",
-                "1500",
+                "10000",
                 "--seed",
                 seed,
                 "--out",
@@ -302,7 +304,7 @@ fn generated_datasets_are_deterministic_and_load() {
     let check = run(&data, &["check", &file("a.json")]);
     assert!(check.status.success(), "check: {}", text(&check.stderr));
     assert!(
-        text(&check.stdout).contains("300 entities, 1500 relations"),
+        text(&check.stdout).contains("2000 entities, 10000 relations"),
         "{}",
         text(&check.stdout)
     );
@@ -317,7 +319,41 @@ fn generated_datasets_are_deterministic_and_load() {
         ],
     );
     assert!(import.status.success(), "import: {}", text(&import.stderr));
-    let exported = export(&data, &dir.path().join("out.json"));
-    assert_eq!(ids(&exported, "entities").len(), 300);
-    assert_eq!(ids(&exported, "relations").len(), 1500);
+    let out = dir.path().join("out.json");
+    let o = run_bounded(
+        command(&data).env("PARTNERGRAPH_LOG", "info").args([
+            "export",
+            "--format",
+            "json",
+            &out.display().to_string(),
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(o.status.success(), "export: {}", text(&o.stderr));
+    let log = text(&o.stderr);
+    assert!(log.contains("document texts packed"), "{log}");
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(ids(&exported, "entities").len(), 2000);
+    assert_eq!(ids(&exported, "relations").len(), 10000);
+    // Held packed, every text and every quote reads back as generated.
+    let generated: Value = serde_json::from_slice(&a).unwrap();
+    let by_id = |v: &Value, list: &str, field: &str| -> BTreeMap<String, Value> {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["id"].as_str().unwrap().to_owned(), x[field].clone()))
+            .collect()
+    };
+    assert_eq!(
+        by_id(&exported, "documents", "text"),
+        by_id(&generated, "documents", "text")
+    );
+    for list in ["entities", "relations"] {
+        assert_eq!(
+            by_id(&exported, list, "sources"),
+            by_id(&generated, list, "sources"),
+            "{list}"
+        );
+    }
 }

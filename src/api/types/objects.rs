@@ -7,6 +7,7 @@ use crate::graph::Graph;
 use crate::model::{Money, Source, Vote};
 use async_graphql::{Object, SimpleObject, ID};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
@@ -121,8 +122,8 @@ impl DocumentObj {
         self.d().and_then(|d| d.dateline.as_deref())
     }
     /// The full text that every quote is taken from.
-    async fn text(&self) -> &str {
-        self.d().map_or("", |d| d.text.as_str())
+    async fn text(&self) -> Cow<'_, str> {
+        self.d().map_or(Cow::Borrowed(""), |d| d.text.get())
     }
 }
 
@@ -153,7 +154,7 @@ impl SourceObj {
         &self.document
     }
     /// Verbatim words of the document.
-    async fn quote(&self) -> &str {
+    async fn quote(&self) -> Cow<'_, str> {
         self.source.quote()
     }
 }
