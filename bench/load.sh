@@ -8,6 +8,8 @@
 #   bash bench/load.sh                       # article, 10k and 1M entities
 #   SIZES="10000" DURATION=5 bash bench/load.sh
 #   bash bench/load.sh --smoke               # seconds: article only, no timings kept
+#   KEEP=dir bash bench/load.sh              # keep each size's generated file and
+#                                            # store in dir, and reuse them next time
 #
 # Servers listen on 127.0.0.1 only; every run is bounded by DURATION. The
 # analysis time limit is raised to two minutes so that a far shortestPath on
@@ -24,6 +26,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-3}"
+KEEP="${KEEP:-}"
 if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; ROUNDS=1; fi
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -164,18 +167,25 @@ run_dataset article "$work/article-data" ctef ctef issa-ozeir partner-forces-in-
 
 for n in $SIZES; do
   rels=$((n * 5))
-  "$bin" generate --entities "$n" --relations "$rels" --seed 1 --out "$work/gen-$n.json" >&2
-  t0=$(date +%s.%N)
-  "$bin" import "$work/gen-$n.json" --no-seed --data-dir "$work/gen-$n" >&2
-  t1=$(date +%s.%N)
-  # Start-up is measured with the import's writes on disk, not in flight.
-  sync
-  echo "| ${n} entities / ${rels} relations | import | $(python3 -c "print(f'{$t1 - $t0:.1f}')") s | | |"
+  kept="${KEEP:-$work}"
+  mkdir -p "$kept"
+  if [ -n "$KEEP" ] && [ -f "$kept/gen-$n.json" ] && [ -d "$kept/gen-$n" ]; then
+    echo "| ${n} entities / ${rels} relations | import | kept from an earlier run | | |"
+  else
+    rm -rf "$kept/gen-$n"
+    "$bin" generate --entities "$n" --relations "$rels" --seed 1 --out "$kept/gen-$n.json" >&2
+    t0=$(date +%s.%N)
+    "$bin" import "$kept/gen-$n.json" --no-seed --data-dir "$kept/gen-$n" >&2
+    t1=$(date +%s.%N)
+    # Start-up is measured with the import's writes on disk, not in flight.
+    sync
+    echo "| ${n} entities / ${rels} relations | import | $(python3 -c "print(f'{$t1 - $t0:.1f}')") s | | |"
+  fi
   # Queries that touch about as much at every size, so that latency shows
   # what the graph's size costs: Q1 an entity of median degree; Q2 one whose
   # two-hop neighbourhood has about 300 entities and relations; Q4 a 4-letter prefix that
   # about 20 names contain; Q3 the first and last entities (far apart).
-  read -r q1id q2id far_a far_b prefix < <(python3 - "$work/gen-$n.json" <<'PY'
+  read -r q1id q2id far_a far_b prefix < <(python3 - "$kept/gen-$n.json" <<'PY'
 import collections, json, sys, unicodedata
 data = json.load(open(sys.argv[1]))
 adj = collections.defaultdict(set)
@@ -205,5 +215,5 @@ prefix = min(sorted(starts), key=lambda g: (abs(grams[g] - 20), g))
 print(median, q2, data["entities"][0]["id"], data["entities"][-1]["id"], prefix)
 PY
 )
-  run_dataset "${n}/${rels}" "$work/gen-$n" "$q1id" "$q2id" "$far_a" "$far_b" "$prefix"
+  run_dataset "${n}/${rels}" "$kept/gen-$n" "$q1id" "$q2id" "$far_a" "$far_b" "$prefix"
 done

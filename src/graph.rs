@@ -482,14 +482,17 @@ impl Graph {
                 });
             }
         });
-        let (packed, bytes) = docs
+        let (packed, bytes, held) = docs
             .iter()
             .filter(|d| d.text.is_packed())
-            .fold((0, 0), |(n, bytes), d| (n + 1, bytes + d.text.len()));
+            .fold((0, 0, 0), |(n, bytes, held), d| {
+                (n + 1, bytes + d.text.len(), held + d.text.held_len())
+            });
         tracing::info!(
             documents = docs.len(),
             packed,
             text_bytes = bytes,
+            packed_bytes = held,
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "document texts packed"
         );

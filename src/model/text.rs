@@ -126,6 +126,14 @@ impl Text {
         }
     }
 
+    /// Bytes the text takes in memory: packed or as written.
+    pub fn held_len(&self) -> usize {
+        match &self.0 {
+            Repr::Plain(text) => text.len(),
+            Repr::Packed { bytes, .. } => bytes.len(),
+        }
+    }
+
     /// Whether the text has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -307,6 +315,7 @@ mod tests {
             assert!(text.is_packed() && text.plain().is_none());
             assert_eq!(text.get(), t.as_str());
             assert_eq!(text.len(), t.len());
+            assert!(text.held_len() < t.len());
             assert_eq!(text, Text::from(t.as_str()));
             if let Repr::Packed { bytes, .. } = &text.0 {
                 packed_bytes += bytes.len();
