@@ -3,7 +3,8 @@
 # four GraphQL queries with wrk, plus the same load against a bare actix-web
 # endpoint that returns Q1's exact response bytes (the floor of HTTP + bytes
 # on this machine). Prints a Markdown report (throughput, p50/p99 latency,
-# resident memory, start-up time).
+# resident memory, start-up time). Each query is first run for WARMUP
+# seconds unreported, then ROUNDS times; the table holds the medians.
 #
 #   bash bench/load.sh                       # article, 10k and 1M entities
 #   SIZES="10000" DURATION=5 bash bench/load.sh
@@ -26,8 +27,9 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-3}"
+WARMUP="${WARMUP:-2}"
 KEEP="${KEEP:-}"
-if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; ROUNDS=1; fi
+if [ "$SMOKE" = 1 ]; then SIZES=""; DURATION=1; CONNECTIONS=4; ROUNDS=1; WARMUP=1; fi
 
 if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -97,7 +99,7 @@ settle() {
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
-echo "## Load benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
+echo "## Load benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $ROUNDS after ${WARMUP}s warm-up)"
 echo
 echo "| dataset | query | req/s | p50 ms | p99 ms |"
 echo "| --- | --- | ---: | ---: | ---: |"
@@ -122,8 +124,24 @@ run_dataset() {
       echo "| $name | ${q^^} | answered with errors: $(curl -s "$server_url/graphql" -H 'content-type: application/json' -d @"$work/$q.json" | head -c 300) | | |"
       continue
     fi
+    # A short unreported run first: the first seconds of load on a freshly
+    # started server pay for what start-up left behind (the allocator
+    # returning the loading's freed pages, pages touched for the first
+    # time), which is not what the query costs. Then the median of ROUNDS.
     settle "$server_pid"
-    read -r rps p50 p99 < <(load "$server_url/graphql" "$work/$q.json")
+    DURATION="$WARMUP" load "$server_url/graphql" "$work/$q.json" > /dev/null
+    : > "$work/$q.rounds"
+    for _ in $(seq 1 "$ROUNDS"); do
+      settle "$server_pid"
+      load "$server_url/graphql" "$work/$q.json" >> "$work/$q.rounds"
+    done
+    read -r rps p50 p99 < <(python3 - "$work/$q.rounds" <<'PY'
+import statistics, sys
+rows = [[float(x) for x in line.split()] for line in open(sys.argv[1])]
+rps, p50, p99 = (statistics.median(r[k] for r in rows) for k in range(3))
+print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
+PY
+)
     echo "| $name | ${q^^} | $rps | $p50 | $p99 |"
   done
   if [ "$name" = "article" ]; then
