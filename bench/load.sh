@@ -97,6 +97,28 @@ settle() {
   done
 }
 
+# Waits until the whole machine has been idle (over 90% idle time) for two
+# seconds, at most two minutes: what ran before (a data file parsed to pick
+# the queries, an import) leaves the kernel work to do that would weigh on
+# the server's first minute.
+quiet_machine() {
+  python3 - <<'PY'
+import time
+def snap():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3] + v[4], sum(v)
+quiet = 0
+for _ in range(240):
+    i0, t0 = snap()
+    time.sleep(0.5)
+    i1, t1 = snap()
+    quiet = quiet + 1 if (i1 - i0) > 0.9 * max(1, t1 - t0) else 0
+    if quiet >= 4:
+        break
+PY
+}
+
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 echo "## Load benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $ROUNDS after ${WARMUP}s warm-up)"
@@ -107,6 +129,7 @@ echo "| --- | --- | ---: | ---: | ---: |"
 run_dataset() {
   local name="$1" data="$2" q1id="$3" q2id="$4" far_a="$5" far_b="$6" prefix="$7"
   local t0 t1
+  quiet_machine
   t0=$(date +%s.%N)
   # The response cache is off here: Q1-Q4 must run to measure what they
   # cost, not be answered from memory after their first run.

@@ -762,7 +762,7 @@ pub type Refused = (String, GraphError);
 ///
 /// Items come as the store gives them: documents, then entities, then
 /// relations, each in id order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Bulk {
     graph: Graph,
     /// Entity ids by hash, built when the first relation comes: millions of
@@ -780,6 +780,21 @@ pub struct Bulk {
     /// Builds the search index from the entities' names on a thread of its
     /// own while relations load, which need nothing from it.
     indexer: Option<std::thread::JoinHandle<SearchIndex>>,
+    /// After this many documents, the dictionary for their texts is trained
+    /// on them, and every later document is packed as it comes, while the
+    /// store's reader decodes the next: packing all at the end would hold
+    /// up the load, the reader waiting, for a second per million relations.
+    train_after: usize,
+}
+
+/// Documents a bulk load trains its text dictionary on, at most (as many
+/// as the dictionary samples).
+const TRAIN_AFTER_DOCUMENTS: usize = 2048;
+
+impl Default for Bulk {
+    fn default() -> Self {
+        Bulk::with_capacity(0, 0)
+    }
 }
 
 impl Bulk {
@@ -794,13 +809,18 @@ impl Bulk {
             relations: Vec::with_capacity(relations),
             last_quote: None,
             indexer: None,
+            train_after: TRAIN_AFTER_DOCUMENTS,
         }
     }
 
     /// Adds a document, checked as [`Graph::add_document`] does.
     pub fn document(&mut self, doc: Document) -> Result<(), Refused> {
         let id = doc.id.to_string();
-        self.graph.add_document(doc).map_err(|e| (id, e))
+        self.graph.add_document(doc).map_err(|e| (id, e))?;
+        if self.graph.documents.len() == self.train_after {
+            self.graph.pack_texts();
+        }
+        Ok(())
     }
 
     /// Adds an entity, checked as [`Graph::add_entity`] does but for quotes.
@@ -1282,11 +1302,15 @@ mod tests {
         data.documents.sort_by(|a, b| a.id.cmp(&b.id));
         data.entities.sort_by(|a, b| a.id.cmp(&b.id));
         data.relations.sort_by(|a, b| a.id.cmp(&b.id));
-        let load = || -> Result<Graph, Refused> {
+        let load = |train_after: usize| -> Result<Graph, Refused> {
             let mut b = Bulk::with_capacity(data.entities.len(), data.relations.len());
+            b.train_after = train_after;
             for d in &data.documents {
                 b.document(d.clone())?;
             }
+            // Trained before the first entity only when told to train early.
+            let early = train_after < data.documents.len();
+            assert_eq!(b.graph.text_dictionary.is_some(), early);
             for e in &data.entities {
                 b.entity(e.clone())?;
             }
@@ -1295,21 +1319,27 @@ mod tests {
             }
             b.finish().map_err(|e| (String::new(), e))
         };
-        let mut g = match load() {
+        // Trained once every document has come (too few here to train
+        // before), or on the first 400 with the rest packed as they come.
+        assert!(data.documents.len() < TRAIN_AFTER_DOCUMENTS);
+        let loads = [TRAIN_AFTER_DOCUMENTS, 400].map(|n| match load(n) {
             Ok(g) => g,
             Err((id, e)) => panic!("{id}: {e}"),
-        };
-        assert!(g.text_dictionary().is_some());
-        for d in &data.documents {
-            let held = g
-                .document(&d.id)
-                .map(|h| (h.text.is_packed(), h.text.get() == d.text.get()));
-            assert_eq!(held, Some((true, true)), "{}", d.id);
+        });
+        for g in &loads {
+            assert!(g.text_dictionary().is_some());
+            for d in &data.documents {
+                let held = g
+                    .document(&d.id)
+                    .map(|h| (h.text.is_packed(), h.text.get() == d.text.get()));
+                assert_eq!(held, Some((true, true)), "{}", d.id);
+            }
+            for r in &data.relations {
+                let held = g.relation(&r.id).map(|h| &h.sources[0]);
+                assert!(held.is_some_and(|s| s.quote_in_text() && s == &r.sources[0]));
+            }
         }
-        for r in &data.relations {
-            let held = g.relation(&r.id).map(|h| &h.sources[0]);
-            assert!(held.is_some_and(|s| s.quote_in_text() && s == &r.sources[0]));
-        }
+        let [_, mut g] = loads;
         // A document added later is packed with the same dictionary, and a
         // relation quoting it is checked against its words.
         let quoted = data.relations[0].sources[0].document();
