@@ -494,7 +494,7 @@ impl Graph {
             text_bytes = bytes,
             packed_bytes = held,
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "document texts packed"
+            "text dictionary trained; the documents so far packed, every later one as it comes"
         );
         self.text_dictionary = Some(dictionary);
         true

@@ -331,7 +331,7 @@ fn generated_datasets_are_deterministic_and_load() {
     );
     assert!(o.status.success(), "export: {}", text(&o.stderr));
     let log = text(&o.stderr);
-    assert!(log.contains("document texts packed"), "{log}");
+    assert!(log.contains("text dictionary trained"), "{log}");
     let exported: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(ids(&exported, "entities").len(), 2000);
     assert_eq!(ids(&exported, "relations").len(), 10000);
