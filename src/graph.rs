@@ -219,7 +219,7 @@ impl FoldedText {
                 return text.clone();
             }
         }
-        let text: Arc<str> = normalize_whitespace(&doc.text.get()).into();
+        let text: Arc<str> = doc.text.with(normalize_whitespace).into();
         *last = Some((doc.id.clone(), text.clone()));
         text
     }
@@ -428,7 +428,7 @@ impl Graph {
     }
 
     /// Adds a document; its id must be new and a slug.
-    pub fn add_document(&mut self, doc: Document) -> Result<(), GraphError> {
+    pub fn add_document(&mut self, mut doc: Document) -> Result<(), GraphError> {
         crate::model::validate_id(&doc.id).map_err(GraphError::Invalid)?;
         if doc.title.trim().is_empty() || doc.publisher.trim().is_empty() {
             return Err(GraphError::Invalid(
@@ -439,7 +439,6 @@ impl Graph {
             return Err(GraphError::Invalid("document text is empty".into()));
         }
         self.check_new_id(&doc.id)?;
-        let mut doc = doc;
         if let Some(dictionary) = &self.text_dictionary {
             doc.text.pack(dictionary);
         }
@@ -450,11 +449,10 @@ impl Graph {
     /// Trains a dictionary on the documents' texts and packs them with it,
     /// when there are enough of them for that to pay; a no-op once done.
     /// Runs before any source is bound, while the graph alone holds its
-    /// documents, so that they are packed in place. Returns whether texts
-    /// are now packed.
-    fn pack_texts(&mut self) -> bool {
+    /// documents, so that they are packed in place.
+    fn pack_texts(&mut self) {
         if self.text_dictionary.is_some() {
-            return true;
+            return;
         }
         let started = std::time::Instant::now();
         let dictionary = {
@@ -466,30 +464,22 @@ impl Graph {
             TextDictionary::train(&texts)
         };
         let Some(dictionary) = dictionary else {
-            return false;
+            return;
         };
-        let mut docs: Vec<&mut Document> = self.documents.values_mut().map(Arc::make_mut).collect();
-        // Packing takes a few microseconds a text: spread over the cores.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = docs.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            for part in docs.chunks_mut(chunk) {
-                let dictionary = &dictionary;
-                s.spawn(move || {
-                    for doc in part {
-                        doc.text.pack(dictionary);
-                    }
-                });
-            }
-        });
-        let (packed, bytes, held) = docs
-            .iter()
+        // A bulk load gets here after its first documents, a few
+        // milliseconds of packing; later ones are packed as they come.
+        for doc in self.documents.values_mut() {
+            Arc::make_mut(doc).text.pack(&dictionary);
+        }
+        let (packed, bytes, held) = self
+            .documents
+            .values()
             .filter(|d| d.text.is_packed())
             .fold((0, 0, 0), |(n, bytes, held), d| {
                 (n + 1, bytes + d.text.len(), held + d.text.held_len())
             });
         tracing::info!(
-            documents = docs.len(),
+            documents = self.documents.len(),
             packed,
             text_bytes = bytes,
             packed_bytes = held,
@@ -497,7 +487,6 @@ impl Graph {
             "text dictionary trained; the documents so far packed, every later one as it comes"
         );
         self.text_dictionary = Some(dictionary);
-        true
     }
 
     /// The dictionary the documents' texts are packed with, if they are.
@@ -521,7 +510,7 @@ impl Graph {
                     quote: s.quote().into_owned(),
                 });
             }
-            s.bind(doc, &doc.text.get(), 0);
+            s.bind(doc, 0);
         }
         Ok(())
     }
@@ -773,10 +762,10 @@ pub struct Bulk {
     /// Relations in the order they came, checked ascending by id: the
     /// graph's id order as it is.
     relations: Vec<EdgeIndex>,
-    /// The document the previous item quoted, its text when packed, and
-    /// where in its text that quote ended: items come in runs that quote
-    /// one document in order, so each text is unpacked about once.
-    last_quote: Option<LastQuote>,
+    /// The document the previous item quoted, and where in its text that
+    /// quote ended: items come in runs that quote one document in order
+    /// (so a packed text is unpacked about once, by [`crate::model::Text::with`]).
+    last_quote: Option<(Arc<Document>, usize)>,
     /// Builds the search index from the entities' names on a thread of its
     /// own while relations load, which need nothing from it.
     indexer: Option<std::thread::JoinHandle<SearchIndex>>,
@@ -915,31 +904,19 @@ impl Bulk {
     /// previous one of the same document ended.
     fn share_documents(&mut self, sources: &mut [crate::model::Source]) -> Result<(), GraphError> {
         for s in sources {
-            let last = match self.last_quote.take() {
-                Some(last) if last.doc.id == s.document() => last,
+            let (doc, hint) = match self.last_quote.take() {
+                Some((doc, end)) if doc.id == s.document() => (doc, end),
                 _ => {
                     let doc = self
                         .graph
                         .documents
                         .get(s.document())
                         .ok_or_else(|| GraphError::UnknownDocument(s.document().to_owned()))?;
-                    let unpacked = match doc.text.plain() {
-                        Some(_) => None,
-                        None => Some(doc.text.get().into_owned()),
-                    };
-                    LastQuote {
-                        doc: doc.clone(),
-                        unpacked,
-                        end: 0,
-                    }
+                    (doc.clone(), 0)
                 }
             };
-            let text = match &last.unpacked {
-                Some(text) => text.as_str(),
-                None => last.doc.text.plain().unwrap_or_default(),
-            };
-            let end = s.bind(&last.doc, text, last.end).unwrap_or(last.end);
-            self.last_quote = Some(LastQuote { end, ..last });
+            let end = s.bind(&doc, hint).unwrap_or(hint);
+            self.last_quote = Some((doc, end));
         }
         Ok(())
     }
@@ -984,16 +961,6 @@ impl Bulk {
         }
         Ok(graph)
     }
-}
-
-/// The document a bulk load's previous source quoted.
-#[derive(Debug)]
-struct LastQuote {
-    doc: Arc<Document>,
-    /// The text, when the document holds it packed.
-    unpacked: Option<String>,
-    /// Where the previous quote ended in the text.
-    end: usize,
 }
 
 /// Drops the spare room of a relation's evidence list: a deserialized list

@@ -33,7 +33,7 @@ impl Document {
     /// are folded to single spaces. An empty quote never occurs.
     pub fn contains_quote(&self, quote: &str) -> bool {
         let quote = normalize_whitespace(quote);
-        !quote.is_empty() && normalize_whitespace(&self.text.get()).contains(&quote)
+        !quote.is_empty() && self.text.with(normalize_whitespace).contains(&quote)
     }
 }
 
@@ -146,11 +146,11 @@ impl Source {
     }
 
     /// Points this source at `doc`, the graph's document of the same id,
-    /// and keeps its quote as a place in `doc`'s text (`text`, unpacked)
-    /// when it occurs there byte for byte, looking first at `hint` (where
-    /// the previous quote of a run ended). Returns where the quote ends in
-    /// the text, if it is there.
-    pub(crate) fn bind(&mut self, doc: &Arc<Document>, text: &str, hint: usize) -> Option<usize> {
+    /// and keeps its quote as a place in `doc`'s text when it occurs there
+    /// byte for byte, looking first at `hint` (where the previous quote of
+    /// a run ended). Returns where the quote ends in the text, if it is
+    /// there.
+    pub(crate) fn bind(&mut self, doc: &Arc<Document>, hint: usize) -> Option<usize> {
         if let Held::Bound {
             document,
             quote: Quote::Span { start, len },
@@ -160,7 +160,7 @@ impl Source {
                 return Some(*start as usize + *len as usize);
             }
         }
-        let at = find_from(text, &self.quote(), hint);
+        let at = doc.text.with(|text| find_from(text, &self.quote(), hint));
         let placeholder = Held::Bound {
             document: doc.clone(),
             quote: Quote::Span { start: 0, len: 0 },
@@ -405,25 +405,25 @@ mod tests {
             "The Peshmerga\nForces have joined. The Peshmerga train.",
         ));
         let mut verbatim = Source::new("d", "The Peshmerga train");
-        assert_eq!(verbatim.bind(&d, &d.text.get(), 0), Some(53));
+        assert_eq!(verbatim.bind(&d, 0), Some(53));
         assert!(verbatim.quote_in_text());
         assert_eq!(verbatim.quote(), "The Peshmerga train");
         // The hint finds the later of two equal quotes.
         let mut again = Source::new("d", "The Peshmerga");
-        assert_eq!(again.bind(&d, &d.text.get(), 33), Some(47));
+        assert_eq!(again.bind(&d, 33), Some(47));
         // Bound already, it stays where it is.
-        assert_eq!(again.bind(&d, &d.text.get(), 0), Some(47));
+        assert_eq!(again.bind(&d, 0), Some(47));
         // Words that match only once whitespace is folded keep their own.
         let mut folded = Source::new("d", "Peshmerga Forces");
-        assert_eq!(folded.bind(&d, &d.text.get(), 0), None);
+        assert_eq!(folded.bind(&d, 0), None);
         assert!(!folded.quote_in_text() && folded.same_document(&verbatim));
         assert_eq!(folded.quote(), "Peshmerga Forces");
         // Bound to another copy of the document, a span is looked up again.
         let other = Arc::new(doc("The Peshmerga train."));
-        assert_eq!(verbatim.bind(&other, &other.text.get(), 0), Some(19));
+        assert_eq!(verbatim.bind(&other, 0), Some(19));
         assert_eq!(verbatim.quote(), "The Peshmerga train");
         let gone = Arc::new(doc("Nothing alike."));
-        assert_eq!(verbatim.bind(&gone, &gone.text.get(), 0), None);
+        assert_eq!(verbatim.bind(&gone, 0), None);
         assert_eq!(verbatim.quote(), "The Peshmerga train");
     }
 
@@ -431,7 +431,7 @@ mod tests {
     fn sources_read_and_write_as_document_and_quote() {
         let d = Arc::new(doc("Forces have joined."));
         let mut s = Source::new("d", "have joined");
-        s.bind(&d, &d.text.get(), 0);
+        s.bind(&d, 0);
         let json = serde_json::to_string(&s).unwrap_or_default();
         assert_eq!(json, r#"{"document":"d","quote":"have joined"}"#);
         let back: Source = serde_json::from_str(&json).unwrap_or_else(|_| Source::new("", ""));

@@ -223,16 +223,6 @@ impl TextDictionary {
         }
     }
 
-    /// Bytes of the dictionary itself.
-    pub fn len(&self) -> usize {
-        self.raw.len()
-    }
-
-    /// Whether the dictionary is empty (never, once trained).
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-
     /// `text` packed, if that makes it smaller and it reads back the same.
     fn pack(self: &Arc<Self>, text: &str) -> Option<Repr> {
         let len = u32::try_from(text.len()).ok()?;
