@@ -176,14 +176,18 @@ PY
     # The service as configured by default, response cache on.
     start "$work/cached.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/article-cached" --log warn
     local cached_pid=$PID cached_url=$URL
+    # And with no cache at all: every request parsed, validated and run.
+    start "$work/uncached.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/article-uncached" --log warn --response-cache-size 0 --document-cache-size 0
+    local uncached_pid=$PID uncached_url=$URL
     : > "$work/rounds"
     settle "$server_pid"
     for _ in $(seq 1 "$ROUNDS"); do
       echo "bare $(load "$bare_url/graphql" "$work/q1.json")" >> "$work/rounds"
       echo "cached $(load "$cached_url/graphql" "$work/q1.json")" >> "$work/rounds"
       echo "run $(load "$server_url/graphql" "$work/q1.json")" >> "$work/rounds"
+      echo "uncached $(load "$uncached_url/graphql" "$work/q1.json")" >> "$work/rounds"
     done
-    kill "$bare_pid" "$cached_pid"
+    kill "$bare_pid" "$cached_pid" "$uncached_pid"
     python3 - "$work/rounds" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
@@ -193,6 +197,7 @@ labels = (
     ("bare", "bare endpoint (Q1's bytes)"),
     ("cached", "article, Q1, response cache on (default)"),
     ("run", "article, Q1, response cache off"),
+    ("uncached", "article, Q1, no caches (parsed and validated every time)"),
 )
 for kind, label in labels:
     print(f"| {label} | Q1 | {med(kind, 1):.0f} | {med(kind, 2):.3f} | {med(kind, 3):.3f} |")

@@ -151,7 +151,7 @@ pub struct ServeArgs {
         default_value_t = 5000
     )]
     pub analysis_time_limit_ms: u64,
-    /// Parsed documents kept for reuse, and persisted queries kept by hash (each; 0 turns both off).
+    /// Parsed documents kept for reuse, persisted queries kept by hash, and requests that passed validation (each; 0 turns all three off).
     #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_SIZE", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_SIZE)]
     pub document_cache_size: usize,
     /// Query responses kept for the current graph version and answered again

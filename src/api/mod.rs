@@ -10,7 +10,7 @@ mod query;
 mod subscription;
 pub mod types;
 
-use async_graphql::Schema;
+use async_graphql::{Schema, ValidationMode};
 pub use export::export_selection;
 pub use mutation::{Mutation, WriteAccess, WrittenVersion};
 pub use query::Query;
@@ -60,7 +60,17 @@ impl Default for Limits {
 /// (`Arc<GraphService>`) for writes and subscriptions, its `WriteAccess` and
 /// a `WrittenVersion`.
 pub fn schema(limits: Limits) -> AppSchema {
+    schema_validating(limits, ValidationMode::Strict)
+}
+
+/// The schema with these limits, validating documents in `mode`.
+/// `ValidationMode::Fast` leaves out the rules a document already passed:
+/// it is for documents a strict schema validated before, with the same
+/// operation and variables. It still applies the depth and complexity
+/// limits, which cost little.
+pub fn schema_validating(limits: Limits, mode: ValidationMode) -> AppSchema {
     Schema::build(Query, Mutation, Subscription)
+        .validation_mode(mode)
         .register_output_type::<types::EntityIsNode>()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -8,22 +8,60 @@
 //! text. async-graphql's own persisted-query extension resolves the hash
 //! only inside execution, after this layer has checked the operation type
 //! (mutations are refused over GET), so the hash is resolved here first.
+//!
+//! Validating a document against the schema costs about as much as
+//! parsing it, and its outcome depends only on the document, the operation
+//! chosen and the variables (argument values are checked against their
+//! types): once a request has passed, the same request again need not run
+//! the rules, and its key is kept here to say so.
 
 use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::Variables;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Longest document text kept, in bytes: one huge document must not
 /// push out every small one, nor hold much memory.
 const MAX_CACHED_TEXT: usize = 16 * 1024;
 
-/// Bounded least-recently-used caches of parsed documents (by text) and of
-/// persisted-query texts (by SHA-256).
+/// What identifies a request's outcome: the SHA-256 of the document text,
+/// the operation name and the variables.
+pub type Key = [u8; 32];
+
+/// The key of a request: its text, operation name and variables; `None`
+/// (not to be kept) should the variables not serialise.
+pub fn request_key(query: &str, operation: Option<&str>, variables: &Variables) -> Option<Key> {
+    let variables = serde_json::to_vec(variables).ok()?;
+    let mut h = Sha256::new();
+    // Lengths first, so that no two different triples hash alike by
+    // shifting bytes from one part to the next.
+    h.update((query.len() as u64).to_le_bytes());
+    h.update(query.as_bytes());
+    match operation {
+        Some(name) => {
+            h.update([1]);
+            h.update((name.len() as u64).to_le_bytes());
+            h.update(name.as_bytes());
+        }
+        None => h.update([0]),
+    }
+    h.update(variables);
+    Some(h.finalize().into())
+}
+
+/// Bounded least-recently-used caches of parsed documents (by text), of
+/// persisted-query texts (by SHA-256) and of requests that passed
+/// validation (by `Key`).
 pub struct DocumentCache {
     parsed: Option<Mutex<LruCache<String, ExecutableDocument>>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
+    validated: Option<Mutex<LruCache<Key, ()>>>,
+    /// Look-ups of `validated` that found the key, and that did not.
+    validated_hits: AtomicU64,
+    validated_misses: AtomicU64,
 }
 
 /// Why a persisted-query request cannot run.
@@ -37,12 +75,47 @@ pub enum PersistedError {
 }
 
 impl DocumentCache {
-    /// Caches of at most `capacity` entries each; 0 turns both off.
+    /// Caches of at most `capacity` entries each; 0 turns them all off.
     pub fn new(capacity: usize) -> Self {
         let size = NonZeroUsize::new(capacity);
         DocumentCache {
             parsed: size.map(|c| Mutex::new(LruCache::new(c))),
             persisted: size.map(|c| Mutex::new(LruCache::new(c))),
+            validated: size.map(|c| Mutex::new(LruCache::new(c))),
+            validated_hits: AtomicU64::new(0),
+            validated_misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a request with this key passed validation before.
+    pub fn validated(&self, key: &Key) -> bool {
+        let Some(validated) = &self.validated else {
+            return false;
+        };
+        let hit = lock(validated).get(key).is_some();
+        let counter = if hit {
+            &self.validated_hits
+        } else {
+            &self.validated_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        super::metrics::observe_validation_cache(hit);
+        hit
+    }
+
+    /// Requests found validated before, and those validated, since this
+    /// cache was made.
+    pub fn validated_stats(&self) -> (u64, u64) {
+        (
+            self.validated_hits.load(Ordering::Relaxed),
+            self.validated_misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Remembers that the request with this key passed validation.
+    pub fn keep_validated(&self, key: Key) {
+        if let Some(validated) = &self.validated {
+            lock(validated).put(key, ());
         }
     }
 
@@ -149,6 +222,47 @@ mod tests {
             cache.resolve_persisted(&v2, ""),
             Err(PersistedError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn keys_tell_text_operation_and_variables_apart() {
+        let none = Variables::from_json(json!({}));
+        let keys = [
+            request_key("{ a }", None, &none),
+            request_key("{ a } ", None, &none),
+            request_key("{ a }", Some("A"), &none),
+            request_key("{ a }", Some(""), &none),
+            request_key("{ a }", None, &Variables::from_json(json!({ "x": 1 }))),
+            request_key("{ a }", None, &Variables::from_json(json!({ "x": 2 }))),
+        ];
+        let keys: Vec<Key> = keys.into_iter().flatten().collect();
+        assert_eq!(keys.len(), 6);
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn validated_requests_are_remembered_by_key() {
+        let cache = DocumentCache::new(1);
+        let none = Variables::from_json(json!({}));
+        let (Some(a), Some(b)) = (
+            request_key("{ a }", None, &none),
+            request_key("{ b }", None, &none),
+        ) else {
+            panic!("keys");
+        };
+        assert!(!cache.validated(&a));
+        cache.keep_validated(a);
+        assert!(cache.validated(&a) && !cache.validated(&b));
+        cache.keep_validated(b);
+        assert!(!cache.validated(&a), "bounded: the older key went");
+        assert_eq!(cache.validated_stats(), (1, 3));
+        let off = DocumentCache::new(0);
+        off.keep_validated(a);
+        assert!(!off.validated(&a));
     }
 
     #[test]

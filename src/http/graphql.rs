@@ -3,8 +3,7 @@
 //! async-graphql's stock handler ignores `Accept`, answers 200 to request
 //! errors and would run mutations over GET, so this layer owns all three.
 
-use super::documents::PersistedError;
-use super::responses::ResponseCache;
+use super::documents::{request_key, PersistedError};
 use super::AppState;
 use crate::api::error::{code, ensure_code};
 use crate::api::{WriteAccess, WrittenVersion};
@@ -390,17 +389,15 @@ async fn execute(
     let snapshot = state.service.snapshot();
     let read_version = snapshot.version();
     let started = std::time::Instant::now();
+    // One key for both the response cache and the validated requests.
+    let key = request_key(
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+    );
     // Only responses of queries that ran without errors are kept, so a hit
     // needs neither parsing nor the checks below: they passed before.
-    let cache_key = if state.responses.enabled() {
-        ResponseCache::key(
-            &request.query,
-            request.operation_name.as_deref(),
-            &request.variables,
-        )
-    } else {
-        None
-    };
+    let cache_key = key.filter(|_| state.responses.enabled());
     if let Some(key) = &cache_key {
         if let Some(bytes) = state.responses.get(read_version, key) {
             super::metrics::observe_request(
@@ -461,7 +458,13 @@ async fn execute(
         .data(state.service.clone())
         .data(state.write_access(req))
         .data(written.clone());
-    let mut response = state.schema.execute(request).await;
+    let validated = key.is_some_and(|k| state.documents.validated(&k));
+    let schema = if validated {
+        &state.validated_schema
+    } else {
+        &state.schema
+    };
+    let mut response = schema.execute(request).await;
     let kind = match op_type {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
@@ -483,6 +486,11 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    // A document that failed validation answers a request error, so any
+    // other answer passed it.
+    if let (false, false, Some(key)) = (validated, request_error, key) {
+        state.documents.keep_validated(key);
+    }
     let fallback = if request_error {
         code::VALIDATION_FAILED
     } else {

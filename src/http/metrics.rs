@@ -23,6 +23,7 @@ struct Metrics {
     cache_hits: IntCounter,
     cache_misses: IntCounter,
     responses: IntCounterVec,
+    validations: IntCounterVec,
     commits: HistogramVec,
 }
 
@@ -65,6 +66,13 @@ impl Metrics {
             ),
             &["outcome"],
         )?;
+        let validations = IntCounterVec::new(
+            Opts::new(
+                "validation_cache_total",
+                "GraphQL requests that passed validation before, with the same document, operation and variables (hit), or were validated (miss)",
+            ),
+            &["outcome"],
+        )?;
         let commits = HistogramVec::new(
             HistogramOpts::new(
                 "store_commit_duration_seconds",
@@ -81,6 +89,7 @@ impl Metrics {
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
         registry.register(Box::new(responses.clone()))?;
+        registry.register(Box::new(validations.clone()))?;
         registry.register(Box::new(commits.clone()))?;
         Ok(Metrics {
             registry,
@@ -92,6 +101,7 @@ impl Metrics {
             cache_hits,
             cache_misses,
             responses,
+            validations,
             commits,
         })
     }
@@ -139,6 +149,14 @@ pub fn observe_response_cache(hit: bool) {
     if let Some(m) = METRICS.as_ref() {
         let outcome = if hit { "hit" } else { "miss" };
         m.responses.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// Records one look-up in the cache of validated requests.
+pub fn observe_validation_cache(hit: bool) {
+    if let Some(m) = METRICS.as_ref() {
+        let outcome = if hit { "hit" } else { "miss" };
+        m.validations.with_label_values(&[outcome]).inc();
     }
 }
 

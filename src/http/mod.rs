@@ -24,6 +24,9 @@ pub struct AppState {
     pub service: Arc<GraphService>,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// The same schema without the validation rules, for requests that
+    /// passed them before (see `documents`).
+    validated_schema: AppSchema,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// The query limits (exports share the neighbourhood depth limit).
@@ -55,6 +58,10 @@ impl AppState {
         AppState {
             service,
             schema: api::schema(limits.clone()),
+            validated_schema: api::schema_validating(
+                limits.clone(),
+                async_graphql::ValidationMode::Fast,
+            ),
             limits,
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
@@ -63,8 +70,9 @@ impl AppState {
         }
     }
 
-    /// Keeps at most `size` parsed documents and `size` persisted queries;
-    /// 0 turns both caches off (persisted queries then always miss).
+    /// Keeps at most `size` parsed documents, `size` persisted queries and
+    /// `size` validated requests; 0 turns all three off (persisted queries
+    /// then always miss).
     pub fn with_document_cache(mut self, size: usize) -> Self {
         self.documents = documents::DocumentCache::new(size);
         self
@@ -80,6 +88,12 @@ impl AppState {
     /// but computed, since this state was made.
     pub fn response_cache_stats(&self) -> (u64, u64) {
         self.responses.stats()
+    }
+
+    /// Requests that skipped the validation rules because the same request
+    /// passed them before, and those validated, since this state was made.
+    pub fn validation_cache_stats(&self) -> (u64, u64) {
+        self.documents.validated_stats()
     }
 
     /// What the request's `Authorization` header allows. The token is

@@ -14,9 +14,7 @@
 
 use super::documents::lock;
 use actix_web::web::Bytes;
-use async_graphql::Variables;
 use lru::LruCache;
-use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -25,9 +23,7 @@ use std::sync::Mutex;
 /// many small ones, nor hold much memory (at most this times the capacity).
 pub const MAX_CACHED_RESPONSE: usize = 64 * 1024;
 
-/// What identifies a response within one graph version: the SHA-256 of the
-/// document text, the operation name and the variables.
-pub type Key = [u8; 32];
+pub use super::documents::Key;
 
 /// A bounded least-recently-used cache of response bodies, for one graph
 /// version at a time.
@@ -61,27 +57,6 @@ impl ResponseCache {
     /// Whether responses are kept at all.
     pub fn enabled(&self) -> bool {
         self.inner.is_some()
-    }
-
-    /// The key of a query: its text, operation name and variables; `None`
-    /// (not to be cached) should the variables not serialise.
-    pub fn key(query: &str, operation: Option<&str>, variables: &Variables) -> Option<Key> {
-        let variables = serde_json::to_vec(variables).ok()?;
-        let mut h = Sha256::new();
-        // Lengths first, so that no two different triples hash alike by
-        // shifting bytes from one part to the next.
-        h.update((query.len() as u64).to_le_bytes());
-        h.update(query.as_bytes());
-        match operation {
-            Some(name) => {
-                h.update([1]);
-                h.update((name.len() as u64).to_le_bytes());
-                h.update(name.as_bytes());
-            }
-            None => h.update([0]),
-        }
-        h.update(variables);
-        Some(h.finalize().into())
     }
 
     /// The response kept for `key` on graph `version`, if any.
@@ -133,6 +108,8 @@ impl ResponseCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::documents::request_key;
+    use async_graphql::Variables;
 
     fn vars(json: serde_json::Value) -> Variables {
         Variables::from_json(json)
@@ -141,7 +118,7 @@ mod tests {
     #[test]
     fn keeps_one_version_at_a_time() {
         let cache = ResponseCache::new(2);
-        let k = ResponseCache::key("{ a }", None, &vars(serde_json::json!({}))).unwrap();
+        let k = request_key("{ a }", None, &vars(serde_json::json!({}))).unwrap();
         assert_eq!(cache.get(1, &k), None);
         cache.put(1, k, Bytes::from_static(b"one"));
         assert_eq!(cache.get(1, &k).as_deref(), Some(&b"one"[..]));
@@ -154,32 +131,12 @@ mod tests {
     }
 
     #[test]
-    fn keys_tell_text_operation_and_variables_apart() {
-        let none = vars(serde_json::json!({}));
-        let keys = [
-            ResponseCache::key("{ a }", None, &none),
-            ResponseCache::key("{ a } ", None, &none),
-            ResponseCache::key("{ a }", Some("A"), &none),
-            ResponseCache::key("{ a }", Some(""), &none),
-            ResponseCache::key("{ a }", None, &vars(serde_json::json!({ "x": 1 }))),
-            ResponseCache::key("{ a }", None, &vars(serde_json::json!({ "x": 2 }))),
-        ];
-        let keys: Vec<Key> = keys.into_iter().flatten().collect();
-        assert_eq!(keys.len(), 6);
-        for (i, a) in keys.iter().enumerate() {
-            for b in &keys[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
-    }
-
-    #[test]
     fn bounded_in_count_and_size_and_off_at_zero() {
         let cache = ResponseCache::new(1);
         let none = vars(serde_json::json!({}));
         let (a, b) = (
-            ResponseCache::key("{ a }", None, &none).unwrap(),
-            ResponseCache::key("{ b }", None, &none).unwrap(),
+            request_key("{ a }", None, &none).unwrap(),
+            request_key("{ b }", None, &none).unwrap(),
         );
         cache.put(1, a, Bytes::from_static(b"a"));
         cache.put(1, b, Bytes::from_static(b"b"));

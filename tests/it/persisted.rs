@@ -195,3 +195,56 @@ async fn with_the_cache_off_hashes_never_resolve() {
     .await;
     assert_eq!(again.code(), "PERSISTED_QUERY_NOT_FOUND");
 }
+
+#[actix_web::test]
+async fn a_request_that_passed_validation_skips_the_rules_and_answers_alike() {
+    // The response cache would answer repeats before validation; off here.
+    let state = state_configured(|s| s.with_response_cache(0));
+    let ask = |vars: Value| post(&state, json!({ "query": QUERY, "variables": vars }));
+    let first = ask(json!({ "id": "ctef" })).await;
+    assert_eq!(first.json()["data"]["entity"]["id"], "ctef");
+    assert_eq!(state.validation_cache_stats(), (0, 1));
+    let again = ask(json!({ "id": "ctef" })).await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(state.validation_cache_stats(), (1, 1));
+
+    // Other variables are checked afresh: the same document with a value of
+    // the wrong type is refused, every time, with no data.
+    for round in 0..2 {
+        let bad = send_to(
+            state.clone(),
+            &[],
+            post_graphql(body_of(QUERY, json!({ "id": { "not": "an id" } })))
+                .insert_header(("accept", "application/graphql-response+json")),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+        assert_eq!(bad.code(), "GRAPHQL_VALIDATION_FAILED");
+        assert!(bad.json().get("data").is_none());
+        assert_eq!(state.validation_cache_stats(), (1, 2 + round));
+    }
+    // A document that fails the rules is never remembered as passing them.
+    for round in 0..2 {
+        let bad = post(
+            &state,
+            json!({ "query": "{ entity(id: \"ctef\") { nope } }" }),
+        )
+        .await;
+        assert_eq!(bad.code(), "GRAPHQL_VALIDATION_FAILED");
+        assert_eq!(state.validation_cache_stats(), (1, 4 + round));
+    }
+}
+
+#[actix_web::test]
+async fn with_the_cache_off_every_request_is_validated() {
+    let state = state_configured(|s| s.with_document_cache(0).with_response_cache(0));
+    for _ in 0..2 {
+        let resp = post(
+            &state,
+            json!({ "query": QUERY, "variables": { "id": "ctef" } }),
+        )
+        .await;
+        assert_eq!(resp.json()["data"]["entity"]["id"], "ctef");
+    }
+    assert_eq!(state.validation_cache_stats(), (0, 0));
+}
