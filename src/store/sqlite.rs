@@ -17,7 +17,7 @@ use rusqlite::OptionalExtension;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -395,9 +395,18 @@ fn encode<T: Serialize>(table: &'static str, id: &str, item: &T) -> Result<Strin
     })
 }
 
-/// One statement of a commit: the SQL, the id and, for puts, the body.
+/// What one change does to which table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// Insert or replace a row by id.
+    Put(&'static str),
+    /// Delete a row by id.
+    Delete(&'static str),
+}
+
+/// One change of a commit: its operation, the id and, for puts, the body.
 struct Statement<'a> {
-    sql: &'static str,
+    op: Op,
     id: &'a str,
     body: Option<String>,
 }
@@ -405,40 +414,69 @@ struct Statement<'a> {
 impl<'a> Statement<'a> {
     /// The statement for `change`, with its body already serialized.
     fn of(change: &'a Change) -> Result<Self, StoreError> {
-        let put = |sql, id: &'a str, body: Result<String, StoreError>| {
+        let put = |table, id: &'a str, body: Result<String, StoreError>| {
             Ok(Statement {
-                sql,
+                op: Op::Put(table),
                 id,
                 body: Some(body?),
             })
         };
-        let delete = |sql, id: &'a str| {
+        let delete = |table, id: &'a str| {
             Ok(Statement {
-                sql,
+                op: Op::Delete(table),
                 id,
                 body: None,
             })
         };
         match change {
-            Change::PutDocument(d) => put(
-                "INSERT OR REPLACE INTO documents (id, body) VALUES (?1, ?2)",
-                &d.id,
-                encode("documents", &d.id, d),
-            ),
-            Change::PutEntity(e) => put(
-                "INSERT OR REPLACE INTO entities (id, body) VALUES (?1, ?2)",
-                &e.id,
-                encode("entities", &e.id, e),
-            ),
-            Change::DeleteEntity(id) => delete("DELETE FROM entities WHERE id = ?1", id),
-            Change::PutRelation(r) => put(
-                "INSERT OR REPLACE INTO relations (id, body) VALUES (?1, ?2)",
-                &r.id,
-                encode("relations", &r.id, r),
-            ),
-            Change::DeleteRelation(id) => delete("DELETE FROM relations WHERE id = ?1", id),
+            Change::PutDocument(d) => put("documents", &d.id, encode("documents", &d.id, d)),
+            Change::PutEntity(e) => put("entities", &e.id, encode("entities", &e.id, e)),
+            Change::DeleteEntity(id) => delete("entities", id),
+            Change::PutRelation(r) => put("relations", &r.id, encode("relations", &r.id, r)),
+            Change::DeleteRelation(id) => delete("relations", id),
         }
     }
+}
+
+/// Most rows written by one SQL statement: two parameters each stays
+/// under 999, the smallest limit SQLite has ever had on parameters.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// Writes `run`, changes that all share one operation, with as few SQL
+/// statements as the parameter limit allows. Each statement is a round
+/// trip to the connection's worker thread, which at millions of rows (an
+/// import) cost several times what SQLite's own work did. A multi-row
+/// `INSERT OR REPLACE` takes its rows in order, so a later put of the same
+/// id still wins, as it would one statement at a time.
+async fn write_run(
+    tx: &mut SqliteConnection,
+    op: Op,
+    run: &[Statement<'_>],
+) -> Result<(), sqlx::Error> {
+    for chunk in run.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<'_, Sqlite> = match op {
+            Op::Put(table) => {
+                let mut q =
+                    QueryBuilder::new(format!("INSERT OR REPLACE INTO {table} (id, body) "));
+                q.push_values(chunk, |mut row, s| {
+                    row.push_bind(s.id)
+                        .push_bind(s.body.as_deref().unwrap_or_default());
+                });
+                q
+            }
+            Op::Delete(table) => {
+                let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE id IN ("));
+                let mut ids = q.separated(", ");
+                for s in chunk {
+                    ids.push_bind(s.id);
+                }
+                q.push(")");
+                q
+            }
+        };
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -535,13 +573,10 @@ impl Store for SqliteStore {
         // Dropping `tx` before `commit` (on error, or if this future is
         // dropped) rolls the whole transaction back.
         let mut tx = self.pool.begin().await.map_err(fail)?;
-        for statement in &statements {
-            let query = sqlx::query(statement.sql).bind(statement.id);
-            let query = match &statement.body {
-                Some(body) => query.bind(body.as_str()),
-                None => query,
-            };
-            query.execute(&mut *tx).await.map_err(fail)?;
+        for run in statements.chunk_by(|a, b| a.op == b.op) {
+            if let Some(first) = run.first() {
+                write_run(&mut tx, first.op, run).await.map_err(fail)?;
+            }
         }
         sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?1)")
             .bind(version.to_string())
@@ -566,6 +601,41 @@ mod tests {
     async fn puts_replaces_deletes_in_id_order() {
         let dir = tempfile::tempdir().unwrap();
         scenario(&SqliteStore::open(dir.path()).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn a_large_commit_keeps_the_order_of_its_changes() {
+        // Runs longer than one statement, an id put again in a later
+        // statement of the same run, and in the same statement, deletes
+        // between puts: the outcome must be the in-memory store's, which
+        // applies the changes one by one.
+        let id = |i: usize| format!("e{i:04}");
+        let mut changes: Vec<Change> = Vec::new();
+        changes.extend((0..1000).map(|i| Change::PutEntity(entity(&id(i), "first"))));
+        changes.extend((0..500).map(|i| Change::PutEntity(entity(&id(i), "second"))));
+        changes.extend((0..100).map(|i| Change::DeleteEntity(id(i).into())));
+        changes.extend((0..10).map(|i| Change::PutEntity(entity(&id(i), "third"))));
+        changes.push(Change::PutEntity(entity(&id(5), "fourth")));
+        changes.push(Change::DeleteEntity("never-there".into()));
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        store.commit(1, &changes).await.unwrap();
+        let memory = crate::store::memory::MemoryStore::new();
+        memory.commit(1, &changes).await.unwrap();
+        let got = store.load().await.unwrap();
+        assert_eq!(got, memory.load().await.unwrap());
+        assert_eq!(got.entities.len(), 910);
+        let name = |i: usize| {
+            got.entities
+                .iter()
+                .find(|e| e.id == id(i))
+                .map(|e| e.name.to_string())
+        };
+        assert_eq!(name(5).as_deref(), Some("fourth"));
+        assert_eq!(name(9).as_deref(), Some("third"));
+        assert_eq!(name(50), None);
+        assert_eq!(name(499).as_deref(), Some("second"));
+        assert_eq!(name(500).as_deref(), Some("first"));
     }
 
     #[tokio::test]
