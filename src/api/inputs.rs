@@ -173,7 +173,9 @@ impl MoneyInput {
         }
         let money = Money {
             amount: a as i64,
-            currency: self.currency.map_or_else(|| "USD".into(), Into::into),
+            currency: self
+                .currency
+                .map_or_else(|| Money::DEFAULT_CURRENCY.into(), Into::into),
             qualifier: self.qualifier.unwrap_or(AmountQualifier::Exact).into(),
         };
         money

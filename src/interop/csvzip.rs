@@ -255,7 +255,7 @@ impl Row {
             amount: value,
             currency: self
                 .text("currency")
-                .map_or_else(|| "USD".into(), Into::into),
+                .map_or_else(|| Money::DEFAULT_CURRENCY.into(), Into::into),
             qualifier,
         }))
     }

@@ -551,7 +551,7 @@ fn money(r: &Read<'_>, words_prop: &str) -> Option<Money> {
         .first("currency")
         .map(str::to_ascii_uppercase)
         .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
-        .unwrap_or_else(|| "USD".to_owned());
+        .unwrap_or_else(|| Money::DEFAULT_CURRENCY.to_owned());
     Some(Money {
         amount,
         currency: currency.into(),

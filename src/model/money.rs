@@ -43,7 +43,7 @@ impl AmountQualifier {
 }
 
 fn default_currency() -> CompactString {
-    CompactString::const_new("USD")
+    CompactString::const_new(Money::DEFAULT_CURRENCY)
 }
 
 /// An amount of money in whole currency units, exact: $925 billion is
@@ -63,6 +63,10 @@ pub struct Money {
 }
 
 impl Money {
+    /// The currency of an amount that names none: the sources are American
+    /// budget documents and reporting on them.
+    pub const DEFAULT_CURRENCY: &'static str = "USD";
+
     /// An exact amount in US dollars.
     pub fn usd(amount: i64) -> Self {
         Money {
@@ -96,7 +100,7 @@ impl Money {
     /// "$1.5 million", "$12,500", "EUR 3 million".
     pub fn display(&self) -> String {
         let figure = scaled(self.amount);
-        let money = if self.currency == "USD" {
+        let money = if self.currency == Money::DEFAULT_CURRENCY {
             format!("${figure}")
         } else {
             format!("{} {figure}", self.currency)
