@@ -159,17 +159,25 @@ impl Dataset {
     /// it names. Leaves the items before it in `graph`: callers apply it to
     /// a copy.
     pub fn apply_in_place(self, graph: &mut Graph) -> Result<(), (String, GraphError)> {
+        // The name is made only for the item refused: an import adds
+        // millions.
         for d in self.document.into_iter().chain(self.documents) {
-            let item = format!("document `{}`", d.id);
-            graph.add_document(d).map_err(|e| (item, e))?;
+            let id = d.id.clone();
+            graph
+                .add_document(d)
+                .map_err(|e| (format!("document `{id}`"), e))?;
         }
         for e in self.entities {
-            let item = format!("entity `{}`", e.id);
-            graph.add_entity(e).map_err(|err| (item, err))?;
+            let id = e.id.clone();
+            graph
+                .add_entity(e)
+                .map_err(|err| (format!("entity `{id}`"), err))?;
         }
         for r in self.relations {
-            let item = format!("relation `{}`", r.id);
-            graph.add_relation(r).map_err(|err| (item, err))?;
+            let id = r.id.clone();
+            graph
+                .add_relation(r)
+                .map_err(|err| (format!("relation `{id}`"), err))?;
         }
         Ok(())
     }

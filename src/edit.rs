@@ -268,8 +268,12 @@ pub fn ingest(g: &mut Graph, input: Ingest) -> Result<(Ingested, Vec<Edit>), Gra
 }
 
 /// An ingest of a whole data file, ids as the file gives them. The caller
-/// applies it to a copy of the graph.
-pub fn ingest_dataset(g: &mut Graph, data: Dataset) -> Result<(Ingested, Vec<Edit>), GraphError> {
+/// applies it to a copy of the graph. A refusal names the item refused
+/// ("relation `x`").
+pub fn ingest_dataset(
+    g: &mut Graph,
+    data: Dataset,
+) -> Result<(Ingested, Vec<Edit>), (String, GraphError)> {
     let mut done = Ingested::default();
     let mut edits = Vec::new();
     for d in data.all_documents() {
@@ -286,7 +290,7 @@ pub fn ingest_dataset(g: &mut Graph, data: Dataset) -> Result<(Ingested, Vec<Edi
         done.relations.push(r.id.to_string());
         edits.push(Edit::RelationCreated(r.id.to_string()));
     }
-    data.apply_in_place(g).map_err(|(_, e)| e)?;
+    data.apply_in_place(g)?;
     Ok((done, edits))
 }
 

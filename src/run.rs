@@ -251,12 +251,33 @@ async fn import(
         }
     };
     let service = open(data_dir, seed).await?;
-    // Dry run on a copy first, for an error that names the item.
-    let mut probe = (*service.snapshot()).clone();
-    data.clone().apply(&name, &mut probe)?;
-    let (done, committed) = service
-        .write(move |g| edit::ingest_dataset(g, data))
-        .await?;
+    // The write applies the file to a copy of the graph and keeps nothing
+    // if an item is refused; which item it was comes back through `refused`,
+    // since a write's error is the graph's alone.
+    let refused = Arc::new(std::sync::Mutex::new(None::<String>));
+    let slot = refused.clone();
+    let written = service
+        .write(move |g| {
+            edit::ingest_dataset(g, data).map_err(|(item, error)| {
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(item);
+                }
+                error
+            })
+        })
+        .await;
+    let item = refused.lock().ok().and_then(|mut slot| slot.take());
+    let (done, committed) = match (written, item) {
+        (Err(WriteError::Refused(error)), Some(item)) => {
+            return Err(LoadError::Item {
+                file: name,
+                item,
+                error,
+            }
+            .into())
+        }
+        (written, _) => written?,
+    };
     println!(
         "imported {name}: {} entities, {} relations (graph version {})",
         done.entities.len(),

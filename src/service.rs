@@ -54,8 +54,13 @@ pub enum OpenError {
         error: GraphError,
     },
     /// The seed data was refused.
-    #[error("seed data refused: {0}")]
-    Seed(GraphError),
+    #[error("seed data refused: {item}: {error}")]
+    Seed {
+        /// Which item.
+        item: String,
+        /// What is wrong.
+        error: GraphError,
+    },
 }
 
 /// The live graph and its store.
@@ -98,7 +103,8 @@ impl GraphService {
             let mut g = Graph::new();
             let mut edits = Vec::new();
             for data in seed {
-                let (_, mut e) = edit::ingest_dataset(&mut g, data).map_err(OpenError::Seed)?;
+                let (_, mut e) = edit::ingest_dataset(&mut g, data)
+                    .map_err(|(item, error)| OpenError::Seed { item, error })?;
                 edits.append(&mut e);
             }
             let version = version + 1;
