@@ -613,7 +613,7 @@ mod tests {
         let mut changes: Vec<Change> = Vec::new();
         changes.extend((0..1000).map(|i| Change::PutEntity(entity(&id(i), "first"))));
         changes.extend((0..500).map(|i| Change::PutEntity(entity(&id(i), "second"))));
-        changes.extend((0..100).map(|i| Change::DeleteEntity(id(i).into())));
+        changes.extend((0..100).map(|i| Change::DeleteEntity(id(i))));
         changes.extend((0..10).map(|i| Change::PutEntity(entity(&id(i), "third"))));
         changes.push(Change::PutEntity(entity(&id(5), "fourth")));
         changes.push(Change::DeleteEntity("never-there".into()));

@@ -233,6 +233,18 @@ async fn a_request_that_passed_validation_skips_the_rules_and_answers_alike() {
         assert_eq!(bad.code(), "GRAPHQL_VALIDATION_FAILED");
         assert_eq!(state.validation_cache_stats(), (1, 4 + round));
     }
+    // /metrics counts the look-ups (other tests count into the same
+    // registry, so only lower bounds hold).
+    let metrics = send_to(state.clone(), &[], TestRequest::get().uri("/metrics")).await;
+    let text = metrics.text();
+    let count = |outcome: &str| -> u64 {
+        let prefix = format!("partnergraph_validation_cache_total{{outcome=\"{outcome}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("hit") >= 1 && count("miss") >= 5, "{text}");
 }
 
 #[actix_web::test]
