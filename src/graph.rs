@@ -673,6 +673,29 @@ impl Graph {
                 .count()
     }
 
+    /// The entities one step from `ix` along `walk`, in no particular
+    /// order and without the sort `steps` does: for searches that only
+    /// count hops.
+    pub fn step_ends<'a>(
+        &'a self,
+        ix: NodeIndex,
+        walk: &'a Walk,
+    ) -> impl Iterator<Item = NodeIndex> + 'a {
+        let out = (walk.direction != Direction::Incoming).then(|| {
+            self.inner
+                .edges_directed(ix, petgraph::Direction::Outgoing)
+                .filter(|e| walk.admits(e.weight().kind))
+                .map(|e| e.target())
+        });
+        let inc = (walk.direction != Direction::Outgoing).then(|| {
+            self.inner
+                .edges_directed(ix, petgraph::Direction::Incoming)
+                .filter(|e| walk.admits(e.weight().kind))
+                .map(|e| e.source())
+        });
+        out.into_iter().flatten().chain(inc.into_iter().flatten())
+    }
+
     /// The relations one step from `ix` that `walk` admits, ordered by
     /// relation id so that every traversal built on it is deterministic.
     pub fn steps(&self, ix: NodeIndex, walk: &Walk) -> Vec<Step<'_>> {

@@ -1,9 +1,9 @@
 //! Shortest and bounded simple paths between two entities.
 
 use super::budget::{Budget, OverBudget};
-use crate::graph::{Graph, Walk};
+use crate::graph::{Direction, Graph, Walk};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 /// A walk through the graph: `entities[i]` and `entities[i + 1]` are joined
 /// by `relations[i]` (in either direction, as the walk allowed).
@@ -32,8 +32,19 @@ impl Path {
 /// Breadth-first search by hand rather than petgraph's `astar`/`dijkstra`:
 /// those neither follow relations against their direction (BOTH) with a
 /// kind filter in one pass, nor break ties by relation id, and ties must be
-/// deterministic whatever order relations were inserted in. Relations are
-/// expanded in id order, and the first path found to each entity is kept.
+/// deterministic whatever order relations were inserted in. The path is
+/// the one a breadth-first search from `from` finds when it expands
+/// relations in id order and keeps the first path found to each entity.
+///
+/// Found in two passes, so that a far pair in a large graph costs a small
+/// part of the graph rather than all of it: a search from both ends at
+/// once (the smaller frontier first) finds the number of hops and how far
+/// each entity near `to` is from it; then the search from `from` runs
+/// again, in id order, keeping only entities that lie on some shortest
+/// path once it is close enough to `to` to tell. Every entity a path of
+/// fewest hops passes through is reached from entities that lie on such
+/// paths too, in the same order as in the full search, so the path found
+/// is the full search's (a test checks this against the plain search).
 pub fn shortest_path(g: &Graph, from: NodeIndex, to: NodeIndex, walk: &Walk) -> Option<Path> {
     shortest_path_within(g, from, to, walk, &Budget::unlimited()).unwrap_or_default()
 }
@@ -52,20 +63,42 @@ pub fn shortest_path_within(
             relations: vec![],
         }));
     }
+    let Some(meeting) = meet(g, from, to, walk, budget)? else {
+        return Ok(None);
+    };
+    let hops = meeting.hops;
+    // From this level on, an entity's distance to `to` is known exactly
+    // when it is at most `back_depth`, and more than that otherwise.
+    let told_from = hops.saturating_sub(meeting.back_depth);
+    let on_a_shortest_path = |n: NodeIndex, level: usize| {
+        level < told_from
+            || hops
+                .checked_sub(level)
+                .is_some_and(|rest| meeting.to_to.get(&n) == Some(&rest))
+    };
     let mut came_from: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
-    let mut queue = VecDeque::from([from]);
-    'search: while let Some(n) = queue.pop_front() {
-        budget.check()?;
-        for step in g.steps(n, walk) {
-            if step.other == from || came_from.contains_key(&step.other) {
-                continue;
+    let mut frontier = vec![from];
+    let mut level = 0;
+    'search: while !frontier.is_empty() {
+        level += 1;
+        let mut next = Vec::new();
+        for n in frontier {
+            budget.check()?;
+            for step in g.steps(n, walk) {
+                if step.other == from
+                    || came_from.contains_key(&step.other)
+                    || !on_a_shortest_path(step.other, level)
+                {
+                    continue;
+                }
+                came_from.insert(step.other, (n, step.edge));
+                if step.other == to {
+                    break 'search;
+                }
+                next.push(step.other);
             }
-            came_from.insert(step.other, (n, step.edge));
-            if step.other == to {
-                break 'search;
-            }
-            queue.push_back(step.other);
         }
+        frontier = next;
     }
     let mut entities = vec![to];
     let mut relations = Vec::new();
@@ -84,6 +117,103 @@ pub fn shortest_path_within(
         entities,
         relations,
     }))
+}
+
+/// What a search from both ends learnt.
+struct Meeting {
+    /// The fewest hops from `from` to `to`.
+    hops: usize,
+    /// Hops to `to`, of every entity at most `back_depth` hops from it.
+    to_to: HashMap<NodeIndex, usize>,
+    back_depth: usize,
+}
+
+/// One side of a search from both ends: how far each entity it reached is
+/// from where it started, and the entities it reached last.
+struct Side {
+    reached: HashMap<NodeIndex, usize>,
+    frontier: Vec<NodeIndex>,
+    depth: usize,
+}
+
+impl Side {
+    fn new(start: NodeIndex) -> Self {
+        Side {
+            reached: HashMap::from([(start, 0)]),
+            frontier: vec![start],
+            depth: 0,
+        }
+    }
+
+    /// Reaches one level further along `walk`; the fewest hops of a path
+    /// through an entity the other side has reached, if this level met it.
+    fn expand(
+        &mut self,
+        g: &Graph,
+        walk: &Walk,
+        other: &Side,
+        budget: &Budget,
+    ) -> Result<Option<usize>, OverBudget> {
+        let depth = self.depth + 1;
+        let mut next = Vec::new();
+        let mut met: Option<usize> = None;
+        for &n in &self.frontier {
+            budget.check()?;
+            for m in g.step_ends(n, walk) {
+                if self.reached.contains_key(&m) {
+                    continue;
+                }
+                self.reached.insert(m, depth);
+                if let Some(&rest) = other.reached.get(&m) {
+                    met = Some(met.map_or(depth + rest, |h| h.min(depth + rest)));
+                }
+                next.push(m);
+            }
+        }
+        self.frontier = next;
+        self.depth = depth;
+        Ok(met)
+    }
+}
+
+/// The fewest hops from `from` to `to` (distinct), by breadth-first search
+/// from both ends a whole level at a time, always on the smaller frontier.
+/// The first level at which the two meet gives the fewest hops: until then
+/// every path is longer than both depths together.
+fn meet(
+    g: &Graph,
+    from: NodeIndex,
+    to: NodeIndex,
+    walk: &Walk,
+    budget: &Budget,
+) -> Result<Option<Meeting>, OverBudget> {
+    let back = Walk {
+        direction: match walk.direction {
+            Direction::Outgoing => Direction::Incoming,
+            Direction::Incoming => Direction::Outgoing,
+            Direction::Both => Direction::Both,
+        },
+        kinds: walk.kinds.clone(),
+    };
+    let mut ahead = Side::new(from);
+    let mut behind = Side::new(to);
+    loop {
+        if ahead.frontier.is_empty() || behind.frontier.is_empty() {
+            return Ok(None);
+        }
+        let met = if ahead.frontier.len() <= behind.frontier.len() {
+            ahead.expand(g, walk, &behind, budget)?
+        } else {
+            behind.expand(g, &back, &ahead, budget)?
+        };
+        if let Some(hops) = met {
+            return Ok(Some(Meeting {
+                hops,
+                to_to: behind.reached,
+                back_depth: behind.depth,
+            }));
+        }
+    }
 }
 
 /// Simple paths (no entity twice) from `from` to `to` of at most
@@ -300,7 +430,79 @@ mod tests {
             })
     }
 
+    /// The plain search `shortest_path` must agree with: from `from` only,
+    /// relations in id order, the first path to each entity kept.
+    fn one_sided(g: &Graph, from: NodeIndex, to: NodeIndex, walk: &Walk) -> Option<Path> {
+        if from == to {
+            return Some(Path {
+                entities: vec![from],
+                relations: vec![],
+            });
+        }
+        let mut came_from: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([from]);
+        'search: while let Some(n) = queue.pop_front() {
+            for step in g.steps(n, walk) {
+                if step.other == from || came_from.contains_key(&step.other) {
+                    continue;
+                }
+                came_from.insert(step.other, (n, step.edge));
+                if step.other == to {
+                    break 'search;
+                }
+                queue.push_back(step.other);
+            }
+        }
+        let (mut entities, mut relations, mut at) = (vec![to], vec![], to);
+        while at != from {
+            let &(prev, edge) = came_from.get(&at)?;
+            entities.push(prev);
+            relations.push(edge);
+            at = prev;
+        }
+        entities.reverse();
+        relations.reverse();
+        Some(Path {
+            entities,
+            relations,
+        })
+    }
+
+    /// Random graphs of 24 entities and up to 60 relations of two kinds,
+    /// whose ids do not follow the order they were added in.
+    fn arb_larger_graph() -> impl Strategy<Value = Graph> {
+        prop::collection::vec((0usize..24, 0usize..24, any::<bool>()), 0..60).prop_map(|edges| {
+            let names: Vec<String> = (0..24).map(|i| format!("n{i:02}")).collect();
+            let spec: Vec<(&str, K)> = names.iter().map(|n| (n.as_str(), K::ArmedForce)).collect();
+            let mut g = graph(&spec);
+            for (i, (a, b, coop)) in edges.into_iter().enumerate() {
+                if a != b {
+                    let kind = if coop { R::CooperatesWith } else { R::Supports };
+                    let id = format!("r{:02}", (i * 37) % 61);
+                    rel(&mut g, &id, kind, &names[a], &names[b]);
+                }
+            }
+            g
+        })
+    }
+
     proptest! {
+        #[test]
+        fn both_ended_search_finds_the_plain_searchs_path(
+            g in arb_larger_graph(),
+            a in 0usize..24,
+            b in 0usize..24,
+            direction in 0usize..3,
+            only_support in any::<bool>(),
+        ) {
+            let walk = Walk {
+                direction: [Direction::Outgoing, Direction::Incoming, Direction::Both][direction],
+                kinds: only_support.then(|| vec![R::Supports]),
+            };
+            let (a, b) = (ix(&g, &format!("n{a:02}")), ix(&g, &format!("n{b:02}")));
+            prop_assert_eq!(shortest_path(&g, a, b, &walk), one_sided(&g, a, b, &walk));
+        }
+
         #[test]
         fn shortest_is_never_longer_than_any_path(g in arb_graph(), a in 0usize..8, b in 0usize..8, out in any::<bool>()) {
             let walk = Walk { direction: if out { Direction::Outgoing } else { Direction::Both }, kinds: None };
