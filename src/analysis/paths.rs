@@ -151,7 +151,7 @@ impl Side {
         &mut self,
         g: &Graph,
         walk: &Walk,
-        other: &Side,
+        other: Option<&Side>,
         budget: &Budget,
     ) -> Result<Option<usize>, OverBudget> {
         let depth = self.depth + 1;
@@ -164,7 +164,7 @@ impl Side {
                     continue;
                 }
                 self.reached.insert(m, depth);
-                if let Some(&rest) = other.reached.get(&m) {
+                if let Some(&rest) = other.and_then(|o| o.reached.get(&m)) {
                     met = Some(met.map_or(depth + rest, |h| h.min(depth + rest)));
                 }
                 next.push(m);
@@ -173,6 +173,18 @@ impl Side {
         self.frontier = next;
         self.depth = depth;
         Ok(met)
+    }
+}
+
+/// The same walk taken backwards.
+fn reversed(walk: &Walk) -> Walk {
+    Walk {
+        direction: match walk.direction {
+            Direction::Outgoing => Direction::Incoming,
+            Direction::Incoming => Direction::Outgoing,
+            Direction::Both => Direction::Both,
+        },
+        kinds: walk.kinds.clone(),
     }
 }
 
@@ -187,14 +199,7 @@ fn meet(
     walk: &Walk,
     budget: &Budget,
 ) -> Result<Option<Meeting>, OverBudget> {
-    let back = Walk {
-        direction: match walk.direction {
-            Direction::Outgoing => Direction::Incoming,
-            Direction::Incoming => Direction::Outgoing,
-            Direction::Both => Direction::Both,
-        },
-        kinds: walk.kinds.clone(),
-    };
+    let back = reversed(walk);
     let mut ahead = Side::new(from);
     let mut behind = Side::new(to);
     loop {
@@ -202,9 +207,9 @@ fn meet(
             return Ok(None);
         }
         let met = if ahead.frontier.len() <= behind.frontier.len() {
-            ahead.expand(g, walk, &behind, budget)?
+            ahead.expand(g, walk, Some(&behind), budget)?
         } else {
-            behind.expand(g, &back, &ahead, budget)?
+            behind.expand(g, &back, Some(&ahead), budget)?
         };
         if let Some(hops) = met {
             return Ok(Some(Meeting {
@@ -223,7 +228,11 @@ fn meet(
 /// Written by hand because petgraph's `all_simple_paths` yields node
 /// sequences, which merge parallel relations, and in no defined order.
 /// Depth-first search of each length in turn, relations tried in id order,
-/// yields exactly the contract's order and can stop at `first`.
+/// yields exactly the contract's order and can stop at `first`. A search
+/// backwards from `to` first learns how far the entities around it are,
+/// so that a branch which cannot reach `to` in the hops it has left is not
+/// followed (which finds the same paths: a test checks it against the
+/// search without).
 pub fn paths(
     g: &Graph,
     from: NodeIndex,
@@ -249,12 +258,22 @@ pub fn paths_within(
     if first == 0 || from == to {
         return Ok(found);
     }
+    // How far the entities near `to` are from it, level by level until a
+    // path's last hops are covered or the levels grow large: a branch that
+    // cannot reach `to` in the hops it has left is not searched.
+    let mut near = Side::new(to);
+    let back = reversed(walk);
+    while near.depth + 1 < max_len && !near.frontier.is_empty() && near.reached.len() < NEAR_ENOUGH
+    {
+        near.expand(g, &back, None, budget)?;
+    }
     let search = Search {
         g,
         to,
         walk,
         first,
         budget,
+        near: &near,
     };
     for len in 1..=max_len {
         let mut entities = vec![from];
@@ -267,6 +286,11 @@ pub fn paths_within(
     Ok(found)
 }
 
+/// How many entities around `to` the bounded-path search learns the
+/// distance of, at most (and the level that passes it): enough to prune
+/// the last hops of most searches, without a whole large graph's worth.
+const NEAR_ENOUGH: usize = 100_000;
+
 /// One depth-first search for paths of an exact length.
 struct Search<'a> {
     g: &'a Graph,
@@ -274,9 +298,19 @@ struct Search<'a> {
     walk: &'a Walk,
     first: usize,
     budget: &'a Budget,
+    /// Hops to `to` of every entity up to `near.depth` from it.
+    near: &'a Side,
 }
 
 impl Search<'_> {
+    /// Whether `to` may be `left` hops from `n`: always when that is
+    /// beyond what `near` knows (it knows everything once its search ran
+    /// out of entities), else only if `n` is that close.
+    fn may_reach(&self, n: NodeIndex, left: usize) -> bool {
+        let known = left <= self.near.depth || self.near.frontier.is_empty();
+        !known || self.near.reached.get(&n).is_some_and(|&d| d <= left)
+    }
+
     fn dfs(
         &self,
         len: usize,
@@ -310,7 +344,7 @@ impl Search<'_> {
                 // A simple path ends the first time it reaches `to`.
                 continue;
             }
-            if remaining > 1 {
+            if remaining > 1 && self.may_reach(step.other, remaining - 1) {
                 entities.push(step.other);
                 relations.push(step.edge);
                 self.dfs(len, entities, relations, found)?;
@@ -486,7 +520,84 @@ mod tests {
         })
     }
 
+    /// The plain search `paths` must agree with: every simple path of each
+    /// length in turn, relations in id order, no pruning.
+    fn plain_paths(
+        g: &Graph,
+        from: NodeIndex,
+        to: NodeIndex,
+        max_len: usize,
+        walk: &Walk,
+        first: usize,
+    ) -> Vec<Path> {
+        fn dfs(
+            g: &Graph,
+            to: NodeIndex,
+            walk: &Walk,
+            left: usize,
+            entities: &mut Vec<NodeIndex>,
+            relations: &mut Vec<EdgeIndex>,
+            found: &mut Vec<Path>,
+        ) {
+            let Some(&at) = entities.last() else { return };
+            for step in g.steps(at, walk) {
+                if entities.contains(&step.other) {
+                    continue;
+                }
+                if step.other == to {
+                    if left == 1 {
+                        let mut e = entities.clone();
+                        e.push(to);
+                        let mut r = relations.clone();
+                        r.push(step.edge);
+                        found.push(Path {
+                            entities: e,
+                            relations: r,
+                        });
+                    }
+                    continue;
+                }
+                if left > 1 {
+                    entities.push(step.other);
+                    relations.push(step.edge);
+                    dfs(g, to, walk, left - 1, entities, relations, found);
+                    entities.pop();
+                    relations.pop();
+                }
+            }
+        }
+        let mut found = Vec::new();
+        if from != to {
+            for len in 1..=max_len {
+                dfs(g, to, walk, len, &mut vec![from], &mut vec![], &mut found);
+            }
+        }
+        found.truncate(first);
+        found
+    }
+
     proptest! {
+        #[test]
+        fn pruned_search_finds_the_plain_searchs_paths(
+            g in arb_larger_graph(),
+            a in 0usize..24,
+            b in 0usize..24,
+            direction in 0usize..3,
+            only_support in any::<bool>(),
+            max_len in 1usize..7,
+            first in 1usize..40,
+        ) {
+            let walk = Walk {
+                direction: [Direction::Outgoing, Direction::Incoming, Direction::Both][direction],
+                kinds: only_support.then(|| vec![R::Supports]),
+            };
+            let (a, b) = (ix(&g, &format!("n{a:02}")), ix(&g, &format!("n{b:02}")));
+            prop_assert_eq!(
+                paths(&g, a, b, max_len, &walk, first),
+                plain_paths(&g, a, b, max_len, &walk, first)
+            );
+        }
+
         #[test]
         fn both_ended_search_finds_the_plain_searchs_path(
             g in arb_larger_graph(),
