@@ -198,3 +198,14 @@ pub fn urlencode(text: &str) -> String {
 pub fn normalize_ws(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The value of counter `name` with label `outcome` in a `/metrics` text;
+/// 0 when it is not there yet.
+pub fn outcome_count(metrics: &str, name: &str, outcome: &str) -> u64 {
+    let prefix = format!("{name}{{outcome=\"{outcome}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}

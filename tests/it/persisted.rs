@@ -235,15 +235,10 @@ async fn a_request_that_passed_validation_skips_the_rules_and_answers_alike() {
     }
     // /metrics counts the look-ups (other tests count into the same
     // registry, so only lower bounds hold).
-    let metrics = send_to(state.clone(), &[], TestRequest::get().uri("/metrics")).await;
-    let text = metrics.text();
-    let count = |outcome: &str| -> u64 {
-        let prefix = format!("partnergraph_validation_cache_total{{outcome=\"{outcome}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
+    let text = send_to(state.clone(), &[], TestRequest::get().uri("/metrics"))
+        .await
+        .text();
+    let count = |outcome| outcome_count(&text, "partnergraph_validation_cache_total", outcome);
     assert!(count("hit") >= 1 && count("miss") >= 5, "{text}");
 }
 

@@ -161,15 +161,10 @@ async fn metrics_count_hits_and_misses() {
     let state = state();
     name_of(&state, "ctef").await;
     name_of(&state, "ctef").await;
-    let metrics = send_to(state.clone(), &[], TestRequest::get().uri("/metrics")).await;
-    let text = metrics.text();
-    let count = |outcome: &str| -> u64 {
-        let prefix = format!("partnergraph_response_cache_total{{outcome=\"{outcome}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
+    let text = send_to(state.clone(), &[], TestRequest::get().uri("/metrics"))
+        .await
+        .text();
+    let count = |outcome| outcome_count(&text, "partnergraph_response_cache_total", outcome);
     // Other tests count into the same registry, so only lower bounds hold.
     assert!(count("hit") >= 1 && count("miss") >= 1, "{text}");
 }
