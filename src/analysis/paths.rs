@@ -76,6 +76,20 @@ pub fn shortest_path_within(
                 .checked_sub(level)
                 .is_some_and(|rest| meeting.to_to.get(&n) == Some(&rest))
     };
+    first_found(g, from, to, walk, budget, on_a_shortest_path)
+}
+
+/// The path to `to` a breadth-first search from `from` finds when it
+/// expands relations in id order and keeps the first path to each entity,
+/// reaching only the entities `keep(entity, level)` admits.
+fn first_found(
+    g: &Graph,
+    from: NodeIndex,
+    to: NodeIndex,
+    walk: &Walk,
+    budget: &Budget,
+    keep: impl Fn(NodeIndex, usize) -> bool,
+) -> Result<Option<Path>, OverBudget> {
     let mut came_from: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
     let mut frontier = vec![from];
     let mut level = 0;
@@ -87,7 +101,7 @@ pub fn shortest_path_within(
             for step in g.steps(n, walk) {
                 if step.other == from
                     || came_from.contains_key(&step.other)
-                    || !on_a_shortest_path(step.other, level)
+                    || !keep(step.other, level)
                 {
                     continue;
                 }
@@ -254,6 +268,20 @@ pub fn paths_within(
     first: usize,
     budget: &Budget,
 ) -> Result<Vec<Path>, OverBudget> {
+    paths_pruned(g, (from, to), max_len, walk, first, budget, NEAR_ENOUGH)
+}
+
+/// [`paths_within`], learning the distance to `to` of at most about
+/// `near_enough` entities (0: none, so nothing is pruned).
+fn paths_pruned(
+    g: &Graph,
+    (from, to): (NodeIndex, NodeIndex),
+    max_len: usize,
+    walk: &Walk,
+    first: usize,
+    budget: &Budget,
+    near_enough: usize,
+) -> Result<Vec<Path>, OverBudget> {
     let mut found = Vec::new();
     if first == 0 || from == to {
         return Ok(found);
@@ -263,7 +291,7 @@ pub fn paths_within(
     // cannot reach `to` in the hops it has left is not searched.
     let mut near = Side::new(to);
     let back = reversed(walk);
-    while near.depth + 1 < max_len && !near.frontier.is_empty() && near.reached.len() < NEAR_ENOUGH
+    while near.depth + 1 < max_len && !near.frontier.is_empty() && near.reached.len() < near_enough
     {
         near.expand(g, &back, None, budget)?;
     }
@@ -467,39 +495,7 @@ mod tests {
     /// The plain search `shortest_path` must agree with: from `from` only,
     /// relations in id order, the first path to each entity kept.
     fn one_sided(g: &Graph, from: NodeIndex, to: NodeIndex, walk: &Walk) -> Option<Path> {
-        if from == to {
-            return Some(Path {
-                entities: vec![from],
-                relations: vec![],
-            });
-        }
-        let mut came_from: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
-        let mut queue = std::collections::VecDeque::from([from]);
-        'search: while let Some(n) = queue.pop_front() {
-            for step in g.steps(n, walk) {
-                if step.other == from || came_from.contains_key(&step.other) {
-                    continue;
-                }
-                came_from.insert(step.other, (n, step.edge));
-                if step.other == to {
-                    break 'search;
-                }
-                queue.push_back(step.other);
-            }
-        }
-        let (mut entities, mut relations, mut at) = (vec![to], vec![], to);
-        while at != from {
-            let &(prev, edge) = came_from.get(&at)?;
-            entities.push(prev);
-            relations.push(edge);
-            at = prev;
-        }
-        entities.reverse();
-        relations.reverse();
-        Some(Path {
-            entities,
-            relations,
-        })
+        first_found(g, from, to, walk, &Budget::unlimited(), |_, _| true).unwrap_or_default()
     }
 
     /// Random graphs of 24 entities and up to 60 relations of two kinds,
@@ -530,50 +526,8 @@ mod tests {
         walk: &Walk,
         first: usize,
     ) -> Vec<Path> {
-        fn dfs(
-            g: &Graph,
-            to: NodeIndex,
-            walk: &Walk,
-            left: usize,
-            entities: &mut Vec<NodeIndex>,
-            relations: &mut Vec<EdgeIndex>,
-            found: &mut Vec<Path>,
-        ) {
-            let Some(&at) = entities.last() else { return };
-            for step in g.steps(at, walk) {
-                if entities.contains(&step.other) {
-                    continue;
-                }
-                if step.other == to {
-                    if left == 1 {
-                        let mut e = entities.clone();
-                        e.push(to);
-                        let mut r = relations.clone();
-                        r.push(step.edge);
-                        found.push(Path {
-                            entities: e,
-                            relations: r,
-                        });
-                    }
-                    continue;
-                }
-                if left > 1 {
-                    entities.push(step.other);
-                    relations.push(step.edge);
-                    dfs(g, to, walk, left - 1, entities, relations, found);
-                    entities.pop();
-                    relations.pop();
-                }
-            }
-        }
-        let mut found = Vec::new();
-        if from != to {
-            for len in 1..=max_len {
-                dfs(g, to, walk, len, &mut vec![from], &mut vec![], &mut found);
-            }
-        }
-        found.truncate(first);
-        found
+        let unlimited = Budget::unlimited();
+        paths_pruned(g, (from, to), max_len, walk, first, &unlimited, 0).unwrap_or_default()
     }
 
     proptest! {
