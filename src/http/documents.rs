@@ -59,9 +59,42 @@ pub struct DocumentCache {
     parsed: Option<Mutex<LruCache<String, ExecutableDocument>>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
     validated: Option<Mutex<LruCache<Key, ()>>>,
-    /// Look-ups of `validated` that found the key, and that did not.
-    validated_hits: AtomicU64,
-    validated_misses: AtomicU64,
+    validated_tally: Tally,
+}
+
+/// Look-ups in a cache that found what they looked for, and those that did
+/// not, counted here and in `/metrics`.
+pub(super) struct Tally {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Records one look-up in `/metrics`.
+    observe: fn(bool),
+}
+
+impl Tally {
+    /// A tally at zero that also reports to `observe`.
+    pub(super) fn new(observe: fn(bool)) -> Self {
+        Tally {
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            observe,
+        }
+    }
+
+    /// Counts one look-up.
+    pub(super) fn record(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        (self.observe)(hit);
+    }
+
+    /// Hits and misses so far.
+    pub(super) fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Why a persisted-query request cannot run.
@@ -82,8 +115,7 @@ impl DocumentCache {
             parsed: size.map(|c| Mutex::new(LruCache::new(c))),
             persisted: size.map(|c| Mutex::new(LruCache::new(c))),
             validated: size.map(|c| Mutex::new(LruCache::new(c))),
-            validated_hits: AtomicU64::new(0),
-            validated_misses: AtomicU64::new(0),
+            validated_tally: Tally::new(super::metrics::observe_validation_cache),
         }
     }
 
@@ -93,23 +125,14 @@ impl DocumentCache {
             return false;
         };
         let hit = lock(validated).get(key).is_some();
-        let counter = if hit {
-            &self.validated_hits
-        } else {
-            &self.validated_misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        super::metrics::observe_validation_cache(hit);
+        self.validated_tally.record(hit);
         hit
     }
 
     /// Requests found validated before, and those validated, since this
     /// cache was made.
     pub fn validated_stats(&self) -> (u64, u64) {
-        (
-            self.validated_hits.load(Ordering::Relaxed),
-            self.validated_misses.load(Ordering::Relaxed),
-        )
+        self.validated_tally.stats()
     }
 
     /// Remembers that the request with this key passed validation.

@@ -12,11 +12,10 @@
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
 
-use super::documents::lock;
+use super::documents::{lock, Tally};
 use actix_web::web::Bytes;
 use lru::LruCache;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Largest response kept, in bytes: a few big answers must not push out
@@ -29,8 +28,7 @@ pub use super::documents::Key;
 /// version at a time.
 pub struct ResponseCache {
     inner: Option<Mutex<Inner>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    tally: Tally,
 }
 
 struct Inner {
@@ -49,8 +47,7 @@ impl ResponseCache {
                     entries: LruCache::new(c),
                 })
             }),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            tally: Tally::new(super::metrics::observe_response_cache),
         }
     }
 
@@ -68,13 +65,7 @@ impl ResponseCache {
         } else {
             None
         };
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        super::metrics::observe_response_cache(found.is_some());
+        self.tally.record(found.is_some());
         found
     }
 
@@ -98,10 +89,7 @@ impl ResponseCache {
 
     /// Responses answered from the cache and not, since it was made.
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        self.tally.stats()
     }
 }
 
