@@ -163,13 +163,38 @@ pub struct Graph {
     search: SearchIndex,
     /// Number of committed writes this graph reflects.
     version: u64,
-    /// Whole-graph scores computed for this version.
+    /// Whole-graph scores, kept while the graph's structure stays as it
+    /// was when they were computed.
     cache: ScoreCache,
+    /// While a write is open: how to undo each change made so far, in the
+    /// order made (see [`Graph::begin_undo`]).
+    journal: Option<Vec<Undo>>,
+}
+
+/// What puts back one change made to the graph while a write was open.
+#[derive(Debug, Clone)]
+enum Undo {
+    /// Remove the document added with this id.
+    AddedDocument(CompactString),
+    /// Remove the entity added with this id.
+    AddedEntity(CompactString),
+    /// Remove the relation added with this id.
+    AddedRelation(CompactString),
+    /// Put back the entity as it was before it was replaced.
+    ReplacedEntity(Entity),
+    /// Put back the relation as it was before it was replaced.
+    ReplacedRelation(Relation),
+    /// Add back the entity removed.
+    RemovedEntity(Entity),
+    /// Add back the relation removed.
+    RemovedRelation(Relation),
 }
 
 /// Scores of whole-graph analyses (PageRank, betweenness), computed at most
-/// once per graph version: the cache lives in the snapshot, and the copy a
-/// write starts from begins with an empty one.
+/// once per shape of the graph: the cache lives in the graph, and adding or
+/// removing an entity or relation empties it, while changing the fields of
+/// one (a name, an amount) keeps it, since no score reads them. A copy of
+/// the graph begins with an empty one.
 #[derive(Default)]
 struct ScoreCache {
     /// One slot per key, locked while its scores are computed so that
@@ -191,8 +216,19 @@ pub static SCORE_CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
 
 impl Clone for ScoreCache {
     fn clone(&self) -> Self {
-        // A clone is the start of another version: its scores differ.
+        // Rankings hold entity indices, which are this graph's own.
         ScoreCache::default()
+    }
+}
+
+impl ScoreCache {
+    /// Forgets every score: the graph's shape changed.
+    fn forget(&mut self) {
+        let entries = match self.entries.get_mut() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        entries.clear();
     }
 }
 
@@ -327,7 +363,8 @@ impl Graph {
         let mut entity = entity;
         self.check_sources(&mut entity.sources)?;
         self.search.insert(ix, &entity);
-        self.inner[ix] = entity;
+        let old = std::mem::replace(&mut self.inner[ix], entity);
+        self.record(|| Undo::ReplacedEntity(old));
         Ok(())
     }
 
@@ -350,7 +387,8 @@ impl Graph {
         relation.validate().map_err(GraphError::Invalid)?;
         let mut relation = relation;
         self.check_sources(&mut relation.sources)?;
-        self.inner[ix] = relation;
+        let old = std::mem::replace(&mut self.inner[ix], relation);
+        self.record(|| Undo::ReplacedRelation(old));
         Ok(())
     }
 
@@ -363,12 +401,16 @@ impl Graph {
                 id: id.to_owned(),
             })?;
         let ix = self.relation_order.remove(at);
-        self.inner
+        let removed = self
+            .inner
             .remove_edge(ix)
             .ok_or_else(|| GraphError::NotFound {
                 what: "relation",
                 id: id.to_owned(),
-            })
+            })?;
+        self.cache.forget();
+        self.record(|| Undo::RemovedRelation(removed.clone()));
+        Ok(removed)
     }
 
     /// Removes an entity. With relations still attached it is refused
@@ -409,7 +451,74 @@ impl Graph {
                 what: "entity",
                 id: id.to_owned(),
             })?;
+        self.cache.forget();
+        self.record(|| Undo::RemovedEntity(entity.clone()));
         Ok((entity, removed))
+    }
+
+    /// Starts recording how to undo every change made from now on, so that
+    /// a write applied in place can be taken back ([`Graph::undo_to`]).
+    /// Recording costs a copy of what a change replaces or removes.
+    pub fn begin_undo(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Stops recording; the changes made stay.
+    pub fn end_undo(&mut self) {
+        self.journal = None;
+    }
+
+    /// A mark to undo back to: the number of changes recorded so far.
+    pub fn undo_mark(&self) -> usize {
+        self.journal.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Takes back every change recorded after `mark`, the latest first,
+    /// which leaves the graph as it was at the mark. Each undo is a change
+    /// the graph held before, so it is only refused if the graph was
+    /// damaged; the caller then rebuilds it.
+    pub fn undo_to(&mut self, mark: usize) -> Result<(), GraphError> {
+        let Some(mut journal) = self.journal.take() else {
+            return Ok(());
+        };
+        let mut result = Ok(());
+        while journal.len() > mark && result.is_ok() {
+            let Some(undo) = journal.pop() else { break };
+            result = match undo {
+                Undo::AddedDocument(id) => {
+                    self.documents.remove(&id);
+                    Ok(())
+                }
+                Undo::AddedEntity(id) => self.remove_entity(&id, false).map(drop),
+                Undo::AddedRelation(id) => self.remove_relation(&id).map(drop),
+                Undo::ReplacedEntity(e) => self.replace_entity(e),
+                Undo::ReplacedRelation(r) => self.replace_relation(r),
+                Undo::RemovedEntity(e) => self.add_entity(e).map(drop),
+                Undo::RemovedRelation(r) => self.add_relation(r).map(drop),
+            };
+        }
+        self.journal = Some(journal);
+        result
+    }
+
+    /// The relations removed since `mark` of the journal, as they were.
+    pub fn removed_since(&self, mark: usize) -> impl Iterator<Item = &Relation> + '_ {
+        let recorded = self.journal.as_deref().unwrap_or_default();
+        recorded
+            .get(mark..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| match u {
+                Undo::RemovedRelation(r) => Some(r),
+                _ => None,
+            })
+    }
+
+    /// Records how to undo a change, while a write is open.
+    fn record(&mut self, undo: impl FnOnce() -> Undo) {
+        if let Some(journal) = &mut self.journal {
+            journal.push(undo());
+        }
     }
 
     /// Number of entities.
@@ -442,8 +551,26 @@ impl Graph {
         if let Some(dictionary) = &self.text_dictionary {
             doc.text.pack(dictionary);
         }
+        let id = doc.id.clone();
         self.documents.insert(doc.id.clone(), Arc::new(doc));
+        self.record(|| Undo::AddedDocument(id));
         Ok(())
+    }
+
+    /// Adds a document another graph holds, sharing its text rather than
+    /// copying it: how a change made to one copy of the graph is replayed
+    /// on the other. Its id must be new here.
+    pub fn add_shared_document(&mut self, doc: Arc<Document>) -> Result<(), GraphError> {
+        self.check_new_id(&doc.id)?;
+        let id = doc.id.clone();
+        self.documents.insert(doc.id.clone(), doc);
+        self.record(|| Undo::AddedDocument(id));
+        Ok(())
+    }
+
+    /// The document with this id, shared.
+    pub fn document_shared(&self, id: &str) -> Option<Arc<Document>> {
+        self.documents.get(id).cloned()
     }
 
     /// Trains a dictionary on the documents' texts and packs them with it,
@@ -525,11 +652,14 @@ impl Graph {
         }
         // check_new_id found no entity with this id.
         let at = self.entity_at_rank(&entity.id).unwrap_or_else(|at| at);
+        let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_order.insert(at, ix);
         if !self.bulk_loading {
             self.search.insert(ix, &self.inner[ix]);
         }
+        self.cache.forget();
+        self.record(|| Undo::AddedEntity(id));
         Ok(ix)
     }
 
@@ -568,8 +698,11 @@ impl Graph {
         }
         // check_new_id found no relation with this id.
         let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
+        let id = relation.id.clone();
         let ix = self.inner.add_edge(from, to, relation);
         self.relation_order.insert(at, ix);
+        self.cache.forget();
+        self.record(|| Undo::AddedRelation(id));
         Ok(ix)
     }
 

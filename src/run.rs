@@ -251,8 +251,7 @@ async fn import(
         }
     };
     let service = open(data_dir, seed).await?;
-    // The write applies the file to a copy of the graph and keeps nothing
-    // if an item is refused; which item it was comes back through `refused`,
+    // The write keeps nothing if an item is refused; which item it was comes back through `refused`,
     // since a write's error is the graph's alone.
     let refused = Arc::new(std::sync::Mutex::new(None::<String>));
     let slot = refused.clone();
@@ -267,7 +266,7 @@ async fn import(
         })
         .await;
     let item = refused.lock().ok().and_then(|mut slot| slot.take());
-    let (done, committed) = match (written, item) {
+    let written = match (written, item) {
         (Err(WriteError::Refused(error)), Some(item)) => {
             return Err(LoadError::Item {
                 file: name,
@@ -278,6 +277,7 @@ async fn import(
         }
         (written, _) => written?,
     };
+    let (done, committed) = (written.value, written.committed);
     println!(
         "imported {name}: {} entities, {} relations (graph version {})",
         done.entities.len(),

@@ -1,28 +1,101 @@
 //! The live graph: the current snapshot that requests read, and the one
-//! path by which writes reach it: applied to a copy, committed durably to
-//! the store, and only then published and announced, in commit order.
+//! path by which writes reach it, committed durably to the store, then
+//! published and announced, in commit order.
+//!
+//! # Two copies kept in step
+//!
+//! A write costs what it changes, not a copy of the graph: the service holds
+//! two copies of the graph. Readers share one, the published copy, through
+//! an `Arc` that each request holds for its whole life, so a request sees
+//! one version from start to end (the `graphVersion` promise). Writes go to
+//! the other, the spare, in place. Once the store has committed them, the
+//! spare is published and the copy readers held until then becomes the
+//! spare; the changes just made are kept as its backlog and replayed on it
+//! at the start of the next write, when no reader holds it any longer. This
+//! is the left-right pattern, with petgraph as the graph in both copies and
+//! `Arc`s instead of an epoch counter: the `Arc` of a snapshot is what
+//! async-graphql's resolvers already hold across their await points, which
+//! left-right's read guards cannot be.
+//!
+//! The other designs weighed: one graph with versioned items would halve
+//! the memory but make every traversal and every petgraph algorithm filter
+//! by version and keep deleted items until no reader could see them; a
+//! persistent (structurally shared) graph would mean giving up petgraph.
+//!
+//! Trade-offs, stated:
+//! - Memory: two copies of the graph's structure and items (documents'
+//!   texts are shared between them), plus the backlog of the last write.
+//! - A long read pins the copy it started on. A write that finds the spare
+//!   still pinned waits for it at most [`GraphService::with_pinned_wait`]
+//!   (one second unless set), then copies the published graph instead, as
+//!   every write did before: a long analysis or an export never holds a
+//!   write up longer than that, at the price of one copy of the graph (and,
+//!   until the long read ends, a third copy in memory).
+//! - A write that is refused is taken back in place from an undo journal
+//!   kept while it runs ([`Graph::begin_undo`]), so a refused import does
+//!   not cost a copy either.
+//!
+//! # Group commit
+//!
+//! Writes queue; whichever write's task takes the writer lock applies every
+//! write queued by then, each as its own version in queue order, commits
+//! them to the store in one transaction (one fsync), and only then answers
+//! each. A write refused by the graph is taken back alone; a store failure
+//! takes back the whole group and fails each of its writes.
+//!
+//! # Events
+//!
+//! Each committed write is announced as a [`Committed`]: its version and
+//! what it changed (ids, and the entities each change touched), never a
+//! graph. Subscribers read the items themselves from the current snapshot.
+//! The channel keeps the last [`EVENT_BUFFER`] writes; a subscriber further
+//! behind is told it missed events, so no subscriber pins more than that.
 
 use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
 use crate::graph::{Bulk, Graph, GraphError};
 use crate::store::{Change, Item, Sink, Store, StoreError};
+use compact_str::CompactString;
+use std::any::Any;
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::{broadcast, Mutex};
+use tokio::sync::{broadcast, oneshot};
 
-/// A write that was committed: its version, what it changed, and the graph
-/// as it stands after it.
+/// One committed write, as announced to subscribers: its version and what
+/// it changed. It holds no graph.
 #[derive(Debug)]
 pub struct Committed {
     /// The graph version this write produced.
     pub version: u64,
     /// What it changed, in order.
     pub edits: Vec<Edit>,
-    /// The graph after it.
+    /// For each edit, the entities it touched: the entity itself, or the
+    /// two ends of a relation (as they were for a deleted one).
+    pub touched: Vec<[CompactString; 2]>,
+}
+
+impl Committed {
+    /// Whether edit `i` touched entity `id`.
+    pub fn touches(&self, i: usize, id: &str) -> bool {
+        self.touched
+            .get(i)
+            .is_some_and(|ends| ends.iter().any(|e| e == id))
+    }
+}
+
+/// What a write returned, once it is durable.
+#[derive(Debug)]
+pub struct Written<T> {
+    /// The write's own result.
+    pub value: T,
+    /// The write as announced.
+    pub committed: Arc<Committed>,
+    /// The graph as published after it: at its version or, when it was
+    /// committed in a group, at the version of the group's last write.
     pub graph: Arc<Graph>,
-    /// The graph before it (where deleted items can still be read).
-    pub previous: Arc<Graph>,
 }
 
 /// Why a write was not committed. The graph and the store are unchanged.
@@ -63,16 +136,48 @@ pub enum OpenError {
     },
 }
 
+/// A write's work on the graph, its result boxed so that writes of every
+/// result type queue together.
+type Work =
+    Box<dyn FnOnce(&mut Graph) -> Result<(Box<dyn Any + Send>, Vec<Edit>), GraphError> + Send>;
+
+/// What a queued write is answered with.
+type Reply = Result<(Box<dyn Any + Send>, Arc<Committed>, Arc<Graph>), WriteError>;
+
+/// A write waiting for its turn.
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The copy writes go to, and what it has not had yet.
+#[derive(Default)]
+struct Spare {
+    /// The spare copy, if there is one yet.
+    graph: Option<Arc<Graph>>,
+    /// Being made on a thread of its own at start, so that start-up does
+    /// not wait for the copy.
+    making: Option<oneshot::Receiver<Graph>>,
+    /// The changes committed since it was published, in order.
+    backlog: Vec<Arc<Vec<Change>>>,
+}
+
 /// The live graph and its store.
 pub struct GraphService {
     current: RwLock<Arc<Graph>>,
-    writer: Mutex<()>,
+    queue: Mutex<VecDeque<Job>>,
+    /// Held by the one task applying writes; it owns the spare copy.
+    writer: tokio::sync::Mutex<Spare>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<Arc<Committed>>,
+    pinned_wait: Duration,
 }
 
 /// Subscribers that fall this far behind miss events and are told so.
-const EVENT_BUFFER: usize = 1024;
+pub const EVENT_BUFFER: usize = 1024;
+
+/// How long a write waits for reads to leave the spare copy, unless set.
+const PINNED_WAIT: Duration = Duration::from_secs(1);
 
 impl GraphService {
     /// Rebuilds the graph from the store. An empty store is first seeded
@@ -82,7 +187,7 @@ impl GraphService {
         store: Arc<dyn Store>,
         seed: Vec<Dataset>,
     ) -> Result<GraphService, OpenError> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let mut sink = Rebuild::default();
         let version = store.load_into(&mut sink).await?;
         if let Some(error) = sink.error {
@@ -109,30 +214,51 @@ impl GraphService {
             }
             let version = version + 1;
             g.set_version(version);
-            store.commit(version, &changes(&g, &edits)?).await?;
+            let changes =
+                changes(&g, &edits).map_err(|(item, error)| OpenError::Invalid { item, error })?;
+            store.commit(version, &changes).await?;
             graph = g;
         } else {
             graph.set_version(version);
         }
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
-        Ok(GraphService {
-            current: RwLock::new(Arc::new(graph)),
-            writer: Mutex::new(()),
-            store,
-            events,
-        })
+        let graph = Arc::new(graph);
+        let (made, making) = oneshot::channel();
+        let original = graph.clone();
+        std::thread::spawn(move || {
+            // Nobody waiting means the service is gone.
+            let _ = made.send((*original).clone());
+        });
+        let spare = Spare {
+            making: Some(making),
+            ..Spare::default()
+        };
+        Ok(GraphService::with(graph, spare, store))
     }
 
     /// A service over `graph` as it is, whose writes go to a fresh
     /// in-memory store: for tests and throwaway use, nothing is kept.
     pub fn in_memory(graph: Graph) -> GraphService {
+        let store = Arc::new(crate::store::MemoryStore::new());
+        GraphService::with(Arc::new(graph), Spare::default(), store)
+    }
+
+    fn with(graph: Arc<Graph>, spare: Spare, store: Arc<dyn Store>) -> GraphService {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         GraphService {
-            current: RwLock::new(Arc::new(graph)),
-            writer: Mutex::new(()),
-            store: Arc::new(crate::store::MemoryStore::new()),
+            current: RwLock::new(graph),
+            queue: Mutex::new(VecDeque::new()),
+            writer: tokio::sync::Mutex::new(spare),
+            store,
             events,
+            pinned_wait: PINNED_WAIT,
         }
+    }
+
+    /// Sets how long a write waits for reads still on the spare copy before
+    /// it copies the graph instead.
+    pub fn with_pinned_wait(mut self, wait: Duration) -> GraphService {
+        self.pinned_wait = wait;
+        self
     }
 
     /// The current snapshot; it never changes under its holder.
@@ -149,58 +275,290 @@ impl GraphService {
         self.events.subscribe()
     }
 
-    /// Applies `f` to a copy of the graph, commits its edits durably, then
-    /// publishes the new snapshot and announces it. Runs on its own task, so
-    /// a caller that goes away cannot leave a write committed but
-    /// unpublished.
-    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<(T, Arc<Committed>), WriteError>
+    /// Applies `f` to the graph, commits its edits durably (with the other
+    /// writes queued at the same time), then publishes the new snapshot and
+    /// announces it. A refused `f` leaves nothing of what it did. The work
+    /// runs on a task of its own, so a caller that goes away cannot leave a
+    /// write committed but unpublished.
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<Written<T>, WriteError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Graph) -> Result<(T, Vec<Edit>), GraphError> + Send + 'static,
     {
+        let (reply, answer) = oneshot::channel();
+        let work: Work = Box::new(move |g| {
+            f(g).map(|(value, edits)| (Box::new(value) as Box<dyn Any + Send>, edits))
+        });
+        lock(&self.queue).push_back(Job { work, reply });
         let this = self.clone();
-        tokio::spawn(async move { this.write_now(f).await })
+        tokio::spawn(async move { this.apply_queued().await });
+        let (value, committed, graph) = answer
             .await
-            .map_err(|e| WriteError::Aborted(e.to_string()))?
+            .map_err(|_| WriteError::Aborted("the write task ended".into()))??;
+        let value = value
+            .downcast::<T>()
+            .map_err(|_| WriteError::Aborted("a write returned another type".into()))?;
+        Ok(Written {
+            value: *value,
+            committed,
+            graph,
+        })
     }
 
-    async fn write_now<T, F>(&self, f: F) -> Result<(T, Arc<Committed>), WriteError>
-    where
-        F: FnOnce(&mut Graph) -> Result<(T, Vec<Edit>), GraphError>,
-    {
-        let _writer = self.writer.lock().await;
-        let base = self.snapshot();
-        let mut next = (*base).clone();
-        let (out, edits) = f(&mut next)?;
-        let version = base.version() + 1;
-        next.set_version(version);
-        let changes = changes(&next, &edits).map_err(|e| WriteError::Aborted(e.to_string()))?;
-        self.store.commit(version, &changes).await?;
-        let graph = Arc::new(next);
-        match self.current.write() {
-            Ok(mut g) => *g = graph.clone(),
-            Err(poisoned) => *poisoned.into_inner() = graph.clone(),
+    /// Applies every queued write as one group; see the module doc.
+    async fn apply_queued(&self) {
+        let mut spare = self.writer.lock().await;
+        let jobs: Vec<Job> = lock(&self.queue).drain(..).collect();
+        if jobs.is_empty() {
+            // An earlier task took this write into its group.
+            return;
         }
-        let committed = Arc::new(Committed {
-            version,
-            edits,
-            graph,
-            previous: base,
-        });
-        // No subscriber is not an error.
-        let _ = self.events.send(committed.clone());
-        Ok((out, committed))
+        let published = self.snapshot();
+        let mut copy = self.take_spare(&mut spare, &published).await;
+        let Some(g) = Arc::get_mut(&mut copy) else {
+            // take_spare hands over a copy nobody else holds.
+            for job in jobs {
+                let _ = job
+                    .reply
+                    .send(Err(WriteError::Aborted("no graph to write to".into())));
+            }
+            return;
+        };
+        let base = g.version();
+        g.begin_undo();
+        let mut accepted = Vec::with_capacity(jobs.len());
+        let mut changed = Vec::new();
+        let mut jobs = jobs.into_iter();
+        for job in jobs.by_ref() {
+            let mark = g.undo_mark();
+            let refused = match (job.work)(g) {
+                Ok((value, edits)) => match changes(g, &edits) {
+                    Ok(mut c) => {
+                        let touched = touched(g, mark, &edits);
+                        changed.append(&mut c);
+                        let version = base + accepted.len() as u64 + 1;
+                        let committed = Committed {
+                            version,
+                            edits,
+                            touched,
+                        };
+                        accepted.push((job.reply, value, committed));
+                        continue;
+                    }
+                    Err((item, error)) => {
+                        tracing::error!(%item, %error, "a write's edits name what it did not leave");
+                        error
+                    }
+                },
+                Err(error) => error,
+            };
+            let taken_back = g.undo_to(mark);
+            let _ = job.reply.send(Err(WriteError::Refused(refused)));
+            if let Err(error) = taken_back {
+                // Only a damaged graph refuses an undo: the copy is dropped
+                // (the next write copies the published graph) and nothing
+                // of this group is committed.
+                tracing::error!(%error, "a refused write could not be taken back");
+                let aborted = || {
+                    Err(WriteError::Aborted(
+                        "the write's group was abandoned".into(),
+                    ))
+                };
+                for (reply, _, _) in accepted {
+                    let _ = reply.send(aborted());
+                }
+                for job in jobs {
+                    let _ = job.reply.send(aborted());
+                }
+                return;
+            }
+        }
+        if accepted.is_empty() {
+            // Nothing changed; the copy stays the spare, caught up.
+            g.end_undo();
+            spare.graph = Some(copy);
+            return;
+        }
+        let version = base + accepted.len() as u64;
+        g.set_version(version);
+        if let Err(error) = self.store.commit(version, &changed).await {
+            tracing::error!(%error, writes = accepted.len(), "a group of writes was not committed");
+            // Taken back so the copy can stay the spare; if that fails it is
+            // dropped and the next write copies the graph.
+            if g.undo_to(0).is_ok() {
+                g.set_version(base);
+                g.end_undo();
+                spare.graph = Some(copy);
+            }
+            let message = error.to_string();
+            let mut error = Some(error);
+            for (reply, _, _) in accepted {
+                let e = error
+                    .take()
+                    .unwrap_or_else(|| StoreError::Database(message.clone()));
+                let _ = reply.send(Err(WriteError::Store(e)));
+            }
+            return;
+        }
+        g.end_undo();
+        match self.current.write() {
+            Ok(mut c) => *c = copy.clone(),
+            Err(poisoned) => *poisoned.into_inner() = copy.clone(),
+        }
+        // The copy readers had until now is the next spare.
+        *spare = Spare {
+            graph: Some(published),
+            making: None,
+            backlog: vec![Arc::new(changed)],
+        };
+        drop(spare);
+        for (reply, value, committed) in accepted {
+            let committed = Arc::new(committed);
+            // No subscriber is not an error.
+            let _ = self.events.send(committed.clone());
+            // Nor is a caller that went away: the write stays committed.
+            let _ = reply.send(Ok((value, committed, copy.clone())));
+        }
+    }
+
+    /// The spare copy, caught up with `published` and held by nobody else:
+    /// waited for while reads still hold it (at most the pinned wait), and
+    /// otherwise a new copy of `published`.
+    async fn take_spare(&self, spare: &mut Spare, published: &Arc<Graph>) -> Arc<Graph> {
+        if let Some(making) = spare.making.take() {
+            if let Ok(made) = making.await {
+                spare.graph = Some(Arc::new(made));
+                spare.backlog.clear();
+            }
+        }
+        let backlog = std::mem::take(&mut spare.backlog);
+        let Some(mut copy) = spare.graph.take() else {
+            return copy_of(published, "no spare copy yet");
+        };
+        let deadline = Instant::now() + self.pinned_wait;
+        let mut pause = Duration::from_micros(50);
+        while Arc::strong_count(&copy) > 1 || Arc::weak_count(&copy) > 0 {
+            if Instant::now() >= deadline {
+                return copy_of(published, "reads still hold the spare copy");
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+        let Some(g) = Arc::get_mut(&mut copy) else {
+            return copy_of(published, "reads still hold the spare copy");
+        };
+        for changes in &backlog {
+            if let Err((item, error)) = replay(g, changes, published) {
+                tracing::error!(%item, %error, "replaying a write on the spare copy failed");
+                return copy_of(published, "the spare copy could not catch up");
+            }
+        }
+        g.set_version(published.version());
+        copy
     }
 }
 
+/// A new copy of `published`, as every write made before the spare copy:
+/// the fall-back when the spare cannot be used.
+fn copy_of(published: &Arc<Graph>, why: &'static str) -> Arc<Graph> {
+    let started = Instant::now();
+    let copy = Arc::new((**published).clone());
+    tracing::info!(
+        why,
+        entities = copy.entity_count(),
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "copied the graph for a write"
+    );
+    copy
+}
+
+/// Applies committed `changes` to the other copy of the graph: the same
+/// items, checked again, with new documents' texts shared with `published`.
+fn replay(
+    g: &mut Graph,
+    changes: &[Change],
+    published: &Graph,
+) -> Result<(), (String, GraphError)> {
+    let named = |what: &str, id: &str| format!("{what} `{id}`");
+    for change in changes {
+        match change {
+            Change::PutDocument(d) => {
+                let shared = published
+                    .document_shared(&d.id)
+                    .unwrap_or_else(|| Arc::new(d.clone()));
+                g.add_shared_document(shared)
+                    .map_err(|e| (named("document", &d.id), e))?;
+            }
+            Change::PutEntity(e) => {
+                let result = if g.entity_ix(&e.id).is_some() {
+                    g.replace_entity(e.clone())
+                } else {
+                    g.add_entity(e.clone()).map(drop)
+                };
+                result.map_err(|err| (named("entity", &e.id), err))?;
+            }
+            Change::PutRelation(r) => {
+                let result = if g.relation_ix(&r.id).is_some() {
+                    g.replace_relation(r.clone())
+                } else {
+                    g.add_relation(r.clone()).map(drop)
+                };
+                result.map_err(|err| (named("relation", &r.id), err))?;
+            }
+            Change::DeleteEntity(id) => {
+                g.remove_entity(id, true)
+                    .map_err(|e| (named("entity", id), e))?;
+            }
+            Change::DeleteRelation(id) => {
+                g.remove_relation(id)
+                    .map_err(|e| (named("relation", id), e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entities each edit touched: read from the graph after it, and for
+/// deleted relations from what the journal kept of them since `mark`.
+fn touched(g: &Graph, mark: usize, edits: &[Edit]) -> Vec<[CompactString; 2]> {
+    let gone: std::collections::HashMap<&str, &crate::model::Relation> =
+        g.removed_since(mark).map(|r| (r.id.as_str(), r)).collect();
+    edits
+        .iter()
+        .map(|e| {
+            let id = CompactString::from(e.id());
+            match e {
+                Edit::RelationCreated(rid) | Edit::RelationUpdated(rid) => g
+                    .relation(rid)
+                    .map(|r| [CompactString::from(&*r.from), CompactString::from(&*r.to)])
+                    .unwrap_or([id.clone(), id]),
+                Edit::RelationDeleted(rid) => gone
+                    .get(rid.as_str())
+                    .map(|r| [CompactString::from(&*r.from), CompactString::from(&*r.to)])
+                    .unwrap_or([id.clone(), id]),
+                _ => [id.clone(), id],
+            }
+        })
+        .collect()
+}
+
+/// The lock, even if a thread panicked while holding it: the queue is
+/// changed by single pushes and drains, never left half changed.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The store changes that persist `edits`, read from the graph after them.
-fn changes(g: &Graph, edits: &[Edit]) -> Result<Vec<Change>, OpenError> {
-    let missing = |what: &str, id: &str| OpenError::Invalid {
-        item: format!("{what} `{id}`"),
-        error: GraphError::NotFound {
-            what: "item",
-            id: id.to_owned(),
-        },
+/// An edit naming an item the graph lacks names it.
+fn changes(g: &Graph, edits: &[Edit]) -> Result<Vec<Change>, (String, GraphError)> {
+    let missing = |what: &'static str, id: &str| {
+        (
+            format!("{what} `{id}`"),
+            GraphError::NotFound {
+                what,
+                id: id.to_owned(),
+            },
+        )
     };
     edits
         .iter()
@@ -261,8 +619,12 @@ impl Sink for Rebuild {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Entity, EntityKind, Source};
-    use crate::store::MemoryStore;
+    use crate::edit::{EntityPatch, Ingest};
+    use crate::graph::testing::{graph, source, TEXT};
+    use crate::model::{Document, Entity, EntityKind, Relation, RelationKind, Source};
+    use crate::store::{Contents, MemoryStore};
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     async fn service(store: Arc<dyn Store>) -> Arc<GraphService> {
         let seed = vec![Dataset::builtin().unwrap_or_else(|e| panic!("{e}"))];
@@ -281,6 +643,55 @@ mod tests {
         Entity::new("", EntityKind::SecurityService, "Asayish Unit", source)
     }
 
+    /// A store that counts its commits and refuses them while told to.
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryStore,
+        commits: AtomicUsize,
+        refuse: AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl Store for Flaky {
+        async fn load(&self) -> Result<Contents, StoreError> {
+            self.inner.load().await
+        }
+        async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+            if self.refuse.load(Ordering::SeqCst) {
+                return Err(StoreError::Database("disk full (test)".into()));
+            }
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            self.inner.commit(version, changes).await
+        }
+    }
+
+    /// Everything a reader can see of a graph, in id order, after checking
+    /// that its indices agree with its items.
+    fn dump(g: &Graph) -> (u64, Vec<String>) {
+        let mut out: Vec<String> = g.documents().map(|d| format!("d {}", d.id)).collect();
+        for ix in g.entities() {
+            let e = g.entity_at(ix);
+            assert_eq!(g.entity_ix(&e.id), Some(ix));
+            assert_eq!(
+                g.search_keys(ix).first().map(|k| k.as_str()),
+                Some(crate::graph::fold(&e.name).as_str())
+            );
+            out.push(format!("e {} {}", e.id, e.name));
+        }
+        for ix in g.relations() {
+            let r = g.relation_at(ix);
+            let (from, to) = g.ends(ix);
+            assert_eq!(
+                (&*g.entity_at(from).id, &*g.entity_at(to).id),
+                (&*r.from, &*r.to)
+            );
+            out.push(format!("r {} {} {}", r.id, r.from, r.to));
+        }
+        assert_eq!(g.entity_count(), g.entities().len());
+        assert_eq!(g.relation_count(), g.relations().len());
+        (g.version(), out)
+    }
+
     #[tokio::test]
     async fn seeds_once_and_rebuilds_from_the_store() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -295,7 +706,6 @@ mod tests {
         assert_eq!(again.snapshot().version(), 2);
         assert_eq!(again.snapshot().entity_count(), before + 1);
         assert!(again.snapshot().entity("asayish-unit").is_some());
-        // The search index is built apart while the relations load.
         let rebuilt = again.snapshot();
         let found = |q: &str| -> Vec<String> {
             crate::analysis::search(&rebuilt, q, None)
@@ -323,13 +733,345 @@ mod tests {
         let ok = svc
             .write(|g| edit::create_entity(g, None, asayish_unit()))
             .await;
-        let (id, committed) = ok.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(id, "asayish-unit");
+        let written = ok.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(written.value, "asayish-unit");
         // The old snapshot is untouched; the new one has the entity.
         assert!(old.entity("asayish-unit").is_none());
-        assert_eq!(committed.graph.version(), old.version() + 1);
+        assert_eq!(written.graph.version(), old.version() + 1);
         let event = events.recv().await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(event.version, committed.version);
+        assert_eq!(event.version, written.committed.version);
         assert_eq!(event.edits, [Edit::EntityCreated("asayish-unit".into())]);
+        assert!(event.touches(0, "asayish-unit") && !event.touches(0, "ctef"));
+    }
+
+    /// An ingest refused at its last item leaves nothing of the items
+    /// before it, in the copy written to and in the one replayed after.
+    #[tokio::test]
+    async fn a_write_refused_midway_is_taken_back_in_place() {
+        let svc = Arc::new(GraphService::in_memory(graph(&[(
+            "a",
+            EntityKind::ArmedForce,
+        )])));
+        let before = dump(&svc.snapshot());
+        let doc = Document {
+            id: "d2".into(),
+            title: "t".into(),
+            publisher: "p".into(),
+            published_on: None,
+            dateline: None,
+            text: TEXT.into(),
+        };
+        let ingest = |last_to: &str| Ingest {
+            document_id: Some("d2".into()),
+            document: doc.clone(),
+            entities: vec![(
+                Some("b".into()),
+                Entity::new("", EntityKind::ArmedForce, "B", source()),
+            )],
+            relations: vec![
+                (
+                    None,
+                    Relation::new("", RelationKind::PartOf, "a", "b", source()),
+                ),
+                (
+                    None,
+                    Relation::new("", RelationKind::PartOf, "b", last_to, source()),
+                ),
+            ],
+        };
+        for _ in 0..3 {
+            let refused = ingest("nobody");
+            let r = svc.write(move |g| edit::ingest(g, refused)).await;
+            assert!(matches!(
+                r,
+                Err(WriteError::Refused(GraphError::DanglingEnd { .. }))
+            ));
+            assert_eq!(dump(&svc.snapshot()), before);
+        }
+        let accepted = ingest("a");
+        let w = svc.write(move |g| edit::ingest(g, accepted)).await;
+        let w = w.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(w.value.relations, ["a-part-of-b", "b-part-of-a"]);
+        // Two more writes: each copy has had every change once.
+        for name in ["B1", "B2"] {
+            let patch = EntityPatch {
+                name: Some(name.into()),
+                ..Default::default()
+            };
+            let r = svc
+                .write(move |g| Ok(((), edit::update_entity(g, "b", patch)?)))
+                .await;
+            assert!(r.is_ok());
+        }
+        let now = dump(&svc.snapshot());
+        assert_eq!(now.0, before.0 + 3);
+        assert!(now.1.contains(&"e b B2".to_owned()) && now.1.contains(&"d d2".to_owned()));
+        let spare = svc.writer.lock().await;
+        let (Some(other), [backlog]) = (&spare.graph, &spare.backlog[..]) else {
+            panic!("a spare copy with one write to replay");
+        };
+        let mut other = (**other).clone();
+        assert!(replay(&mut other, backlog, &svc.snapshot()).is_ok());
+        other.set_version(now.0);
+        assert_eq!(dump(&other), now);
+    }
+
+    /// Writes that arrive together are committed in fewer transactions than
+    /// writes, each its own version, announced in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_commit_in_groups() {
+        let store = Arc::new(Flaky::default());
+        let svc = Arc::new(GraphService::in_memory(graph(&[])));
+        let svc = Arc::new(GraphService::with(
+            svc.snapshot(),
+            Spare::default(),
+            store.clone(),
+        ));
+        let mut events = svc.subscribe();
+        let writes = (0..64).map(|i| {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                let e = Entity::new("", EntityKind::ArmedForce, &format!("Force {i}"), source());
+                svc.write(move |g| edit::create_entity(g, None, e)).await
+            })
+        });
+        let mut versions = Vec::new();
+        for w in futures_util::future::join_all(writes).await {
+            let w = w
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(w.graph.version() >= w.committed.version);
+            assert!(w.graph.entity(&w.value).is_some());
+            versions.push(w.committed.version);
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, (1..=64).collect::<Vec<u64>>());
+        let commits = store.commits.load(Ordering::SeqCst);
+        assert!(commits < 64, "{commits} commits for 64 writes");
+        for v in 1..=64 {
+            let event = events.recv().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(event.version, v);
+        }
+        let stored = store.load().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((stored.version, stored.entities.len()), (64, 64));
+    }
+
+    /// A store that fails takes back the whole group; nothing is published
+    /// or announced, and the next writes go on from where the graph was.
+    #[tokio::test]
+    async fn a_store_failure_takes_back_the_group() {
+        let store = Arc::new(Flaky::default());
+        let svc = Arc::new(GraphService::with(
+            Arc::new(graph(&[("a", EntityKind::ArmedForce)])),
+            Spare::default(),
+            store.clone(),
+        ));
+        let before = dump(&svc.snapshot());
+        let mut events = svc.subscribe();
+        let create = |id: &str| {
+            let e = Entity::new(id, EntityKind::ArmedForce, &id.to_uppercase(), source());
+            move |g: &mut Graph| edit::create_entity(g, None, e)
+        };
+        assert!(svc.write(create("b")).await.is_ok());
+        store.refuse.store(true, Ordering::SeqCst);
+        let failed = svc.write(create("c")).await;
+        assert!(matches!(failed, Err(WriteError::Store(_))));
+        let failed = svc
+            .write(|g| Ok(((), edit::delete_entity(g, "b", true)?)))
+            .await;
+        assert!(matches!(failed, Err(WriteError::Store(_))));
+        store.refuse.store(false, Ordering::SeqCst);
+        assert!(svc.write(create("d")).await.is_ok());
+        assert!(svc.write(create("e")).await.is_ok());
+        let (version, items) = dump(&svc.snapshot());
+        assert_eq!(version, before.0 + 3);
+        let ids: Vec<&str> = items.iter().filter_map(|i| i.strip_prefix("e ")).collect();
+        assert_eq!(ids, ["a A", "b B", "d D", "e E"]);
+        let announced: Vec<u64> =
+            std::iter::from_fn(|| events.try_recv().ok().map(|c| c.version)).collect();
+        assert_eq!(announced, [1, 2, 3]);
+        assert_eq!(store.load().await.map(|c| c.entities.len()).ok(), Some(3));
+    }
+
+    /// A read that holds the spare copy longer than the pinned wait does
+    /// not hold the write up: it copies the graph and goes on.
+    #[tokio::test]
+    async fn a_long_read_does_not_hold_writes_up() {
+        let svc = Arc::new(
+            GraphService::in_memory(graph(&[("a", EntityKind::ArmedForce)]))
+                .with_pinned_wait(Duration::from_millis(20)),
+        );
+        let create = |id: &str| {
+            let e = Entity::new(id, EntityKind::ArmedForce, &id.to_uppercase(), source());
+            move |g: &mut Graph| edit::create_entity(g, None, e)
+        };
+        assert!(svc.write(create("b")).await.is_ok());
+        // This snapshot is the copy the next write would write to... after
+        // the one after it: hold both versions.
+        let long_read = svc.snapshot();
+        assert!(svc.write(create("c")).await.is_ok());
+        let longer_read = svc.snapshot();
+        let started = Instant::now();
+        assert!(svc.write(create("d")).await.is_ok());
+        assert!(svc.write(create("e")).await.is_ok());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(long_read.entity("c").is_none() && longer_read.entity("d").is_none());
+        let ids: Vec<String> = dump(&svc.snapshot()).1;
+        assert!(
+            ids.iter().filter(|i| i.starts_with("e ")).count() == 5,
+            "{ids:?}"
+        );
+    }
+
+    /// One write of the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create(u8),
+        Rename(u8, u8),
+        Delete(u8, bool),
+        Link(u8, u8),
+        Unlink(u8, u8),
+        /// A document with entities, linked in a chain; refused at its end
+        /// when the flag is set.
+        Ingest(Vec<u8>, bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let n = 0u8..10;
+        prop_oneof![
+            n.clone().prop_map(Op::Create),
+            (n.clone(), 0u8..4).prop_map(|(a, b)| Op::Rename(a, b)),
+            (n.clone(), any::<bool>()).prop_map(|(a, c)| Op::Delete(a, c)),
+            (n.clone(), n.clone()).prop_map(|(a, b)| Op::Link(a, b)),
+            (n.clone(), n.clone()).prop_map(|(a, b)| Op::Unlink(a, b)),
+            (prop::collection::vec(n, 1..4), any::<bool>()).prop_map(|(ns, f)| Op::Ingest(ns, f)),
+        ]
+    }
+
+    fn apply(op: &Op, serial: usize, g: &mut Graph) -> Result<((), Vec<Edit>), GraphError> {
+        let e = |n: &u8| format!("e{n}");
+        let entity = |n: &u8| Entity::new("", EntityKind::ArmedForce, &format!("E{n}"), source());
+        let link = |a: &u8, b: &u8| Relation::new("", RelationKind::PartOf, &e(a), &e(b), source());
+        let edits = match op {
+            Op::Create(n) => edit::create_entity(g, Some(e(n)), entity(n))?.1,
+            Op::Rename(n, v) => {
+                let patch = EntityPatch {
+                    name: Some(format!("E{n} v{v}")),
+                    ..Default::default()
+                };
+                edit::update_entity(g, &e(n), patch)?
+            }
+            Op::Delete(n, cascade) => edit::delete_entity(g, &e(n), *cascade)?,
+            Op::Link(a, b) => edit::create_relation(g, Some(format!("r{a}-{b}")), link(a, b))?.1,
+            Op::Unlink(a, b) => edit::delete_relation(g, &format!("r{a}-{b}"))?,
+            Op::Ingest(ns, refused) => {
+                let mut relations: Vec<_> =
+                    ns.windows(2).map(|w| (None, link(&w[0], &w[1]))).collect();
+                if *refused {
+                    let to_nobody =
+                        Relation::new("", RelationKind::PartOf, &e(&ns[0]), "nobody", source());
+                    relations.push((None, to_nobody));
+                }
+                let input = Ingest {
+                    document_id: Some(format!("doc-{serial}")),
+                    document: Document {
+                        id: "".into(),
+                        title: "t".into(),
+                        publisher: "p".into(),
+                        published_on: None,
+                        dateline: None,
+                        text: TEXT.into(),
+                    },
+                    entities: ns.iter().map(|n| (Some(e(n)), entity(n))).collect(),
+                    relations,
+                };
+                edit::ingest(g, input)?.1
+            }
+        };
+        Ok(((), edits))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Writes from three tasks and reads from two, interleaved: every
+        /// read sees exactly one committed version, and the graph (and the
+        /// store) end as the same writes applied one by one in version
+        /// order to a fresh graph.
+        #[test]
+        fn concurrent_writes_and_reads_see_committed_versions(
+            ops in prop::collection::vec(op(), 1..40),
+            short_wait in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let base = graph(&[]);
+            let wait = if short_wait { Duration::from_micros(100) } else { PINNED_WAIT };
+            let store = Arc::new(MemoryStore::new());
+            let svc = Arc::new(GraphService::with(Arc::new(base.clone()), Spare::default(), store.clone()).with_pinned_wait(wait));
+            let (applied, readings) = runtime.block_on(async {
+                let done = Arc::new(AtomicBool::new(false));
+                let readers: Vec<_> = (0..2).map(|_| {
+                    let (svc, done) = (svc.clone(), done.clone());
+                    tokio::spawn(async move {
+                        let mut seen = Vec::new();
+                        while !done.load(Ordering::SeqCst) && seen.len() < 2000 {
+                            let snapshot = svc.snapshot();
+                            tokio::task::yield_now().await;
+                            seen.push(dump(&snapshot));
+                        }
+                        seen
+                    })
+                }).collect();
+                let writers: Vec<_> = (0..3).map(|w| {
+                    let svc = svc.clone();
+                    let mine: Vec<(usize, Op)> = ops.iter().cloned().enumerate().filter(|(i, _)| i % 3 == w).collect();
+                    tokio::spawn(async move {
+                        let mut applied = Vec::new();
+                        for (serial, op) in mine {
+                            let o = op.clone();
+                            if let Ok(w) = svc.write(move |g| apply(&o, serial, g)).await {
+                                applied.push((w.committed.version, serial, op));
+                            }
+                        }
+                        applied
+                    })
+                }).collect();
+                let mut applied = Vec::new();
+                for w in futures_util::future::join_all(writers).await {
+                    applied.extend(w.unwrap_or_else(|e| panic!("{e}")));
+                }
+                done.store(true, Ordering::SeqCst);
+                let mut readings = Vec::new();
+                for r in futures_util::future::join_all(readers).await {
+                    readings.extend(r.unwrap_or_else(|e| panic!("{e}")));
+                }
+                (applied, readings)
+            });
+            let mut applied = applied;
+            applied.sort_by_key(|(v, _, _)| *v);
+            let mut reference = base;
+            let mut states = vec![dump(&reference)];
+            for (i, (version, serial, op)) in applied.iter().enumerate() {
+                prop_assert_eq!(*version, i as u64 + 1);
+                prop_assert!(apply(op, *serial, &mut reference).is_ok(), "{:?} refused in order", op);
+                reference.set_version(*version);
+                states.push(dump(&reference));
+            }
+            for reading in &readings {
+                let version = usize::try_from(reading.0).unwrap_or(usize::MAX);
+                prop_assert_eq!(Some(reading), states.get(version));
+            }
+            let last = states.last().cloned().unwrap_or_default();
+            prop_assert_eq!(dump(&svc.snapshot()), last);
+            let stored = runtime.block_on(store.load()).unwrap_or_else(|e| panic!("{e}"));
+            let stored_ids: Vec<String> = stored.entities.iter().map(|e| format!("e {} {}", e.id, e.name)).collect();
+            let final_ids: Vec<String> = states.last().map(|s| s.1.iter().filter(|i| i.starts_with("e ")).cloned().collect()).unwrap_or_default();
+            prop_assert_eq!(stored.version, applied.len() as u64);
+            prop_assert_eq!(stored_ids, final_ids);
+        }
     }
 }

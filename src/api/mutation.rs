@@ -1,5 +1,5 @@
 //! The Mutation root: every write goes through the graph service, which
-//! applies it to a copy, commits it to the store, then publishes it.
+//! applies it, commits it to the store, then publishes it.
 
 use super::error::{code, ApiError};
 use super::inputs::{
@@ -8,7 +8,7 @@ use super::inputs::{
 use super::types::{DocumentObj, Entity, EntityRef, RelationObj};
 use crate::edit;
 use crate::graph::{Graph, GraphError};
-use crate::service::{Committed, GraphService, WriteError};
+use crate::service::{GraphService, WriteError, Written};
 use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,31 +73,42 @@ fn write_error(e: WriteError) -> async_graphql::Error {
 }
 
 /// Runs a write and records the version it produced.
-async fn write<T, F>(ctx: &Context<'_>, f: F) -> Result<(T, Arc<Committed>)>
+async fn write<T, F>(ctx: &Context<'_>, f: F) -> Result<Written<T>>
 where
     T: Send + 'static,
     F: FnOnce(&mut Graph) -> std::result::Result<(T, Vec<edit::Edit>), GraphError> + Send + 'static,
 {
     authorize(ctx)?;
-    let (out, committed) = service(ctx)?.write(f).await.map_err(write_error)?;
+    let written = service(ctx)?.write(f).await.map_err(write_error)?;
     if let Some(v) = ctx.data_opt::<Arc<WrittenVersion>>() {
-        v.0.fetch_max(committed.version, Ordering::SeqCst);
+        v.0.fetch_max(written.committed.version, Ordering::SeqCst);
     }
-    Ok((out, committed))
+    Ok(written)
 }
 
-fn entity(g: &Arc<Graph>, id: &str) -> Result<Entity> {
+/// The write's answer could not be read back: a write committed in the same
+/// group, after it, removed the item again.
+fn gone<T>(written: &Written<T>, what: &str, id: &str) -> async_graphql::Error {
+    let message = format!(
+        "{what} `{id}` was written at graph version {}, but a write committed with it removed it again (graph version {})",
+        written.committed.version,
+        written.graph.version()
+    );
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code::CONFLICT))
+}
+
+fn entity<T>(w: &Written<T>, id: &str) -> Result<Entity> {
+    let g = &w.graph;
     g.entity_ix(id)
         .map(|ix| EntityRef { g: g.clone(), ix }.into_entity())
-        .ok_or_else(|| ApiError::Internal(format!("entity `{id}` missing after its write")).into())
+        .ok_or_else(|| gone(w, "entity", id))
 }
 
-fn relation(g: &Arc<Graph>, id: &str) -> Result<RelationObj> {
+fn relation<T>(w: &Written<T>, id: &str) -> Result<RelationObj> {
+    let g = &w.graph;
     g.relation_ix(id)
         .map(|ix| RelationObj::new(g.clone(), ix))
-        .ok_or_else(|| {
-            ApiError::Internal(format!("relation `{id}` missing after its write")).into()
-        })
+        .ok_or_else(|| gone(w, "relation", id))
 }
 
 /// What an ingest created.
@@ -123,8 +134,8 @@ impl Mutation {
     async fn create_entity(&self, ctx: &Context<'_>, input: EntityInput) -> Result<Entity> {
         authorize(ctx)?;
         let (id, e) = input.into_model()?;
-        let (id, c) = write(ctx, move |g| edit::create_entity(g, id, e)).await?;
-        entity(&c.graph, &id)
+        let w = write(ctx, move |g| edit::create_entity(g, id, e)).await?;
+        entity(&w, &w.value)
     }
 
     /// Changes some fields of an entity.
@@ -136,11 +147,11 @@ impl Mutation {
     ) -> Result<Entity> {
         authorize(ctx)?;
         let key = id.0.clone();
-        let (_, c) = write(ctx, move |g| {
+        let w = write(ctx, move |g| {
             Ok(((), edit::update_entity(g, &key, patch.into())?))
         })
         .await?;
-        entity(&c.graph, &id)
+        entity(&w, &id)
     }
 
     /// Removes an entity and answers its id. One that still has relations is
@@ -169,8 +180,8 @@ impl Mutation {
     ) -> Result<RelationObj> {
         authorize(ctx)?;
         let (id, r) = input.into_model()?;
-        let (id, c) = write(ctx, move |g| edit::create_relation(g, id, r)).await?;
-        relation(&c.graph, &id)
+        let w = write(ctx, move |g| edit::create_relation(g, id, r)).await?;
+        relation(&w, &w.value)
     }
 
     /// Changes some fields of a relation.
@@ -183,11 +194,11 @@ impl Mutation {
         authorize(ctx)?;
         let patch = patch.into_model()?;
         let key = id.0.clone();
-        let (_, c) = write(ctx, move |g| {
+        let w = write(ctx, move |g| {
             Ok(((), edit::update_relation(g, &key, patch)?))
         })
         .await?;
-        relation(&c.graph, &id)
+        relation(&w, &id)
     }
 
     /// Removes a relation and answers its id.
@@ -203,19 +214,20 @@ impl Mutation {
     async fn ingest(&self, ctx: &Context<'_>, input: IngestInput) -> Result<IngestResult> {
         authorize(ctx)?;
         let input = input.into_model()?;
-        let (done, c) = write(ctx, move |g| edit::ingest(g, input)).await?;
+        let w = write(ctx, move |g| edit::ingest(g, input)).await?;
+        let done = &w.value;
         Ok(IngestResult {
-            graph_version: c.version,
-            document: DocumentObj::new(c.graph.clone(), &done.document),
+            graph_version: w.committed.version,
+            document: DocumentObj::new(w.graph.clone(), &done.document),
             entities: done
                 .entities
                 .iter()
-                .map(|id| entity(&c.graph, id))
+                .map(|id| entity(&w, id))
                 .collect::<Result<_>>()?,
             relations: done
                 .relations
                 .iter()
-                .map(|id| relation(&c.graph, id))
+                .map(|id| relation(&w, id))
                 .collect::<Result<_>>()?,
         })
     }

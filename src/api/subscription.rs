@@ -42,28 +42,13 @@ impl From<&Edit> for ChangeKind {
     }
 }
 
-/// One committed change.
+/// One committed change. It holds what the write announced, not a graph:
+/// the items it names are read from the graph as it stands when the change
+/// is delivered.
 pub struct GraphChange {
     commit: Arc<Committed>,
     edit: Edit,
-}
-
-impl GraphChange {
-    /// Whether the change concerns entity `id`: the entity itself, or a
-    /// relation that starts or ends at it (before or after the change).
-    fn touches(&self, id: &str) -> bool {
-        if self.edit.id() == id {
-            return true;
-        }
-        let ends = |g: &crate::graph::Graph| {
-            g.relation(self.edit.id())
-                .is_some_and(|r| *r.from == *id || *r.to == *id)
-        };
-        matches!(
-            self.edit,
-            Edit::RelationCreated(_) | Edit::RelationUpdated(_) | Edit::RelationDeleted(_)
-        ) && (ends(&self.commit.graph) || ends(&self.commit.previous))
-    }
+    service: Arc<GraphService>,
 }
 
 /// One committed change.
@@ -81,10 +66,11 @@ impl GraphChange {
     async fn graph_version(&self) -> u64 {
         self.commit.version
     }
-    /// The entity as it stands after the change; null for deletes and
-    /// relation changes.
+    /// The entity as it stands when the change is delivered (after the
+    /// change: at `graphVersion` or a later version); null for deletes,
+    /// relation changes and an entity removed again since.
     async fn entity(&self) -> Option<Entity> {
-        let g = &self.commit.graph;
+        let g = &self.service.snapshot();
         match &self.edit {
             Edit::EntityCreated(id) | Edit::EntityUpdated(id) => g
                 .entity_ix(id)
@@ -92,10 +78,11 @@ impl GraphChange {
             _ => None,
         }
     }
-    /// The relation as it stands after the change; null for deletes and
-    /// entity changes.
+    /// The relation as it stands when the change is delivered (after the
+    /// change: at `graphVersion` or a later version); null for deletes,
+    /// entity changes and a relation removed again since.
     async fn relation(&self) -> Option<RelationObj> {
-        let g = &self.commit.graph;
+        let g = &self.service.snapshot();
         match &self.edit {
             Edit::RelationCreated(id) | Edit::RelationUpdated(id) => {
                 g.relation_ix(id).map(|ix| RelationObj::new(g.clone(), ix))
@@ -122,7 +109,8 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<GraphChange>>> {
         let service = ctx
             .data::<Arc<GraphService>>()
-            .map_err(|_| ApiError::Internal("no graph service attached".into()))?;
+            .map_err(|_| ApiError::Internal("no graph service attached".into()))?
+            .clone();
         let rx = service.subscribe();
         let commits = stream::unfold(rx, |mut rx| async move {
             match rx.recv().await {
@@ -136,17 +124,18 @@ impl Subscription {
                 Ok(commit) => commit
                     .edits
                     .iter()
-                    .map(|edit| GraphChange {
-                        commit: commit.clone(),
-                        edit: edit.clone(),
+                    .enumerate()
+                    .filter(|(_, edit)| {
+                        kinds.as_ref().is_none_or(|ks| ks.contains(&(*edit).into()))
                     })
-                    .filter(|c| {
-                        kinds
-                            .as_ref()
-                            .is_none_or(|ks| ks.contains(&(&c.edit).into()))
+                    .filter(|(at, _)| entity.as_ref().is_none_or(|id| commit.touches(*at, id)))
+                    .map(|(_, edit)| {
+                        Ok(GraphChange {
+                            commit: commit.clone(),
+                            edit: edit.clone(),
+                            service: service.clone(),
+                        })
                     })
-                    .filter(|c| entity.as_ref().is_none_or(|id| c.touches(id)))
-                    .map(Ok)
                     .collect(),
                 Err(missed) => vec![Err(ApiError::BadInput(format!(
                     "this subscriber fell behind and missed {missed} commits; resubscribe"

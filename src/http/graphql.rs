@@ -453,8 +453,16 @@ async fn execute(
     // look-up came before parsing; now the key is kept only for queries.
     let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
     let written = Arc::new(WrittenVersion::default());
+    // A mutation does not hold the snapshot while its write waits: the
+    // write may need the copy of the graph it is.
+    let request = match op_type {
+        Some(OperationType::Mutation) => {
+            drop(snapshot);
+            request
+        }
+        _ => request.data(snapshot),
+    };
     let request = request
-        .data(snapshot)
         .data(state.service.clone())
         .data(state.write_access(req))
         .data(written.clone());
