@@ -13,7 +13,6 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
 use async_graphql::{ServerError, Variables};
-use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -577,10 +576,7 @@ fn websocket(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Http
     let mut data = async_graphql::Data::default();
     data.insert(state.service.clone());
     data.insert(WriteAccess::Missing);
-    match GraphQLSubscription::new(state.schema.clone())
-        .with_data(data)
-        .start(req, payload)
-    {
+    match super::websocket::serve(req, payload, state.schema.clone(), data) {
         Ok(response) => response,
         Err(e) => HttpResponse::BadRequest()
             .content_type(Media::Json.content_type())

@@ -6,6 +6,7 @@ mod export;
 mod graphql;
 pub mod metrics;
 mod responses;
+mod websocket;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
 use crate::service::GraphService;

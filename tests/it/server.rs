@@ -75,6 +75,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Starts the binary on `data_dir`, listening on 127.0.0.1 on a port the
     /// OS picks, and waits for it to say which.
     pub fn start(data_dir: &Path) -> Server {

@@ -367,3 +367,133 @@ async fn writes_are_not_taken_over_the_websocket() {
         json!({ "entity": null, "stats": { "entities": server::ARTICLE_ENTITIES } })
     );
 }
+
+/// Resident memory of process `pid`, in KiB.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A subscriber that reads nothing while 5,000 writes are committed pins no
+/// memory: the server sends only what the socket takes, the subscription
+/// falls behind in the bounded event channel, and when the subscriber reads
+/// again it is told how many changes it missed, then gets the later ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_is_told_it_fell_behind() {
+    const WRITES: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let port = server.port;
+    // A small receive buffer, so that the socket fills after a few events
+    // rather than after megabytes of them.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    let mut request = format!("ws://127.0.0.1:{port}/graphql")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(PROTOCOL));
+    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let mut client = Client {
+        ws,
+        baseline: 0,
+        received: HashMap::new(),
+        others: HashMap::new(),
+    };
+    client
+        .send(json!({ "type": "connection_init", "payload": {} }))
+        .await;
+    let ack = client.recv(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    // Each event carries the article's text, so that the socket's buffers
+    // fill after some events rather than holding all of them.
+    let selection = "{ kind id graphVersion entity { id sources { document { text } } } }";
+    client
+        .subscribe(
+            "all",
+            &format!("subscription {{ graphChanged {selection} }}"),
+        )
+        .await;
+    // One write read back, so the subscription is known to listen.
+    write(
+        port,
+        CREATE_ENTITY,
+        json!({ "input": entity_input("warm-up", "Warm Up") }),
+    )
+    .await;
+    assert!(
+        client
+            .wait_until(Duration::from_secs(10), |c| !c.events("all").is_empty())
+            .await
+    );
+    let before = resident_kib(server.pid());
+
+    // Eight writers, nobody reading the subscription.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            tokio::task::spawn_blocking(move || {
+                for i in (w..WRITES).step_by(8) {
+                    let input = entity_input(&format!("stalled-{i}"), &format!("Stalled Unit {i}"));
+                    let (status, body) =
+                        server::try_gql(port, CREATE_ENTITY, json!({ "input": input })).unwrap();
+                    assert!(status == 200 && body.get("errors").is_none(), "{body:#}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let after = resident_kib(server.pid());
+    // The bound stated: the events a lagging subscriber can pin are at most
+    // the channel's 1,024, each a few hundred bytes; the rest is the 5,000
+    // entities themselves and the allocator.
+    assert!(
+        after < before + 64 * 1024,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
+
+    // Reading again: a few events the socket held, then the error that
+    // says how many were missed, then the stream goes on.
+    let told = client
+        .wait_until(Duration::from_secs(60), |c| {
+            c.others.get("all").is_some_and(|m| {
+                m.iter()
+                    .any(|m| m.to_string().contains("fell behind and missed"))
+            })
+        })
+        .await;
+    assert!(
+        told,
+        "no fell-behind error after {} events; other messages: {:?}",
+        client.events("all").len(),
+        client.others
+    );
+    let delivered = client.events("all").len();
+    assert!(
+        delivered < WRITES,
+        "all {delivered} events were held for the subscriber"
+    );
+    write(
+        port,
+        CREATE_ENTITY,
+        json!({ "input": entity_input("after", "After Unit") }),
+    )
+    .await;
+    assert!(
+        client
+            .wait_until(Duration::from_secs(10), |c| c
+                .events("all")
+                .iter()
+                .any(|e| e["id"] == "after"))
+            .await
+    );
+}
