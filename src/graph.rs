@@ -1283,6 +1283,68 @@ mod tests {
     }
 
     #[test]
+    fn rankings_survive_changes_of_fields_but_not_of_shape() {
+        let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce)]);
+        let computed = std::cell::Cell::new(0);
+        let rank = |g: &Graph| {
+            let scores = g.cached_scores("test", || {
+                computed.set(computed.get() + 1);
+                Ok::<Scores, ()>(Vec::new())
+            });
+            assert!(scores.is_ok());
+        };
+        rank(&g);
+        let mut renamed = g.entity("a").cloned().unwrap_or_else(|| panic!("a"));
+        renamed.name = "Alpha".into();
+        assert_eq!(g.replace_entity(renamed), Ok(()));
+        rank(&g);
+        assert_eq!(computed.get(), 1, "a rename keeps the ranking");
+        rel(&mut g, "ab", R::PartOf, "a", "b");
+        rank(&g);
+        assert_eq!(computed.get(), 2, "a new relation drops it");
+        assert!(g.remove_relation("ab").is_ok());
+        rank(&g);
+        assert_eq!(computed.get(), 3, "so does a removed one");
+    }
+
+    #[test]
+    fn undo_puts_back_every_change_after_the_mark() {
+        let mut g = graph(&[
+            ("a", K::ArmedForce),
+            ("b", K::ArmedForce),
+            ("c", K::ArmedForce),
+        ]);
+        rel(&mut g, "ab", R::PartOf, "a", "b");
+        rel(&mut g, "bc", R::PartOf, "b", "c");
+        let dump = |g: &Graph| {
+            let es: Vec<String> = g
+                .entities()
+                .map(|ix| format!("{:?}", g.entity_at(ix)))
+                .collect();
+            let rs: Vec<String> = g
+                .relations()
+                .map(|ix| format!("{:?}", g.relation_at(ix)))
+                .collect();
+            (es, rs, g.documents().len())
+        };
+        let before = dump(&g);
+        g.begin_undo();
+        let mark = g.undo_mark();
+        let mut renamed = g.entity("a").cloned().unwrap_or_else(|| panic!("a"));
+        renamed.name = "Alpha".into();
+        assert_eq!(g.replace_entity(renamed), Ok(()));
+        assert!(g.remove_entity("b", true).is_ok());
+        assert_eq!(g.removed_since(mark).count(), 2);
+        let _ = g.add_entity(Entity::new("d", K::ArmedForce, "D", source()));
+        rel(&mut g, "cd", R::PartOf, "c", "d");
+        assert_eq!(g.undo_to(mark), Ok(()));
+        g.end_undo();
+        assert_eq!(dump(&g), before);
+        assert_eq!(g.search_index().find("alpha").len(), 0);
+        assert_eq!(g.search_index().find("b").len(), 1);
+    }
+
+    #[test]
     fn fold_ignores_case_and_accents() {
         assert_eq!(fold("Iraq’s  Café"), "iraq's cafe");
     }

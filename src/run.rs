@@ -159,16 +159,26 @@ fn write_token(args: &ServeArgs) -> Result<Option<String>, RunError> {
 /// Opens the graph and serves it until SIGTERM or Ctrl-C.
 pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let token = write_token(&args)?;
-    let service = open(&args.data_dir, seed(&args.datasets)?).await?;
-    let g = service.snapshot();
-    tracing::info!(
-        data_dir = %args.data_dir.display(),
-        entities = g.entity_count(),
-        relations = g.relation_count(),
-        version = g.version(),
-        writes = if token.is_some() { "enabled" } else { "disabled (no write token)" },
-        "graph loaded"
-    );
+    // Reads are bounded by the analysis time limit (exports aside): a write
+    // waits that long for reads to leave the copy it writes to.
+    let store = SqliteStore::open(&args.data_dir).await?;
+    let service = GraphService::open(crate::http::metrics::timed(store), seed(&args.datasets)?)
+        .await?
+        .with_pinned_wait(args.limits().analysis_time_limit);
+    let service = Arc::new(service);
+    {
+        // Let go of the snapshot at once: a snapshot held for the server's
+        // life would pin a copy that writes need.
+        let g = service.snapshot();
+        tracing::info!(
+            data_dir = %args.data_dir.display(),
+            entities = g.entity_count(),
+            relations = g.relation_count(),
+            version = g.version(),
+            writes = if token.is_some() { "enabled" } else { "disabled (no write token)" },
+            "graph loaded"
+        );
+    }
     let state = web::Data::new(
         AppState::new(service, args.limits(), args.max_body_bytes, token)
             .with_document_cache(args.document_cache_size)

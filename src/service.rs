@@ -27,10 +27,14 @@
 //!   texts are shared between them), plus the backlog of the last write.
 //! - A long read pins the copy it started on. A write that finds the spare
 //!   still pinned waits for it at most [`GraphService::with_pinned_wait`]
-//!   (one second unless set), then copies the published graph instead, as
+//!   (the server sets the analysis time limit, which bounds every analysis;
+//!   one second unless set), then copies the published graph instead, as
 //!   every write did before: a long analysis or an export never holds a
 //!   write up longer than that, at the price of one copy of the graph (and,
-//!   until the long read ends, a third copy in memory).
+//!   until the long read ends, a third copy in memory). Writes that arrive
+//!   meanwhile join the waiting write's group, so many writers keep their
+//!   throughput; one writer that waits for each answer writes at most once
+//!   per the longest read in flight.
 //! - A write that is refused is taken back in place from an undo journal
 //!   kept while it runs ([`Graph::begin_undo`]), so a refused import does
 //!   not cost a copy either.
@@ -59,6 +63,7 @@ use compact_str::CompactString;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -172,6 +177,10 @@ pub struct GraphService {
     events: broadcast::Sender<Arc<Committed>>,
     pinned_wait: Duration,
 }
+
+/// How many writes copied the whole graph (the spare copy was missing or
+/// still held by reads past the wait), over all services.
+pub static GRAPH_COPIES: AtomicU64 = AtomicU64::new(0);
 
 /// Subscribers that fall this far behind miss events and are told so.
 pub const EVENT_BUFFER: usize = 1024;
@@ -308,13 +317,15 @@ impl GraphService {
     /// Applies every queued write as one group; see the module doc.
     async fn apply_queued(&self) {
         let mut spare = self.writer.lock().await;
-        let jobs: Vec<Job> = lock(&self.queue).drain(..).collect();
-        if jobs.is_empty() {
+        if lock(&self.queue).is_empty() {
             // An earlier task took this write into its group.
             return;
         }
         let published = self.snapshot();
         let mut copy = self.take_spare(&mut spare, &published).await;
+        // Taken only now, so that writes that came while reads were leaving
+        // the spare copy join this group rather than wait for the next.
+        let jobs: Vec<Job> = lock(&self.queue).drain(..).collect();
         let Some(g) = Arc::get_mut(&mut copy) else {
             // take_spare hands over a copy nobody else holds.
             for job in jobs {
@@ -462,6 +473,7 @@ impl GraphService {
 /// the fall-back when the spare cannot be used.
 fn copy_of(published: &Arc<Graph>, why: &'static str) -> Arc<Graph> {
     let started = Instant::now();
+    GRAPH_COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let copy = Arc::new((**published).clone());
     tracing::info!(
         why,

@@ -22,6 +22,7 @@ struct Metrics {
     version: IntGauge,
     cache_hits: IntCounter,
     cache_misses: IntCounter,
+    graph_copies: IntCounter,
     responses: IntCounterVec,
     validations: IntCounterVec,
     commits: HistogramVec,
@@ -59,6 +60,10 @@ impl Metrics {
         )?;
         let cache_misses =
             IntCounter::new("ranking_cache_misses_total", "Centrality rankings computed")?;
+        let graph_copies = IntCounter::new(
+            "write_graph_copies_total",
+            "Writes that copied the whole graph because reads held the spare copy past the wait",
+        )?;
         let responses = IntCounterVec::new(
             Opts::new(
                 "response_cache_total",
@@ -88,6 +93,7 @@ impl Metrics {
         registry.register(Box::new(version.clone()))?;
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
+        registry.register(Box::new(graph_copies.clone()))?;
         registry.register(Box::new(responses.clone()))?;
         registry.register(Box::new(validations.clone()))?;
         registry.register(Box::new(commits.clone()))?;
@@ -100,6 +106,7 @@ impl Metrics {
             version,
             cache_hits,
             cache_misses,
+            graph_copies,
             responses,
             validations,
             commits,
@@ -182,6 +189,10 @@ pub fn render(graph: &Graph) -> HttpResponse {
     sync(
         &m.cache_misses,
         SCORE_CACHE_MISSES.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    sync(
+        &m.graph_copies,
+        crate::service::GRAPH_COPIES.load(std::sync::atomic::Ordering::Relaxed),
     );
     let mut out = Vec::new();
     match TextEncoder::new().encode(&m.registry.gather(), &mut out) {

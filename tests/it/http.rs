@@ -203,6 +203,7 @@ async fn metrics_in_prometheus_text_format() {
         "partnergraph_graph_version",
         "partnergraph_ranking_cache_hits_total",
         "partnergraph_ranking_cache_misses_total",
+        "partnergraph_write_graph_copies_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {name} ")),

@@ -1,0 +1,33 @@
+-- wrk: createEntity with an id no request has used, for write throughput.
+-- Settings come from the environment: TOKEN (the write token), DOCUMENT and
+-- QUOTE (the evidence every entity quotes), RUN (a prefix unique to the run).
+local token = os.getenv("TOKEN")
+local document = os.getenv("DOCUMENT")
+local quote = os.getenv("QUOTE")
+local run = os.getenv("RUN")
+local threads = 0
+counter = 0
+prefix = "t"
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", run .. "-" .. threads)
+end
+
+function request()
+  counter = counter + 1
+  local id = prefix .. "-" .. counter
+  local body = '{"query":"mutation($i: EntityInput!) { createEntity(input: $i) { id } }",' ..
+    '"variables":{"i":{"id":"bench-' .. id .. '","kind":"ARMED_FORCE","name":"Bench Force ' .. id ..
+    '","sources":[{"document":"' .. document .. '","quote":"' .. quote .. '"}]}}}'
+  return wrk.format("POST", "/graphql", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token,
+  }, body)
+end
+
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"') then
+    io.stderr:write("write failed: " .. status .. " " .. body .. "\n")
+  end
+end
