@@ -30,6 +30,12 @@ struct Client {
 impl Client {
     /// Connects, sends `connection_init` and waits for `connection_ack`.
     async fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        Client::over(port, stream).await
+    }
+
+    /// The same over a TCP connection the caller made.
+    async fn over(port: u16, stream: TcpStream) -> Client {
         let mut request = format!("ws://127.0.0.1:{port}/graphql")
             .into_client_request()
             .unwrap();
@@ -38,7 +44,7 @@ impl Client {
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(PROTOCOL));
         let (ws, response) = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(request),
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
         )
         .await
         .expect("the WebSocket handshake timed out")
@@ -393,26 +399,7 @@ async fn a_subscriber_that_stops_reading_is_told_it_fell_behind() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
-    let mut request = format!("ws://127.0.0.1:{port}/graphql")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(PROTOCOL));
-    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
-    let mut client = Client {
-        ws,
-        baseline: 0,
-        received: HashMap::new(),
-        others: HashMap::new(),
-    };
-    client
-        .send(json!({ "type": "connection_init", "payload": {} }))
-        .await;
-    let ack = client.recv(Duration::from_secs(10)).await.unwrap();
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let mut client = Client::over(port, stream).await;
     // Each event carries the article's text, so that the socket's buffers
     // fill after some events rather than holding all of them.
     let selection = "{ kind id graphVersion entity { id sources { document { text } } } }";
