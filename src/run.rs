@@ -140,9 +140,13 @@ fn seed(datasets: &[PathBuf]) -> Result<Vec<Dataset>, LoadError> {
 /// Opens the data directory (exclusively) and rebuilds the graph from it,
 /// first storing `seed` if the directory is empty.
 pub async fn open(data_dir: &Path, seed: Vec<Dataset>) -> Result<Arc<GraphService>, RunError> {
+    Ok(Arc::new(open_service(data_dir, seed).await?))
+}
+
+/// [`open`], before the service is shared, so that it can still be set up.
+async fn open_service(data_dir: &Path, seed: Vec<Dataset>) -> Result<GraphService, RunError> {
     let store = SqliteStore::open(data_dir).await?;
-    let service = GraphService::open(crate::http::metrics::timed(store), seed).await?;
-    Ok(Arc::new(service))
+    Ok(GraphService::open(crate::http::metrics::timed(store), seed).await?)
 }
 
 fn write_token(args: &ServeArgs) -> Result<Option<String>, RunError> {
@@ -161,8 +165,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let token = write_token(&args)?;
     // Reads are bounded by the analysis time limit (exports aside): a write
     // waits that long for reads to leave the copy it writes to.
-    let store = SqliteStore::open(&args.data_dir).await?;
-    let service = GraphService::open(crate::http::metrics::timed(store), seed(&args.datasets)?)
+    let service = open_service(&args.data_dir, seed(&args.datasets)?)
         .await?
         .with_pinned_wait(args.limits().analysis_time_limit);
     let service = Arc::new(service);

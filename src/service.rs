@@ -535,21 +535,20 @@ fn replay(
 fn touched(g: &Graph, mark: usize, edits: &[Edit]) -> Vec<[CompactString; 2]> {
     let gone: std::collections::HashMap<&str, &crate::model::Relation> =
         g.removed_since(mark).map(|r| (r.id.as_str(), r)).collect();
+    let ends =
+        |r: &crate::model::Relation| [CompactString::from(&*r.from), CompactString::from(&*r.to)];
     edits
         .iter()
         .map(|e| {
-            let id = CompactString::from(e.id());
-            match e {
-                Edit::RelationCreated(rid) | Edit::RelationUpdated(rid) => g
-                    .relation(rid)
-                    .map(|r| [CompactString::from(&*r.from), CompactString::from(&*r.to)])
-                    .unwrap_or([id.clone(), id]),
-                Edit::RelationDeleted(rid) => gone
-                    .get(rid.as_str())
-                    .map(|r| [CompactString::from(&*r.from), CompactString::from(&*r.to)])
-                    .unwrap_or([id.clone(), id]),
-                _ => [id.clone(), id],
-            }
+            let relation = match e {
+                Edit::RelationCreated(rid) | Edit::RelationUpdated(rid) => g.relation(rid),
+                Edit::RelationDeleted(rid) => gone.get(rid.as_str()).copied(),
+                _ => None,
+            };
+            relation.map(ends).unwrap_or_else(|| {
+                let id = CompactString::from(e.id());
+                [id.clone(), id]
+            })
         })
         .collect()
 }
