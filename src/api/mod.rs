@@ -7,6 +7,7 @@ mod export;
 mod inputs;
 mod mutation;
 mod query;
+pub mod reads;
 mod subscription;
 pub mod types;
 

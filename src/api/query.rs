@@ -1,6 +1,7 @@
 //! The Query root.
 
 use super::error::ApiError;
+use super::reads::Reads;
 use super::types::{
     paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
     ExportFormat, FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity,
@@ -18,9 +19,17 @@ use std::sync::Arc;
 /// The Query root.
 pub struct Query;
 
-/// The snapshot the request reads: the one attached when it arrived or,
-/// for operations over a WebSocket, the current one.
+/// The snapshot the request reads, for a field whose answer any write may
+/// change (see [`Reads`]).
 fn graph(ctx: &Context<'_>) -> Result<Arc<Graph>> {
+    Reads::whole_graph(ctx);
+    snapshot(ctx)
+}
+
+/// The snapshot the request reads: the one attached when it arrived or,
+/// for operations over a WebSocket, the current one. A field that takes it
+/// here records what it reads itself.
+fn snapshot(ctx: &Context<'_>) -> Result<Arc<Graph>> {
     if let Some(g) = ctx.data_opt::<Arc<Graph>>() {
         return Ok(g.clone());
     }
@@ -85,7 +94,8 @@ fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
 impl Query {
     /// Any node by its id: an entity, relation or document; null when unknown.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let g = graph(ctx)?;
+        let g = snapshot(ctx)?;
+        Reads::id(ctx, &id);
         if let Some(ix) = g.entity_ix(&id) {
             return Ok(Some(entity(&g, ix).into()));
         }
@@ -100,7 +110,8 @@ impl Query {
 
     /// An entity by id; null when unknown.
     async fn entity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Entity>> {
-        let g = graph(ctx)?;
+        let g = snapshot(ctx)?;
+        Reads::id(ctx, &id);
         Ok(g.entity_ix(&id).map(|ix| entity(&g, ix)))
     }
 
@@ -118,10 +129,11 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<OpaqueCursor<usize>, Entity, TotalCount>> {
-        let g = graph(ctx)?;
+        let g = snapshot(ctx)?;
         let l = limits(ctx)?;
         let snapshot = g.clone();
         let kind = kind.map(Into::into);
+        Reads::search(ctx, search.as_deref().unwrap_or(""), kind);
         let hits =
             off_thread(move || analysis::search(&snapshot, search.as_deref().unwrap_or(""), kind))
                 .await?;
@@ -141,7 +153,8 @@ impl Query {
 
     /// A relation by id; null when unknown.
     async fn relation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<RelationObj>> {
-        let g = graph(ctx)?;
+        let g = snapshot(ctx)?;
+        Reads::id(ctx, &id);
         Ok(g.relation_ix(&id).map(|ix| RelationObj::new(g.clone(), ix)))
     }
 
@@ -255,7 +268,8 @@ impl Query {
         kinds: Option<Vec<RelationKind>>,
     ) -> Result<SubgraphObj> {
         let (depth, direction) = (depth.unwrap_or(1), direction.unwrap_or_default());
-        let g = graph(ctx)?;
+        let g = snapshot(ctx)?;
+        Reads::id(ctx, &id);
         let l = limits(ctx)?;
         let depth = in_range("depth", depth, 0, l.max_neighborhood_depth)?;
         let centre = node_of(&g, &id)?;
@@ -267,6 +281,8 @@ impl Query {
         })
         .await?
         .map_err(over_budget)?;
+        // Every relation it could have followed has an end among these.
+        Reads::entities(ctx, sub.entities.iter().copied());
         Ok(SubgraphObj::new(g, sub))
     }
 

@@ -6,6 +6,7 @@
 use super::documents::{request_key, PersistedError};
 use super::AppState;
 use crate::api::error::{code, ensure_code};
+use crate::api::reads::Reads;
 use crate::api::{WriteAccess, WrittenVersion};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -398,7 +399,7 @@ async fn execute(
     // needs neither parsing nor the checks below: they passed before.
     let cache_key = key.filter(|_| state.responses.enabled());
     if let Some(key) = &cache_key {
-        if let Some(bytes) = state.responses.get(read_version, key) {
+        if let Some(bytes) = state.responses.get(&snapshot, key) {
             super::metrics::observe_request(
                 request.operation_name.as_deref(),
                 "query",
@@ -452,6 +453,9 @@ async fn execute(
     // look-up came before parsing; now the key is kept only for queries.
     let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
     let written = Arc::new(WrittenVersion::default());
+    // What a query that may be kept reads, so that only writes that change
+    // it drop it.
+    let reads = cache_key.map(|_| (Arc::new(Reads::default()), snapshot.clone()));
     // A mutation does not hold the snapshot while its write waits: the
     // write may need the copy of the graph it is.
     let request = match op_type {
@@ -460,6 +464,10 @@ async fn execute(
             request
         }
         _ => request.data(snapshot),
+    };
+    let request = match &reads {
+        Some((r, _)) => request.data(r.clone()),
+        None => request,
     };
     let request = request
         .data(state.service.clone())
@@ -537,9 +545,10 @@ async fn execute(
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
             let bytes = web::Bytes::from(bytes);
-            if let Some(key) = cache_key {
+            if let (Some(key), Some((reads, g))) = (cache_key, reads) {
                 if errors.is_empty() && status == StatusCode::OK {
-                    state.responses.put(read_version, key, bytes.clone());
+                    let depends = reads.dependencies(&g);
+                    state.responses.put(&g, key, bytes.clone(), depends);
                 }
             }
             HttpResponse::build(status)

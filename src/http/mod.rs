@@ -36,7 +36,7 @@ pub struct AppState {
     write_token: Option<String>,
     /// Parsed documents and persisted queries kept between requests.
     documents: documents::DocumentCache,
-    /// Query responses kept for the current graph version.
+    /// Query responses, kept until a write changes what they read.
     responses: responses::ResponseCache,
 }
 
@@ -44,9 +44,16 @@ pub struct AppState {
 /// unless configured otherwise.
 pub const DEFAULT_DOCUMENT_CACHE_SIZE: usize = 1000;
 
-/// How many query responses are kept for the current graph version unless
+/// How many query responses are kept unless
 /// configured otherwise.
 pub const DEFAULT_RESPONSE_CACHE_SIZE: usize = 1000;
+
+/// A response cache of `size` entries following `service`'s writes.
+fn responses_of(service: &GraphService, size: usize) -> responses::ResponseCache {
+    // Subscribed before the version is read, so no write falls between.
+    let events = service.subscribe();
+    responses::ResponseCache::new(size, events, service.snapshot().version())
+}
 
 impl AppState {
     /// State serving `service` with these limits; writes need `write_token`.
@@ -57,7 +64,6 @@ impl AppState {
         write_token: Option<String>,
     ) -> Self {
         AppState {
-            service,
             schema: api::schema(limits.clone()),
             validated_schema: api::schema_validating(
                 limits.clone(),
@@ -67,7 +73,8 @@ impl AppState {
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
             documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
-            responses: responses::ResponseCache::new(DEFAULT_RESPONSE_CACHE_SIZE),
+            responses: responses_of(&service, DEFAULT_RESPONSE_CACHE_SIZE),
+            service,
         }
     }
 
@@ -79,9 +86,9 @@ impl AppState {
         self
     }
 
-    /// Keeps up to `size` query responses per graph version (0: none).
+    /// Keeps up to `size` query responses (0: none).
     pub fn with_response_cache(mut self, size: usize) -> Self {
-        self.responses = responses::ResponseCache::new(size);
+        self.responses = responses_of(&self.service, size);
         self
     }
 

@@ -1,22 +1,36 @@
-//! Whole query responses kept for the graph version they were computed on.
+//! Whole query responses, kept until a write changes what they read.
 //!
 //! A graph version never changes once committed, and a query reads exactly
 //! one version, so the same document with the same operation name and
 //! variables on the same version always answers the same bytes. Clients
 //! (dashboards, GraphiQL sessions, notebooks re-run top to bottom) send the
-//! same queries again and again between writes; answering those from here
-//! skips validation and resolving altogether. Every write starts a new
-//! version, and the first request to see it empties the cache, so nothing
-//! stale is ever served.
+//! same queries again and again; answering those from here skips
+//! validation and resolving altogether.
+//!
+//! Each kept response carries what its resolvers read
+//! ([`Dependencies`](crate::api::reads::Dependencies)). The cache follows
+//! the service's committed writes and drops only the responses a write may
+//! have changed: a new entity elsewhere leaves an entity's page and its
+//! neighbourhood kept, while a ranking or a count goes with every write.
+//! The writes are applied lazily, by the first request that reads a newer
+//! version; a response is served for a request's version only when every
+//! write up to that version has been applied, so nothing stale is ever
+//! served. A kept answer is re-stamped with the version it is served for
+//! (`extensions.graphVersion`). If the cache falls more than the event
+//! buffer behind, it empties itself.
 //!
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
 
 use super::documents::{lock, Tally};
+use crate::api::reads::Dependencies;
+use crate::graph::Graph;
+use crate::service::Committed;
 use actix_web::web::Bytes;
 use lru::LruCache;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// Largest response kept, in bytes: a few big answers must not push out
 /// many small ones, nor hold much memory (at most this times the capacity).
@@ -24,26 +38,90 @@ pub const MAX_CACHED_RESPONSE: usize = 64 * 1024;
 
 pub use super::documents::Key;
 
-/// A bounded least-recently-used cache of response bodies, for one graph
-/// version at a time.
+/// A bounded least-recently-used cache of response bodies, each kept while
+/// no write changes what it read.
 pub struct ResponseCache {
     inner: Option<Mutex<Inner>>,
     tally: Tally,
 }
 
 struct Inner {
-    /// The graph version every entry was computed on.
+    /// Every write up to this version has been applied to the entries.
     version: u64,
-    entries: LruCache<Key, Bytes>,
+    /// The service's committed writes, in version order.
+    events: broadcast::Receiver<Arc<Committed>>,
+    entries: LruCache<Key, Entry>,
+}
+
+struct Entry {
+    /// The body as last served; it ends with `"graphVersion":N}}`.
+    body: Bytes,
+    /// Where `N` starts in `body`.
+    version_at: usize,
+    /// The version `body` names.
+    stamped: u64,
+    /// The version it was computed on; it holds from there to the cache's.
+    computed: u64,
+    depends: Dependencies,
+}
+
+impl Entry {
+    /// The body named for `version`, kept that way when `keep` (it is the
+    /// newest version, which later hits will ask for again).
+    fn body_for(&mut self, version: u64, keep: bool) -> Bytes {
+        if self.stamped == version {
+            return self.body.clone();
+        }
+        let mut stamped = Vec::with_capacity(self.version_at + 24);
+        stamped.extend_from_slice(&self.body[..self.version_at]);
+        stamped.extend_from_slice(version.to_string().as_bytes());
+        stamped.extend_from_slice(b"}}");
+        let stamped = Bytes::from(stamped);
+        if keep {
+            self.body = stamped.clone();
+            self.stamped = version;
+        }
+        stamped
+    }
+}
+
+impl Inner {
+    /// Applies the committed writes up to `version`, which `g` includes;
+    /// false when some are not announced yet.
+    fn catch_up(&mut self, version: u64, g: &Graph) -> bool {
+        while self.version < version {
+            match self.events.try_recv() {
+                Ok(c) if c.version <= self.version => {}
+                Ok(c) => {
+                    let changed: Vec<Key> = self
+                        .entries
+                        .iter()
+                        .filter(|(_, e)| e.depends.changed_by(&c, g))
+                        .map(|(k, _)| *k)
+                        .collect();
+                    for key in changed {
+                        self.entries.pop(&key);
+                    }
+                    self.version = c.version;
+                }
+                // Writes were missed: nothing kept can be trusted.
+                Err(TryRecvError::Lagged(_)) => self.entries.clear(),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return false,
+            }
+        }
+        true
+    }
 }
 
 impl ResponseCache {
-    /// A cache of at most `capacity` responses; 0 turns it off.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `capacity` responses (0 turns it off), following
+    /// `events` from graph version `version` on.
+    pub fn new(capacity: usize, events: broadcast::Receiver<Arc<Committed>>, version: u64) -> Self {
         ResponseCache {
             inner: NonZeroUsize::new(capacity).map(|c| {
                 Mutex::new(Inner {
-                    version: 0,
+                    version,
+                    events,
                     entries: LruCache::new(c),
                 })
             }),
@@ -56,12 +134,17 @@ impl ResponseCache {
         self.inner.is_some()
     }
 
-    /// The response kept for `key` on graph `version`, if any.
-    pub fn get(&self, version: u64, key: &Key) -> Option<Bytes> {
+    /// The response kept for `key` that holds on `g`'s version, if any.
+    pub fn get(&self, g: &Graph, key: &Key) -> Option<Bytes> {
         let inner = self.inner.as_ref()?;
+        let version = g.version();
         let mut inner = lock(inner);
-        let found = if inner.version == version {
-            inner.entries.get(key).cloned()
+        let found = if inner.catch_up(version, g) {
+            let newest = inner.version;
+            match inner.entries.get_mut(key) {
+                Some(e) if e.computed <= version => Some(e.body_for(version, version == newest)),
+                _ => None,
+            }
         } else {
             None
         };
@@ -69,21 +152,32 @@ impl ResponseCache {
         found
     }
 
-    /// Keeps `body` as the response for `key` on graph `version`. Entries
-    /// of older versions are dropped first; a response computed on a
-    /// version older than the kept ones is not kept.
-    pub fn put(&self, version: u64, key: Key, body: Bytes) {
+    /// Keeps `body`, computed on `g`'s version with `depends`, as the
+    /// response for `key`. A response computed on a version older than the
+    /// cache's is not kept: a write since may have changed it.
+    pub fn put(&self, g: &Graph, key: Key, body: Bytes, depends: Dependencies) {
         let Some(inner) = &self.inner else { return };
         if body.len() > MAX_CACHED_RESPONSE {
             return;
         }
-        let mut inner = lock(inner);
-        if version > inner.version {
-            inner.entries.clear();
-            inner.version = version;
+        let version = g.version();
+        let tail = format!("\"graphVersion\":{version}}}}}");
+        if !body.ends_with(tail.as_bytes()) {
+            return;
         }
-        if version == inner.version {
-            inner.entries.put(key, body);
+        let version_at = body.len() - tail.len() + "\"graphVersion\":".len();
+        let mut inner = lock(inner);
+        if inner.catch_up(version, g) && inner.version == version {
+            inner.entries.put(
+                key,
+                Entry {
+                    body,
+                    version_at,
+                    stamped: version,
+                    computed: version,
+                    depends,
+                },
+            );
         }
     }
 
@@ -96,43 +190,204 @@ impl ResponseCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::reads::{Dependencies, Reads};
+    use crate::edit::Edit;
+    use crate::graph::testing::{graph, source};
     use crate::http::documents::request_key;
+    use crate::model::{Entity, EntityKind as K};
     use async_graphql::Variables;
+    use compact_str::CompactString;
 
-    fn vars(json: serde_json::Value) -> Variables {
-        Variables::from_json(json)
+    fn key(query: &str) -> Key {
+        let none = Variables::from_json(serde_json::json!({}));
+        match request_key(query, None, &none) {
+            Some(k) => k,
+            None => panic!("no key for {query}"),
+        }
+    }
+
+    fn body(version: u64) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"data":{{"a":1}},"extensions":{{"graphVersion":{version}}}}}"#
+        ))
+    }
+
+    fn on(ids: &[&str]) -> Dependencies {
+        Dependencies {
+            ids: ids.iter().map(|id| CompactString::from(*id)).collect(),
+            ..Dependencies::default()
+        }
+    }
+
+    /// A graph of `a` and `b`, a cache following it, and the sender of its
+    /// committed writes.
+    fn setup(capacity: usize) -> (Graph, ResponseCache, broadcast::Sender<Arc<Committed>>) {
+        let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedGroup)]);
+        g.set_version(1);
+        let (tx, rx) = broadcast::channel(4);
+        (g, ResponseCache::new(capacity, rx, 1), tx)
+    }
+
+    /// Applies `edit` to a copy of `g` as the next version and announces it.
+    fn write(
+        g: &Graph,
+        tx: &broadcast::Sender<Arc<Committed>>,
+        edit: Edit,
+        touched: [&str; 2],
+    ) -> Graph {
+        let mut next = g.clone();
+        if let Edit::EntityCreated(id) = &edit {
+            let e = Entity::new(id, K::Ministry, &id.to_uppercase(), source());
+            assert!(next.add_entity(e).is_ok());
+        }
+        next.set_version(g.version() + 1);
+        let _ = tx.send(Arc::new(Committed {
+            version: next.version(),
+            edits: vec![edit],
+            touched: vec![touched.map(CompactString::from)],
+        }));
+        next
     }
 
     #[test]
-    fn keeps_one_version_at_a_time() {
-        let cache = ResponseCache::new(2);
-        let k = request_key("{ a }", None, &vars(serde_json::json!({}))).unwrap();
-        assert_eq!(cache.get(1, &k), None);
-        cache.put(1, k, Bytes::from_static(b"one"));
-        assert_eq!(cache.get(1, &k).as_deref(), Some(&b"one"[..]));
-        assert_eq!(cache.get(2, &k), None, "another version misses");
-        cache.put(2, k, Bytes::from_static(b"two"));
-        assert_eq!(cache.get(1, &k), None, "older versions are dropped");
-        cache.put(1, k, Bytes::from_static(b"late"));
-        assert_eq!(cache.get(2, &k).as_deref(), Some(&b"two"[..]));
-        assert_eq!(cache.stats(), (2, 3));
+    fn kept_across_writes_that_do_not_touch_it_and_named_for_each_version() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ a }");
+        assert_eq!(cache.get(&g1, &k), None);
+        cache.put(&g1, k, body(1), on(&["a"]));
+        assert_eq!(cache.get(&g1, &k), Some(body(1)));
+        let g2 = write(&g1, &tx, Edit::EntityCreated("c".into()), ["c", "c"]);
+        assert_eq!(cache.get(&g2, &k), Some(body(2)), "re-stamped");
+        assert_eq!(cache.get(&g1, &k), Some(body(1)), "still holds on 1");
+        let g3 = write(&g2, &tx, Edit::RelationCreated("b-c".into()), ["b", "c"]);
+        assert_eq!(cache.get(&g3, &k), Some(body(3)));
+        let g4 = write(&g3, &tx, Edit::RelationDeleted("a-c".into()), ["a", "c"]);
+        assert_eq!(cache.get(&g4, &k), None, "a relation of `a` went");
+        assert_eq!(cache.get(&g3, &k), None);
+    }
+
+    #[test]
+    fn an_id_looked_up_is_changed_by_its_creation() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ missing }");
+        cache.put(&g1, k, body(1), on(&["c"]));
+        let g2 = write(&g1, &tx, Edit::EntityCreated("c".into()), ["c", "c"]);
+        assert_eq!(cache.get(&g2, &k), None);
+    }
+
+    #[tokio::test]
+    async fn a_search_is_changed_only_by_entities_it_would_find() {
+        let (g1, cache, tx) = setup(4);
+        let reads = Reads::default();
+        let search = async_graphql::Schema::build(
+            Probe,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+        .data(Arc::new(g1.clone()))
+        .finish();
+        let reads = Arc::new(reads);
+        let response = search
+            .execute(async_graphql::Request::new("{ s }").data(reads.clone()))
+            .await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let depends = reads.dependencies(&g1);
+        assert_eq!(depends.searches.len(), 1);
+        let k = key("{ s }");
+        cache.put(&g1, k, body(1), depends);
+        let g2 = write(
+            &g1,
+            &tx,
+            Edit::EntityCreated("delta".into()),
+            ["delta", "delta"],
+        );
+        assert_eq!(cache.get(&g2, &k), Some(body(2)), "DELTA is no hit");
+        let g3 = write(
+            &g2,
+            &tx,
+            Edit::EntityCreated("zulu".into()),
+            ["zulu", "zulu"],
+        );
+        assert_eq!(cache.get(&g3, &k), None, "ZULU is one");
+        cache.put(&g3, k, body(3), reads.dependencies(&g3));
+        let g4 = write(&g3, &tx, Edit::EntityUpdated("a".into()), ["a", "a"]);
+        assert_eq!(cache.get(&g4, &k), None, "an update may rename into a hit");
+    }
+
+    /// A query root whose one field searches for "ZU".
+    struct Probe;
+
+    #[async_graphql::Object]
+    impl Probe {
+        async fn s(&self, ctx: &async_graphql::Context<'_>) -> bool {
+            Reads::search(ctx, "zU", None);
+            true
+        }
+    }
+
+    #[test]
+    fn whole_graph_answers_go_with_any_write() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ stats }");
+        let depends = Dependencies {
+            whole_graph: true,
+            ..Dependencies::default()
+        };
+        cache.put(&g1, k, body(1), depends);
+        let g2 = write(&g1, &tx, Edit::DocumentCreated("d".into()), ["d", "d"]);
+        assert_eq!(cache.get(&g2, &k), None);
+    }
+
+    #[test]
+    fn never_kept_or_served_past_what_it_knows() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ a }");
+        // Version 2 is published but its write not yet announced.
+        let mut g2 = g1.clone();
+        g2.set_version(2);
+        cache.put(&g2, k, body(2), on(&["a"]));
+        assert_eq!(cache.get(&g2, &k), None);
+        let g2 = write(&g1, &tx, Edit::EntityCreated("c".into()), ["c", "c"]);
+        cache.put(&g2, k, body(2), on(&["a"]));
+        assert_eq!(cache.get(&g1, &k), None, "computed after version 1");
+        // An answer computed on an older version than the cache's may be
+        // stale.
+        let other = key("{ b }");
+        cache.put(&g1, other, body(1), on(&["b"]));
+        assert_eq!(cache.get(&g2, &other), None);
+        assert_eq!(cache.get(&g2, &k), Some(body(2)));
+    }
+
+    #[test]
+    fn empties_itself_when_it_missed_writes() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ a }");
+        cache.put(&g1, k, body(1), on(&["a"]));
+        let mut g = g1.clone();
+        for i in 0..6 {
+            g = write(&g, &tx, Edit::EntityCreated(format!("n{i}")), ["x", "x"]);
+        }
+        assert_eq!(cache.get(&g, &k), None);
+        cache.put(&g, k, body(g.version()), on(&["a"]));
+        assert_eq!(cache.get(&g, &k), Some(body(g.version())));
     }
 
     #[test]
     fn bounded_in_count_and_size_and_off_at_zero() {
-        let cache = ResponseCache::new(1);
-        let none = vars(serde_json::json!({}));
-        let (a, b) = (
-            request_key("{ a }", None, &none).unwrap(),
-            request_key("{ b }", None, &none).unwrap(),
-        );
-        cache.put(1, a, Bytes::from_static(b"a"));
-        cache.put(1, b, Bytes::from_static(b"b"));
-        assert_eq!(cache.get(1, &a), None, "least recently used goes first");
-        cache.put(1, a, Bytes::from(vec![b' '; MAX_CACHED_RESPONSE + 1]));
-        assert_eq!(cache.get(1, &a), None, "too big to keep");
-        let off = ResponseCache::new(0);
-        off.put(1, a, Bytes::from_static(b"a"));
-        assert!(!off.enabled() && off.get(1, &a).is_none());
+        let (g, cache, _tx) = setup(1);
+        let (a, b) = (key("{ a }"), key("{ b }"));
+        cache.put(&g, a, body(1), on(&[]));
+        cache.put(&g, b, body(1), on(&[]));
+        assert_eq!(cache.get(&g, &a), None, "least recently used goes first");
+        let mut big = vec![b' '; MAX_CACHED_RESPONSE];
+        big.extend_from_slice(&body(1));
+        cache.put(&g, a, Bytes::from(big), on(&[]));
+        assert_eq!(cache.get(&g, &a), None, "too big to keep");
+        cache.put(&g, a, Bytes::from_static(b"{}"), on(&[]));
+        assert_eq!(cache.get(&g, &a), None, "no version to re-stamp");
+        assert_eq!(cache.stats(), (0, 3));
+        let (g, off, _tx) = setup(0);
+        off.put(&g, a, body(1), on(&[]));
+        assert!(!off.enabled() && off.get(&g, &a).is_none());
     }
 }

@@ -64,6 +64,17 @@ pub fn writable_state() -> (web::Data<AppState>, Arc<GraphService>) {
     (web::Data::new(state), service)
 }
 
+/// State that takes writes with [`TOKEN`], set up further by `configure`.
+pub fn writable_configured(configure: impl FnOnce(AppState) -> AppState) -> web::Data<AppState> {
+    let service = Arc::new(GraphService::in_memory(graph()));
+    web::Data::new(configure(AppState::new(
+        service,
+        Limits::default(),
+        1 << 20,
+        Some(TOKEN.into()),
+    )))
+}
+
 /// A response, read to the end.
 pub struct Resp {
     pub status: StatusCode,

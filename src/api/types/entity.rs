@@ -23,6 +23,12 @@ pub struct EntityRef {
 }
 
 impl EntityRef {
+    /// Records, when the request keeps track, that its answer read this
+    /// entity's fields or relations.
+    fn read(&self, ctx: &Context<'_>) {
+        crate::api::reads::Reads::entity(ctx, self.ix);
+    }
+
     fn e(&self) -> &crate::model::Entity {
         self.g.entity_at(self.ix)
     }
@@ -120,27 +126,33 @@ macro_rules! entity_type {
                 ID(self.0.e().id.to_string())
             }
             /// What the entity is.
-            async fn kind(&self) -> EntityKind {
+            async fn kind(&self, ctx: &Context<'_>) -> EntityKind {
+                self.0.read(ctx);
                 self.0.e().kind.into()
             }
             /// The full name as the source gives it.
-            async fn name(&self) -> &str {
+            async fn name(&self, ctx: &Context<'_>) -> &str {
+                self.0.read(ctx);
                 &self.0.e().name
             }
             /// Acronyms and short forms.
-            async fn aliases(&self) -> &[String] {
+            async fn aliases(&self, ctx: &Context<'_>) -> &[String] {
+                self.0.read(ctx);
                 &self.0.e().aliases
             }
             /// A short description in the source's terms.
-            async fn description(&self) -> Option<&str> {
+            async fn description(&self, ctx: &Context<'_>) -> Option<&str> {
+                self.0.read(ctx);
                 self.0.e().description()
             }
             /// The evidence: documents and verbatim quotes.
-            async fn sources(&self) -> Vec<SourceObj> {
+            async fn sources(&self, ctx: &Context<'_>) -> Vec<SourceObj> {
+                self.0.read(ctx);
                 SourceObj::list(&self.0.g, &self.0.e().sources)
             }
             /// Relations in both directions.
-            async fn degree(&self) -> usize {
+            async fn degree(&self, ctx: &Context<'_>) -> usize {
+                self.0.read(ctx);
                 self.0.g.degree(self.0.ix)
             }
             /// Relations of this entity, ordered by relation id.
@@ -155,14 +167,17 @@ macro_rules! entity_type {
                 last: Option<i32>,
                 before: Option<String>,
             ) -> Result<RelationConnection> {
+                self.0.read(ctx);
                 self.0.relations(ctx, direction.unwrap_or_default(), kinds, Page { after, before, first, last })
             }
             /// Entities one relation away, each once, ordered by id.
             async fn neighbors(
                 &self,
+                ctx: &Context<'_>,
                 #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
                 kinds: Option<Vec<RelationKind>>,
             ) -> Vec<Entity> {
+                self.0.read(ctx);
                 self.0.neighbors(direction.unwrap_or_default(), kinds)
             }
             $($extra)*
@@ -185,11 +200,13 @@ entity_type!(
     /// A natural person.
     Person {
         /// Military rank or honorific ("Lieutenant General").
-        async fn rank(&self) -> Option<&str> {
+        async fn rank(&self, ctx: &Context<'_>) -> Option<&str> {
+            self.0.read(ctx);
             self.0.e().rank()
         }
         /// Positions held, from HOLDS_POSITION relations.
-        async fn positions(&self) -> Vec<Position> {
+        async fn positions(&self, ctx: &Context<'_>) -> Vec<Position> {
+            self.0.read(ctx);
             let walk = Walk {
                 direction: crate::graph::Direction::Outgoing,
                 kinds: Some(vec![ModelRelationKind::HoldsPosition]),
@@ -213,11 +230,13 @@ entity_type!(
     /// armed group or media outlet.
     Organization {
         /// Entities that are PART_OF this one.
-        async fn members(&self) -> Vec<Entity> {
+        async fn members(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Incoming)
         }
         /// Entities this one is PART_OF.
-        async fn part_of(&self) -> Vec<Entity> {
+        async fn part_of(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Outgoing)
         }
     }
@@ -227,15 +246,19 @@ entity_type!(
     /// A fund that money is appropriated to and paid from.
     Fund {
         /// The total the source states for the fund.
-        async fn total_amount(&self) -> Option<MoneyObj> {
+        async fn total_amount(&self, ctx: &Context<'_>) -> Option<MoneyObj> {
+            self.0.read(ctx);
             self.0.e().total_amount().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
-        async fn fiscal_year(&self) -> Option<i32> {
+        async fn fiscal_year(&self, ctx: &Context<'_>) -> Option<i32> {
+            self.0.read(ctx);
             self.0.e().fiscal_year()
         }
         /// Where the fund's money goes: every funding flow that starts here.
-        async fn flows(&self) -> Vec<FundingFlowObj> {
+        async fn flows(&self, ctx: &Context<'_>) -> Vec<FundingFlowObj> {
+            // Flows run along several hops: any write may change them.
+            crate::api::reads::Reads::whole_graph(ctx);
             let q = FundingQuery { from: Some(self.0.ix), ..Default::default() };
             funding_flows(&self.0.g, &q)
                 .into_iter()
@@ -249,19 +272,23 @@ entity_type!(
     /// A law or bill.
     Legislation {
         /// The passing vote, when stated.
-        async fn vote(&self) -> Option<VoteObj> {
+        async fn vote(&self, ctx: &Context<'_>) -> Option<VoteObj> {
+            self.0.read(ctx);
             self.0.e().vote().map(VoteObj)
         }
         /// The total the legislation provides for.
-        async fn total(&self) -> Option<MoneyObj> {
+        async fn total(&self, ctx: &Context<'_>) -> Option<MoneyObj> {
+            self.0.read(ctx);
             self.0.e().total().cloned().map(MoneyObj)
         }
         /// The fiscal year it is for.
-        async fn fiscal_year(&self) -> Option<i32> {
+        async fn fiscal_year(&self, ctx: &Context<'_>) -> Option<i32> {
+            self.0.read(ctx);
             self.0.e().fiscal_year()
         }
         /// Legislatures that ENACTED it.
-        async fn enacted_by(&self) -> Vec<Entity> {
+        async fn enacted_by(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::Enacted, crate::graph::Direction::Incoming)
         }
     }
@@ -271,15 +298,18 @@ entity_type!(
     /// A meeting, round of talks or other happening.
     Event {
         /// The day it took place, when stated.
-        async fn date(&self) -> Option<Date> {
+        async fn date(&self, ctx: &Context<'_>) -> Option<Date> {
+            self.0.read(ctx);
             self.0.e().date().map(Date)
         }
         /// Actors that PARTICIPATE_IN it.
-        async fn participants(&self) -> Vec<Entity> {
+        async fn participants(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::ParticipatesIn, crate::graph::Direction::Incoming)
         }
         /// Events it is PART_OF.
-        async fn part_of(&self) -> Vec<Entity> {
+        async fn part_of(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::PartOf, crate::graph::Direction::Outgoing)
         }
     }
@@ -289,11 +319,13 @@ entity_type!(
     /// A country, region or city.
     Place {
         /// Governments that GOVERN it.
-        async fn governed_by(&self) -> Vec<Entity> {
+        async fn governed_by(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::Governs, crate::graph::Direction::Incoming)
         }
         /// Entities that OPERATE_IN it.
-        async fn active_here(&self) -> Vec<Entity> {
+        async fn active_here(&self, ctx: &Context<'_>) -> Vec<Entity> {
+            self.0.read(ctx);
             self.0.linked(ModelRelationKind::OperatesIn, crate::graph::Direction::Incoming)
         }
     }

@@ -5,7 +5,7 @@ use super::scalars::{AmountQualifier, Date, EntityKind, RelationKind};
 use crate::analysis::{FundingFlow, Path, Subgraph};
 use crate::graph::Graph;
 use crate::model::{Money, Source, Vote};
-use async_graphql::{Object, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -27,6 +27,12 @@ impl RelationObj {
         RelationObj { g, ix }
     }
 
+    /// Records, when the request keeps track, that its answer read this
+    /// relation: every write to a relation touches both its ends.
+    fn read(&self, ctx: &Context<'_>) {
+        crate::api::reads::Reads::entity(ctx, self.g.ends(self.ix).0);
+    }
+
     fn r(&self) -> &crate::model::Relation {
         self.g.relation_at(self.ix)
     }
@@ -40,39 +46,48 @@ impl RelationObj {
         ID(self.r().id.to_string())
     }
     /// What the relation says.
-    async fn kind(&self) -> RelationKind {
+    async fn kind(&self, ctx: &Context<'_>) -> RelationKind {
+        self.read(ctx);
         self.r().kind.into()
     }
     /// The entity it starts at.
-    async fn from(&self) -> Entity {
+    async fn from(&self, ctx: &Context<'_>) -> Entity {
+        self.read(ctx);
         entity(&self.g, self.g.ends(self.ix).0)
     }
     /// The entity it ends at.
-    async fn to(&self) -> Entity {
+    async fn to(&self, ctx: &Context<'_>) -> Entity {
+        self.read(ctx);
         entity(&self.g, self.g.ends(self.ix).1)
     }
     /// HOLDS_POSITION: the position held.
-    async fn role(&self) -> Option<&str> {
+    async fn role(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.read(ctx);
         self.r().role()
     }
     /// AUTHORIZES, FUNDS: the money, as stated.
-    async fn amount(&self) -> Option<MoneyObj> {
+    async fn amount(&self, ctx: &Context<'_>) -> Option<MoneyObj> {
+        self.read(ctx);
         self.r().amount().cloned().map(MoneyObj)
     }
     /// The fiscal year the money is for.
-    async fn fiscal_year(&self) -> Option<i32> {
+    async fn fiscal_year(&self, ctx: &Context<'_>) -> Option<i32> {
+        self.read(ctx);
         self.r().fiscal_year()
     }
     /// The day it happened, when stated.
-    async fn date(&self) -> Option<Date> {
+    async fn date(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.read(ctx);
         self.r().date().map(Date)
     }
     /// SUPPORTS: the kinds of support the source lists.
-    async fn categories(&self) -> &[String] {
+    async fn categories(&self, ctx: &Context<'_>) -> &[String] {
+        self.read(ctx);
         self.r().categories()
     }
     /// The evidence: documents and verbatim quotes.
-    async fn sources(&self) -> Vec<SourceObj> {
+    async fn sources(&self, ctx: &Context<'_>) -> Vec<SourceObj> {
+        self.read(ctx);
         SourceObj::list(&self.g, &self.r().sources)
     }
 }
