@@ -154,8 +154,8 @@ pub struct ServeArgs {
     /// Parsed documents kept for reuse, persisted queries kept by hash, and requests that passed validation (each; 0 turns all three off).
     #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_SIZE", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_SIZE)]
     pub document_cache_size: usize,
-    /// Query responses kept for the current graph version and answered again
-    /// without running (0 turns it off); a write empties it.
+    /// Query responses kept and answered again without running until a write
+    /// changes what they read (0 turns it off).
     #[arg(long, env = "PARTNERGRAPH_RESPONSE_CACHE_SIZE", default_value_t = crate::http::DEFAULT_RESPONSE_CACHE_SIZE)]
     pub response_cache_size: usize,
     /// Largest request body, in bytes.
