@@ -3,6 +3,7 @@
 //! id-ordered indices for look-up by id, and the invariants every load and
 //! write must keep.
 
+use crate::id_order::{IdOrder, Place};
 use crate::model::{
     normalize_whitespace, Document, EndId, Entity, EntityKind, Relation, RelationKind,
     TextDictionary,
@@ -138,11 +139,11 @@ pub enum GraphError {
 pub struct Graph {
     inner: StableDiGraph<Entity, Relation>,
     /// Every entity, ordered by id; as `relation_order`.
-    entity_order: Vec<NodeIndex>,
+    entity_order: IdOrder<NodeIndex>,
     /// Every relation, ordered by id. The ids live in the relations
     /// themselves: a map keyed by a copy of each would cost more than the
     /// binary search over this saves.
-    relation_order: Vec<EdgeIndex>,
+    relation_order: IdOrder<EdgeIndex>,
     /// Shared with the sources that quote them, whose quotes are mostly
     /// places in these texts.
     documents: BTreeMap<CompactString, Arc<Document>>,
@@ -400,7 +401,13 @@ impl Graph {
                 what: "relation",
                 id: id.to_owned(),
             })?;
-        let ix = self.relation_order.remove(at);
+        let ix = self
+            .relation_order
+            .remove(at)
+            .ok_or_else(|| GraphError::NotFound {
+                what: "relation",
+                id: id.to_owned(),
+            })?;
         let removed = self
             .inner
             .remove_edge(ix)
@@ -721,14 +728,16 @@ impl Graph {
 
     /// The index of the entity with this id.
     pub fn entity_ix(&self, id: &str) -> Option<NodeIndex> {
-        self.entity_at_rank(id).ok().map(|at| self.entity_order[at])
+        self.entity_at_rank(id)
+            .ok()
+            .and_then(|at| self.entity_order.get(at))
     }
 
     /// Where the entity with this id is in id order (`Err`: where it would
     /// go).
-    fn entity_at_rank(&self, id: &str) -> Result<usize, usize> {
+    fn entity_at_rank(&self, id: &str) -> Result<Place, Place> {
         self.entity_order
-            .binary_search_by(|ix| self.inner[*ix].id.as_str().cmp(id))
+            .search(|ix| self.inner[ix].id.as_str().cmp(id))
     }
 
     /// The entity with this id.
@@ -746,14 +755,14 @@ impl Graph {
     pub fn relation_ix(&self, id: &str) -> Option<EdgeIndex> {
         self.relation_at_rank(id)
             .ok()
-            .map(|at| self.relation_order[at])
+            .and_then(|at| self.relation_order.get(at))
     }
 
     /// Where the relation with this id is in id order (`Err`: where it
     /// would go).
-    fn relation_at_rank(&self, id: &str) -> Result<usize, usize> {
+    fn relation_at_rank(&self, id: &str) -> Result<Place, Place> {
         self.relation_order
-            .binary_search_by(|ix| self.inner[*ix].id.as_str().cmp(id))
+            .search(|ix| self.inner[ix].id.as_str().cmp(id))
     }
 
     /// The relation with this id.
@@ -777,12 +786,12 @@ impl Graph {
 
     /// All entities, ordered by id.
     pub fn entities(&self) -> impl ExactSizeIterator<Item = NodeIndex> + '_ {
-        self.entity_order.iter().copied()
+        self.entity_order.iter()
     }
 
     /// All relations, ordered by id.
     pub fn relations(&self) -> impl ExactSizeIterator<Item = EdgeIndex> + '_ {
-        self.relation_order.iter().copied()
+        self.relation_order.iter()
     }
 
     /// All documents, ordered by id.
@@ -991,7 +1000,7 @@ impl Bulk {
             self.ends = g
                 .entity_order
                 .iter()
-                .map(|ix| (EndId::from(g.inner[*ix].id.as_str()), *ix))
+                .map(|ix| (EndId::from(g.inner[ix].id.as_str()), ix))
                 .collect();
             if self.indexer.is_none() {
                 let names = entity_names(&self.graph);
@@ -1085,12 +1094,12 @@ impl Bulk {
         graph.bulk_loading = false;
         let built = self.indexer.and_then(|thread| thread.join().ok());
         graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
-        graph.relation_order = self.relations;
+        graph.relation_order = self.relations.into_iter().collect();
         let relation_ids = || {
             graph
                 .relation_order
                 .iter()
-                .map(|ix| graph.inner[*ix].id.as_str())
+                .map(|ix| graph.inner[ix].id.as_str())
         };
         for (what, other) in [
             (
@@ -1100,7 +1109,7 @@ impl Bulk {
                     graph
                         .entity_order
                         .iter()
-                        .map(|ix| graph.inner[*ix].id.as_str()),
+                        .map(|ix| graph.inner[ix].id.as_str()),
                 ),
             ),
             (

@@ -24,6 +24,7 @@ pub mod edit;
 pub mod generate;
 pub mod graph;
 pub mod http;
+pub mod id_order;
 pub mod interop;
 pub mod model;
 pub mod run;
