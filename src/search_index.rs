@@ -21,8 +21,9 @@
 //! test is what `str::contains` does anyway, so nothing is lost if a
 //! non-ASCII char ever got through.
 //!
-//! The graph is copied for every write, so the posting lists sit behind
-//! `Arc`: a copy shares them, and a write copies only the lists it changes.
+//! The posting lists sit behind `Arc`: a copy of the graph shares them,
+//! and a write copies only the lists it changes (once, while both copies
+//! of the service still share them).
 //!
 //! Written here rather than taken from a crate: full-text crates keep
 //! their own document store and segment files, and substring (not word)
@@ -248,8 +249,12 @@ impl SearchIndex {
 
     fn post(&mut self, t: Trigram, ix: NodeIndex) {
         let list = Arc::make_mut(self.postings.entry(t).or_default());
-        // Loading appends in index order, so this is nearly always a push.
-        if let Err(at) = list.binary_search(&ix) {
+        // A new entity nearly always has the highest index, so it goes at
+        // the end: known without a search, whose probes into a long list
+        // each miss the cache.
+        if list.last().is_none_or(|last| *last < ix) {
+            list.push(ix);
+        } else if let Err(at) = list.binary_search(&ix) {
             list.insert(at, ix);
         }
     }
