@@ -10,19 +10,29 @@
 //! [`SCHEMA`]) and `version` (the graph version); `documents`, `entities`
 //! and `relations` hold one row per item, `id` and `body`, the item as
 //! JSON.
+//!
+//! One driver, rusqlite, for reading and writing. The store once wrote
+//! through sqlx and read at start-up through rusqlite, so two drivers had to
+//! agree on one native SQLite library. sqlx's SQLite connection lives on a
+//! worker thread of its own and every statement is a message to it and
+//! back: a commit of one write took five such round trips, and at 1M
+//! entities the store's worker was a third of the server's time under
+//! concurrent writes, most of it waking and switching threads. Here a
+//! commit is one job on the blocking pool that runs its whole transaction
+//! with cached prepared statements, one row per statement, as SQLite is
+//! fastest used in-process.
 
 use super::{Change, Contents, Item, Sink, Store, StoreError};
 use crate::model::{Document, Entity, Relation};
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The version of the table layout this build reads and writes.
@@ -48,7 +58,7 @@ const CREATE_TABLES: [&str; 3] = [
 #[derive(Debug)]
 pub struct SqliteStore {
     // Fields drop in order: the database before the lock.
-    pool: SqlitePool,
+    conn: Arc<Mutex<Connection>>,
     dir: PathBuf,
     path: PathBuf,
     _lock: File,
@@ -91,25 +101,14 @@ impl SqliteStore {
         }
 
         let path = dir.join(DB_FILE);
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(false)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(|e| database(&path, "cannot open", e))?;
+        let conn = connect(&path).map_err(|e| database(&path, "cannot open", e))?;
         let store = SqliteStore {
-            pool,
+            conn: Arc::new(Mutex::new(conn)),
             dir: dir.to_path_buf(),
             path,
             _lock: lock,
         };
-        store.set_up().await?;
+        store.set_up()?;
         // Make the new database file's directory entry durable too; SQLite
         // syncs the directory for its journal files but not for the main
         // file.
@@ -130,23 +129,33 @@ impl SqliteStore {
         &self.dir
     }
 
-    /// Closes the database, waiting for its connection to finish, then
-    /// releases the directory's lock. Dropping the store also releases the
-    /// lock, without waiting for the connection.
+    /// Closes the database, waiting for a commit still running to finish,
+    /// then releases the directory's lock. Dropping the store also releases
+    /// the lock, without waiting.
     pub async fn close(self) {
-        self.pool.close().await;
+        let conn = self.conn.clone();
+        // The connection is held for the whole of a commit.
+        let _ = tokio::task::spawn_blocking(move || drop(lock(&conn))).await;
     }
 
     /// Creates the tables if missing and checks or records the schema
     /// version, all in one transaction.
-    async fn set_up(&self) -> Result<(), StoreError> {
+    fn set_up(&self) -> Result<(), StoreError> {
         let fail = |e| database(&self.path, "cannot set up", e);
-        let mut tx = self.pool.begin().await.map_err(fail)?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            .execute(&mut *tx)
-            .await
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            [],
+        )
+        .map_err(fail)?;
+        let found: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |row| {
+                row.get(0)
+            })
+            .optional()
             .map_err(fail)?;
-        match meta(&mut tx, "schema").await.map_err(fail)? {
+        match found {
             Some(found) if found == SCHEMA => {}
             Some(found) => {
                 return Err(StoreError::Schema {
@@ -156,39 +165,58 @@ impl SqliteStore {
                 })
             }
             None => {
-                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema', ?1)")
-                    .bind(SCHEMA)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+                    [SCHEMA],
+                )
+                .map_err(fail)?;
             }
         }
         for sql in CREATE_TABLES {
-            sqlx::query(sql).execute(&mut *tx).await.map_err(fail)?;
+            tx.execute(sql, []).map_err(fail)?;
         }
-        tx.commit().await.map_err(fail)
+        tx.commit().map_err(fail)
+    }
+}
+
+/// Opens the database for reading and writing: WAL, every commit synced.
+fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // `journal_mode` answers with the mode set, so it is read as a query.
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
+    Ok(conn)
+}
+
+/// The connection, also after a panic elsewhere while it was held: every
+/// use of it is one transaction, which SQLite rolled back if it was left.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    match conn.lock() {
+        Ok(c) => c,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
 /// A database error with the file and what was being done.
-fn database(path: &Path, doing: &str, e: sqlx::Error) -> StoreError {
+fn database(path: &Path, doing: &str, e: rusqlite::Error) -> StoreError {
     StoreError::Database(format!("{doing} `{}`: {e}", path.display()))
 }
 
-/// The value of `key` in `meta`, if present.
-async fn meta(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-}
-
 /// The graph version recorded in `meta`; 0 for a new store.
-async fn stored_version(conn: &mut SqliteConnection, path: &Path) -> Result<u64, StoreError> {
-    match meta(conn, "version")
-        .await
-        .map_err(|e| database(path, "cannot read", e))?
-    {
+fn stored_version(conn: &Connection, path: &Path) -> Result<u64, StoreError> {
+    let version: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(|e| database(path, "cannot read", e))?;
+    match version {
         None => Ok(0),
         Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
             table: "meta",
@@ -242,27 +270,14 @@ fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
     let started = std::time::Instant::now();
     let fail =
         |e: rusqlite::Error| StoreError::Database(format!("cannot read `{}`: {e}", path.display()));
-    let mut conn = rusqlite::Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(fail)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
     let read = conn.transaction().map_err(fail)?;
-    let version: Option<String> = read
-        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |row| {
-            row.get(0)
-        })
-        .optional()
-        .map_err(fail)?;
-    let version = match version {
-        None => 0,
-        Some(v) => v.parse().map_err(|e| StoreError::Corrupt {
-            table: "meta",
-            id: "version".into(),
-            message: format!("`{v}` is not a version number: {e}"),
-        })?,
-    };
+    let version = stored_version(&read, path)?;
     let (documents, entities, relations): (i64, i64, i64) = read
         .query_row(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM entities), \
@@ -310,12 +325,50 @@ fn read_all(path: &Path, tx: &SyncSender<Batch>) -> Result<u64, StoreError> {
 /// Sends every row of `table`, ordered by id, decoded and checked to carry
 /// its row's id. Returns whether the receiver took them all.
 fn send_table<T: DeserializeOwned>(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     path: &Path,
     tx: &SyncSender<Batch>,
     table: &'static str,
     id_of: fn(&T) -> &str,
     wrap: fn(T) -> Item,
+) -> Result<bool, StoreError> {
+    let mut batch = Vec::with_capacity(BATCH);
+    let all = each_row(conn, path, table, id_of, |item| {
+        batch.push(wrap(item));
+        if batch.len() < BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+        tx.send(Batch::Items(full)).is_ok()
+    })?;
+    Ok(all && (batch.is_empty() || tx.send(Batch::Items(batch)).is_ok()))
+}
+
+/// Every row of `table`, ordered by id, decoded and checked to carry its
+/// row's id.
+fn read_table<T: DeserializeOwned>(
+    conn: &Connection,
+    path: &Path,
+    table: &'static str,
+    id_of: fn(&T) -> &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    each_row(conn, path, table, id_of, |item| {
+        rows.push(item);
+        true
+    })?;
+    Ok(rows)
+}
+
+/// Hands every row of `table`, ordered by id, decoded and checked to carry
+/// its row's id, to `each`, until it answers false. Returns whether every
+/// row was handed over.
+fn each_row<T: DeserializeOwned>(
+    conn: &Connection,
+    path: &Path,
+    table: &'static str,
+    id_of: fn(&T) -> &str,
+    mut each: impl FnMut(T) -> bool,
 ) -> Result<bool, StoreError> {
     let fail = |e: rusqlite::Error| {
         StoreError::Database(format!(
@@ -327,7 +380,6 @@ fn send_table<T: DeserializeOwned>(
         .prepare(&format!("SELECT id, body FROM {table} ORDER BY id"))
         .map_err(fail)?;
     let mut rows = statement.query([]).map_err(fail)?;
-    let mut batch = Vec::with_capacity(BATCH);
     while let Some(row) = rows.next().map_err(fail)? {
         let id = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
         let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
@@ -343,47 +395,11 @@ fn send_table<T: DeserializeOwned>(
                 id_of(&item)
             )));
         }
-        batch.push(wrap(item));
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(Batch::Items(full)).is_err() {
-                return Ok(false);
-            }
+        if !each(item) {
+            return Ok(false);
         }
     }
-    Ok(batch.is_empty() || tx.send(Batch::Items(batch)).is_ok())
-}
-
-/// Reads every row of `table`, ordered by id, checking each body
-/// deserializes and carries its row's id.
-async fn read_table<T: DeserializeOwned>(
-    conn: &mut SqliteConnection,
-    path: &Path,
-    table: &'static str,
-    sql: &'static str,
-    id_of: fn(&T) -> &str,
-) -> Result<Vec<T>, StoreError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(sql)
-        .fetch_all(conn)
-        .await
-        .map_err(|e| database(path, &format!("cannot read table `{table}` of"), e))?;
-    rows.into_iter()
-        .map(|(id, body)| {
-            let corrupt = |message: String| StoreError::Corrupt {
-                table,
-                id: id.clone(),
-                message,
-            };
-            let item: T = serde_json::from_str(&body).map_err(|e| corrupt(e.to_string()))?;
-            if id_of(&item) != id {
-                return Err(corrupt(format!(
-                    "its body has id `{}`, not the row's",
-                    id_of(&item)
-                )));
-            }
-            Ok(item)
-        })
-        .collect()
+    Ok(true)
 }
 
 /// The JSON body of an item bound for `table`.
@@ -405,26 +421,26 @@ enum Op {
 }
 
 /// One change of a commit: its operation, the id and, for puts, the body.
-struct Statement<'a> {
+struct Statement {
     op: Op,
-    id: &'a str,
+    id: String,
     body: Option<String>,
 }
 
-impl<'a> Statement<'a> {
+impl Statement {
     /// The statement for `change`, with its body already serialized.
-    fn of(change: &'a Change) -> Result<Self, StoreError> {
-        let put = |table, id: &'a str, body: Result<String, StoreError>| {
+    fn of(change: &Change) -> Result<Self, StoreError> {
+        let put = |table, id: &str, body: Result<String, StoreError>| {
             Ok(Statement {
                 op: Op::Put(table),
-                id,
+                id: id.to_owned(),
                 body: Some(body?),
             })
         };
-        let delete = |table, id: &'a str| {
+        let delete = |table, id: &str| {
             Ok(Statement {
                 op: Op::Delete(table),
-                id,
+                id: id.to_owned(),
                 body: None,
             })
         };
@@ -436,88 +452,65 @@ impl<'a> Statement<'a> {
             Change::DeleteRelation(id) => delete("relations", id),
         }
     }
+
+    /// Runs it in `tx`, through the connection's cache of prepared
+    /// statements.
+    fn run(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
+        match self.op {
+            Op::Put(table) => tx
+                .prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO {table} (id, body) VALUES (?1, ?2)"
+                ))?
+                .execute(rusqlite::params![
+                    self.id,
+                    self.body.as_deref().unwrap_or_default()
+                ]),
+            Op::Delete(table) => tx
+                .prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?
+                .execute([&self.id]),
+        }
+        .map(|_| ())
+    }
 }
 
-/// Most rows written by one SQL statement: two parameters each stays
-/// under 999, the smallest limit SQLite has ever had on parameters.
-const ROWS_PER_STATEMENT: usize = 400;
-
-/// Writes `run`, changes that all share one operation, with as few SQL
-/// statements as the parameter limit allows. Each statement is a round
-/// trip to the connection's worker thread, which at millions of rows (an
-/// import) cost several times what SQLite's own work did. A multi-row
-/// `INSERT OR REPLACE` takes its rows in order, so a later put of the same
-/// id still wins, as it would one statement at a time.
-async fn write_run(
-    tx: &mut SqliteConnection,
-    op: Op,
-    run: &[Statement<'_>],
-) -> Result<(), sqlx::Error> {
-    for chunk in run.chunks(ROWS_PER_STATEMENT) {
-        let mut query: QueryBuilder<'_, Sqlite> = match op {
-            Op::Put(table) => {
-                let mut q =
-                    QueryBuilder::new(format!("INSERT OR REPLACE INTO {table} (id, body) "));
-                q.push_values(chunk, |mut row, s| {
-                    row.push_bind(s.id)
-                        .push_bind(s.body.as_deref().unwrap_or_default());
-                });
-                q
-            }
-            Op::Delete(table) => {
-                let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE id IN ("));
-                let mut ids = q.separated(", ");
-                for s in chunk {
-                    ids.push_bind(s.id);
-                }
-                q.push(")");
-                q
-            }
-        };
-        query.build().execute(&mut *tx).await?;
+/// Commits `statements` and the new `version` in one transaction; a
+/// failure anywhere rolls all of it back.
+fn commit_all(
+    conn: &mut Connection,
+    version: u64,
+    statements: &[Statement],
+) -> Result<(), rusqlite::Error> {
+    let tx = conn.transaction()?;
+    for s in statements {
+        s.run(&tx)?;
     }
-    Ok(())
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?1)",
+        [version.to_string()],
+    )?;
+    tx.commit()
+}
+
+/// Every table and the version, as of one moment.
+fn read_contents(conn: &mut Connection, path: &Path) -> Result<Contents, StoreError> {
+    let tx = conn
+        .transaction()
+        .map_err(|e| database(path, "cannot read", e))?;
+    Ok(Contents {
+        version: stored_version(&tx, path)?,
+        documents: read_table(&tx, path, "documents", |d: &Document| &d.id)?,
+        entities: read_table(&tx, path, "entities", |e: &Entity| &e.id)?,
+        relations: read_table(&tx, path, "relations", |r: &Relation| &r.id)?,
+    })
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn load(&self) -> Result<Contents, StoreError> {
-        let fail = |e| database(&self.path, "cannot read", e);
-        // One read transaction, so that the tables are read as of one
-        // moment.
-        let mut tx = self.pool.begin().await.map_err(fail)?;
-        let version = stored_version(&mut tx, &self.path).await?;
-        let documents = read_table(
-            &mut tx,
-            &self.path,
-            "documents",
-            "SELECT id, body FROM documents ORDER BY id",
-            |d: &crate::model::Document| &d.id,
-        )
-        .await?;
-        let entities = read_table(
-            &mut tx,
-            &self.path,
-            "entities",
-            "SELECT id, body FROM entities ORDER BY id",
-            |e: &crate::model::Entity| &e.id,
-        )
-        .await?;
-        let relations = read_table(
-            &mut tx,
-            &self.path,
-            "relations",
-            "SELECT id, body FROM relations ORDER BY id",
-            |r: &crate::model::Relation| &r.id,
-        )
-        .await?;
-        tx.commit().await.map_err(fail)?;
-        Ok(Contents {
-            version,
-            documents,
-            entities,
-            relations,
-        })
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || read_contents(&mut lock(&conn), &path))
+            .await
+            .map_err(|e| StoreError::Database(format!("the store read failed: {e}")))?
     }
 
     async fn load_into(&self, sink: &mut dyn Sink) -> Result<u64, StoreError> {
@@ -569,21 +562,15 @@ impl Store for SqliteStore {
             .iter()
             .map(Statement::of)
             .collect::<Result<Vec<_>, _>>()?;
-        let fail = |e| database(&self.path, "cannot commit to", e);
-        // Dropping `tx` before `commit` (on error, or if this future is
-        // dropped) rolls the whole transaction back.
-        let mut tx = self.pool.begin().await.map_err(fail)?;
-        for run in statements.chunk_by(|a, b| a.op == b.op) {
-            if let Some(first) = run.first() {
-                write_run(&mut tx, first.op, run).await.map_err(fail)?;
-            }
-        }
-        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?1)")
-            .bind(version.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-        tx.commit().await.map_err(fail)
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        // Runs to its end even if this future is dropped: the transaction
+        // is either committed or rolled back, never left open.
+        tokio::task::spawn_blocking(move || {
+            commit_all(&mut lock(&conn), version, &statements)
+                .map_err(|e| database(&path, "cannot commit to", e))
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("the store commit failed: {e}")))?
     }
 }
 
@@ -594,7 +581,14 @@ mod tests {
 
     /// Executes raw SQL on the store's own connection.
     async fn raw(store: &SqliteStore, sql: &str) {
-        sqlx::query(sql).execute(&store.pool).await.unwrap();
+        lock(&store.conn).execute_batch(sql).unwrap();
+    }
+
+    /// Sets the body of entity `b` to `body`.
+    fn set_body_of_b(store: &SqliteStore, body: String) {
+        lock(&store.conn)
+            .execute("UPDATE entities SET body = ?1 WHERE id = 'b'", [body])
+            .unwrap();
     }
 
     #[tokio::test]
@@ -727,10 +721,11 @@ mod tests {
         assert_eq!(early.items.len(), 2);
         store.commit(8, &[]).await.unwrap();
 
-        sqlx::query("UPDATE relations SET body = 'not json {' WHERE id = 'r2'")
-            .execute(&store.pool)
-            .await
-            .unwrap();
+        raw(
+            &store,
+            "UPDATE relations SET body = 'not json {' WHERE id = 'r2'",
+        )
+        .await;
         let err = store.load_into(&mut Collect::default()).await.unwrap_err();
         assert!(
             matches!(&err, StoreError::Corrupt { table: "relations", id, .. } if id == "r2"),
@@ -742,15 +737,14 @@ mod tests {
     async fn commits_are_durable_by_configuration() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
-        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&store.pool)
-            .await
+        let conn = lock(&store.conn);
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(journal, "wal");
         // 2 is FULL: the WAL is fsync'd at every commit.
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&store.pool)
-            .await
+        let synchronous: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(synchronous, 2);
     }
@@ -870,21 +864,13 @@ mod tests {
 
         // Well-formed JSON of the wrong shape, and a body under another id.
         let wrong_shape = serde_json::json!({"id": "b", "kind": "NOT_A_KIND"}).to_string();
-        sqlx::query("UPDATE entities SET body = ?1 WHERE id = 'b'")
-            .bind(wrong_shape)
-            .execute(&store.pool)
-            .await
-            .unwrap();
+        set_body_of_b(&store, wrong_shape);
         assert!(matches!(
             store.load().await.unwrap_err(),
             StoreError::Corrupt { table: "entities", ref id, .. } if id == "b"
         ));
         let other_id = serde_json::to_string(&entity("a", "A")).unwrap();
-        sqlx::query("UPDATE entities SET body = ?1 WHERE id = 'b'")
-            .bind(other_id)
-            .execute(&store.pool)
-            .await
-            .unwrap();
+        set_body_of_b(&store, other_id);
         let err = store.load().await.unwrap_err();
         assert!(err.to_string().contains("body has id `a`"), "{err}");
 
