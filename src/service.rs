@@ -175,6 +175,8 @@ pub struct GraphService {
     writer: tokio::sync::Mutex<Spare>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<Arc<Committed>>,
+    /// The same writes, each sent just before its version is published.
+    ahead: broadcast::Sender<Arc<Committed>>,
     pinned_wait: Duration,
 }
 
@@ -253,12 +255,14 @@ impl GraphService {
 
     fn with(graph: Arc<Graph>, spare: Spare, store: Arc<dyn Store>) -> GraphService {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (ahead, _) = broadcast::channel(EVENT_BUFFER);
         GraphService {
             current: RwLock::new(graph),
             queue: Mutex::new(VecDeque::new()),
             writer: tokio::sync::Mutex::new(spare),
             store,
             events,
+            ahead,
             pinned_wait: PINNED_WAIT,
         }
     }
@@ -282,6 +286,15 @@ impl GraphService {
     /// Every write committed from now on, in commit order.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
         self.events.subscribe()
+    }
+
+    /// Every write committed from now on, in commit order, each sent
+    /// before any request can read its version: for caches that must know
+    /// what a version changed by the time it is read. Subscribers instead
+    /// get [`subscribe`](Self::subscribe)'s events, sent once the version
+    /// can be read, so that what an event names can be looked up.
+    pub fn subscribe_ahead(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.ahead.subscribe()
     }
 
     /// Applies `f` to the graph, commits its edits durably (with the other
@@ -412,6 +425,14 @@ impl GraphService {
             return;
         }
         g.end_undo();
+        let accepted: Vec<_> = accepted
+            .into_iter()
+            .map(|(reply, value, committed)| (reply, value, Arc::new(committed)))
+            .collect();
+        for (_, _, committed) in &accepted {
+            // No follower is not an error.
+            let _ = self.ahead.send(committed.clone());
+        }
         match self.current.write() {
             Ok(mut c) => *c = copy.clone(),
             Err(poisoned) => *poisoned.into_inner() = copy.clone(),
@@ -424,7 +445,6 @@ impl GraphService {
         };
         drop(spare);
         for (reply, value, committed) in accepted {
-            let committed = Arc::new(committed);
             // No subscriber is not an error.
             let _ = self.events.send(committed.clone());
             // Nor is a caller that went away: the write stays committed.

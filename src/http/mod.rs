@@ -51,7 +51,7 @@ pub const DEFAULT_RESPONSE_CACHE_SIZE: usize = 1000;
 /// A response cache of `size` entries following `service`'s writes.
 fn responses_of(service: &GraphService, size: usize) -> responses::ResponseCache {
     // Subscribed before the version is read, so no write falls between.
-    let events = service.subscribe();
+    let events = service.subscribe_ahead();
     responses::ResponseCache::new(size, events, service.snapshot().version())
 }
 

@@ -12,10 +12,10 @@
 //! the service's committed writes and drops only the responses a write may
 //! have changed: a new entity elsewhere leaves an entity's page and its
 //! neighbourhood kept, while a ranking or a count goes with every write.
-//! The writes are applied lazily, by the first request that reads a newer
-//! version; a response is served for a request's version only when every
-//! write up to that version has been applied, so nothing stale is ever
-//! served. A kept answer is re-stamped with the version it is served for
+//! The writes are announced to the cache before their version can be read,
+//! and applied lazily, by the first request that reads a newer version; a
+//! response is served for a request's version only when every write up to
+//! that version has been applied, so nothing stale is ever served. A kept answer is re-stamped with the version it is served for
 //! (`extensions.graphVersion`). If the cache falls more than the event
 //! buffer behind, it empties itself.
 //!
