@@ -18,7 +18,11 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from writes import rss_mb  # noqa: E402
 
 
 def frame(payload):
@@ -34,14 +38,6 @@ def frame(payload):
     else:
         head += bytes([0x80 | 127]) + struct.pack(">Q", n)
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    return 0
 
 
 def main():

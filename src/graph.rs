@@ -395,26 +395,13 @@ impl Graph {
 
     /// Removes a relation, returning it.
     pub fn remove_relation(&mut self, id: &str) -> Result<Relation, GraphError> {
-        let at = self
-            .relation_at_rank(id)
-            .map_err(|_| GraphError::NotFound {
-                what: "relation",
-                id: id.to_owned(),
-            })?;
-        let ix = self
-            .relation_order
-            .remove(at)
-            .ok_or_else(|| GraphError::NotFound {
-                what: "relation",
-                id: id.to_owned(),
-            })?;
-        let removed = self
-            .inner
-            .remove_edge(ix)
-            .ok_or_else(|| GraphError::NotFound {
-                what: "relation",
-                id: id.to_owned(),
-            })?;
+        let not_found = || GraphError::NotFound {
+            what: "relation",
+            id: id.to_owned(),
+        };
+        let at = self.relation_at_rank(id).map_err(|_| not_found())?;
+        let ix = self.relation_order.remove(at).ok_or_else(not_found)?;
+        let removed = self.inner.remove_edge(ix).ok_or_else(not_found)?;
         self.cache.forget();
         self.record(|| Undo::RemovedRelation(removed.clone()));
         Ok(removed)

@@ -39,12 +39,21 @@ pub fn state_with(limits: Limits, max_body_bytes: usize) -> web::Data<AppState> 
 /// State with the default limits, set up further by `configure` (cache
 /// sizes, say).
 pub fn state_configured(configure: impl FnOnce(AppState) -> AppState) -> web::Data<AppState> {
+    configured(None, configure)
+}
+
+/// State with the default limits and write token `token`, set up further
+/// by `configure`.
+fn configured(
+    token: Option<&str>,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> web::Data<AppState> {
     let service = Arc::new(GraphService::in_memory(graph()));
     web::Data::new(configure(AppState::new(
         service,
         Limits::default(),
         1 << 20,
-        None,
+        token.map(str::to_owned),
     )))
 }
 
@@ -66,13 +75,7 @@ pub fn writable_state() -> (web::Data<AppState>, Arc<GraphService>) {
 
 /// State that takes writes with [`TOKEN`], set up further by `configure`.
 pub fn writable_configured(configure: impl FnOnce(AppState) -> AppState) -> web::Data<AppState> {
-    let service = Arc::new(GraphService::in_memory(graph()));
-    web::Data::new(configure(AppState::new(
-        service,
-        Limits::default(),
-        1 << 20,
-        Some(TOKEN.into()),
-    )))
+    configured(Some(TOKEN), configure)
 }
 
 /// A response, read to the end.
