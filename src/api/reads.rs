@@ -147,9 +147,11 @@ impl Dependencies {
         }
         c.edits.iter().enumerate().any(|(i, edit)| {
             self.ids.contains(edit.id())
+                // An edit whose touched entities are not known may have
+                // touched anything read.
                 || c.touched
                     .get(i)
-                    .is_some_and(|ends| ends.iter().any(|e| self.ids.contains(e.as_str())))
+                    .is_none_or(|ends| ends.iter().any(|e| self.ids.contains(e.as_str())))
                 || (!self.searches.is_empty()
                     && match edit {
                         Edit::EntityCreated(id) => g

@@ -50,7 +50,9 @@ pub const DEFAULT_RESPONSE_CACHE_SIZE: usize = 1000;
 
 /// A response cache of `size` entries following `service`'s writes.
 fn responses_of(service: &GraphService, size: usize) -> responses::ResponseCache {
-    // Subscribed before the version is read, so no write falls between.
+    // Subscribed before the version is read. Writes are announced before
+    // they are published, so one announced just before may still be
+    // unpublished: the cache sees the gap at the next write and empties.
     let events = service.subscribe_ahead();
     responses::ResponseCache::new(size, events, service.snapshot().version())
 }

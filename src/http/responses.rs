@@ -92,6 +92,13 @@ impl Inner {
         while self.version < version {
             match self.events.try_recv() {
                 Ok(c) if c.version <= self.version => {}
+                Ok(c) if c.version > self.version + 1 => {
+                    // A write between was never heard of (the cache began
+                    // following after it was announced): nothing kept can
+                    // be trusted.
+                    self.entries.clear();
+                    self.version = c.version;
+                }
                 Ok(c) => {
                     let changed: Vec<Key> = self
                         .entries
@@ -370,6 +377,18 @@ mod tests {
         assert_eq!(cache.get(&g, &k), None);
         cache.put(&g, k, body(g.version()), on(&["a"]));
         assert_eq!(cache.get(&g, &k), Some(body(g.version())));
+    }
+
+    #[test]
+    fn empties_itself_when_a_version_was_never_heard_of() {
+        let (g1, cache, tx) = setup(4);
+        let k = key("{ a }");
+        cache.put(&g1, k, body(1), on(&["a"]));
+        // Version 2 touched `a` but was announced before the cache followed.
+        let mut g2 = g1.clone();
+        g2.set_version(2);
+        let g3 = write(&g2, &tx, Edit::EntityCreated("c".into()), ["c", "c"]);
+        assert_eq!(cache.get(&g3, &k), None);
     }
 
     #[test]
