@@ -4,6 +4,7 @@
 //! write must keep.
 
 use crate::id_order::{IdOrder, Place};
+use crate::lock;
 use crate::model::{
     normalize_whitespace, Document, EndId, Entity, EntityKind, Relation, RelationKind,
     TextDictionary,
@@ -271,16 +272,6 @@ impl Clone for FoldedText {
 impl std::fmt::Debug for FoldedText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("FoldedText")
-    }
-}
-
-/// The lock, even if a thread panicked while holding it: what these locks
-/// guard are caches, which a panic cannot leave half-changed in a way that
-/// matters (at worst an entry is missing and computed again).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`model`]: plain types (entities, relations, money, evidence);
 //! - [`graph`]: the petgraph graph with its id maps and invariants;
 //! - [`search_index`]: the trigram index of entity names behind search;
+//! - [`id_order`]: entities and relations in id order, cheap to grow;
 //! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`interop`]: exports to and imports from analysis tools' formats;
@@ -31,3 +32,11 @@ pub mod run;
 pub mod search_index;
 pub mod service;
 pub mod store;
+
+/// A mutex's guard, also after a panic elsewhere while it was held. Every
+/// mutex here guards a value changed whole (a cache entry, a queue pushed
+/// to and drained, a connection whose open transaction SQLite rolls back),
+/// so a panic cannot leave it half-changed in a way that matters.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

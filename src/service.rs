@@ -58,6 +58,7 @@
 use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
 use crate::graph::{Bulk, Graph, GraphError};
+use crate::lock;
 use crate::store::{Change, Item, Sink, Store, StoreError};
 use compact_str::CompactString;
 use std::any::Any;
@@ -571,12 +572,6 @@ fn touched(g: &Graph, mark: usize, edits: &[Edit]) -> Vec<[CompactString; 2]> {
             })
         })
         .collect()
-}
-
-/// The lock, even if a thread panicked while holding it: the queue is
-/// changed by single pushes and drains, never left half changed.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The store changes that persist `edits`, read from the graph after them.

@@ -15,6 +15,7 @@
 
 use crate::edit::Edit;
 use crate::graph::{fold, Graph};
+use crate::lock;
 use crate::model::EntityKind;
 use crate::service::Committed;
 use async_graphql::Context;
@@ -69,11 +70,7 @@ pub struct Dependencies {
 impl Reads {
     fn with(ctx: &Context<'_>, f: impl FnOnce(&mut Recorded)) {
         if let Some(reads) = ctx.data_opt::<Arc<Reads>>() {
-            let mut recorded = match reads.0.lock() {
-                Ok(r) => r,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            f(&mut recorded);
+            f(&mut lock(&reads.0));
         }
     }
 
@@ -108,10 +105,7 @@ impl Reads {
 
     /// What was recorded, with the entities of snapshot `g` named by id.
     pub fn dependencies(&self, g: &Graph) -> Dependencies {
-        let recorded = match self.0.lock() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let recorded = lock(&self.0);
         if recorded.whole_graph {
             return Dependencies {
                 whole_graph: true,

@@ -15,6 +15,7 @@
 //! types): once a request has passed, the same request again need not run
 //! the rules, and its key is kept here to say so.
 
+use crate::lock;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Variables;
 use lru::LruCache;
@@ -207,15 +208,6 @@ pub fn sha256_hex(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// A poisoned lock only means another request panicked mid-update of a
-/// cache; every entry is still a whole value, so the cache stays usable.
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 #[cfg(test)]

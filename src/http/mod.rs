@@ -44,8 +44,7 @@ pub struct AppState {
 /// unless configured otherwise.
 pub const DEFAULT_DOCUMENT_CACHE_SIZE: usize = 1000;
 
-/// How many query responses are kept unless
-/// configured otherwise.
+/// How many query responses are kept unless configured otherwise.
 pub const DEFAULT_RESPONSE_CACHE_SIZE: usize = 1000;
 
 /// A response cache of `size` entries following `service`'s writes.

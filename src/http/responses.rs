@@ -22,9 +22,10 @@
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
 
-use super::documents::{lock, Tally};
+use super::documents::Tally;
 use crate::api::reads::Dependencies;
 use crate::graph::Graph;
+use crate::lock;
 use crate::service::Committed;
 use actix_web::web::Bytes;
 use lru::LruCache;
@@ -93,9 +94,9 @@ impl Inner {
             match self.events.try_recv() {
                 Ok(c) if c.version <= self.version => {}
                 Ok(c) if c.version > self.version + 1 => {
-                    // A write between was never heard of (the cache began
-                    // following after it was announced): nothing kept can
-                    // be trusted.
+                    // A write between was never heard of (missed when the
+                    // cache fell behind, or announced before it began
+                    // following): nothing kept can be trusted.
                     self.entries.clear();
                     self.version = c.version;
                 }
@@ -111,8 +112,8 @@ impl Inner {
                     }
                     self.version = c.version;
                 }
-                // Writes were missed: nothing kept can be trusted.
-                Err(TryRecvError::Lagged(_)) => self.entries.clear(),
+                // What was missed shows as a gap in the versions above.
+                Err(TryRecvError::Lagged(_)) => {}
                 Err(TryRecvError::Empty | TryRecvError::Closed) => return false,
             }
         }

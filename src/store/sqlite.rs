@@ -23,6 +23,7 @@
 //! fastest used in-process.
 
 use super::{Change, Contents, Item, Sink, Store, StoreError};
+use crate::lock;
 use crate::model::{Document, Entity, Relation};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::de::DeserializeOwned;
@@ -32,7 +33,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The version of the table layout this build reads and writes.
@@ -192,15 +193,6 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
     Ok(conn)
-}
-
-/// The connection, also after a panic elsewhere while it was held: every
-/// use of it is one transaction, which SQLite rolled back if it was left.
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    match conn.lock() {
-        Ok(c) => c,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 /// A database error with the file and what was being done.
