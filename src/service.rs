@@ -59,16 +59,16 @@ use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
 use crate::graph::{Bulk, Graph, GraphError};
 use crate::lock;
-use crate::store::{Change, Item, Sink, Store, StoreError};
+use crate::store::{Change, Item, Logged, Sink, Store, StoreError};
 use compact_str::CompactString;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// One committed write, as announced to subscribers: its version and what
 /// it changed. It holds no graph.
@@ -164,8 +164,8 @@ struct Spare {
     /// Being made on a thread of its own at start, so that start-up does
     /// not wait for the copy.
     making: Option<oneshot::Receiver<Graph>>,
-    /// The changes committed since it was published, in order.
-    backlog: Vec<Arc<Vec<Change>>>,
+    /// The writes committed since it was published, in order.
+    backlog: Vec<Arc<Logged>>,
 }
 
 /// The live graph and its store.
@@ -179,6 +179,12 @@ pub struct GraphService {
     /// The same writes, each sent just before its version is published.
     ahead: broadcast::Sender<Arc<Committed>>,
     pinned_wait: Duration,
+    /// The published version, for requests that wait for one.
+    version: watch::Sender<u64>,
+    /// Whether the store answered last time it was asked.
+    reachable: AtomicBool,
+    /// Whether the graph has caught up with a shared store since start.
+    caught_up: AtomicBool,
 }
 
 /// How many writes copied the whole graph (the spare copy was missing or
@@ -216,7 +222,13 @@ impl GraphService {
         let empty = graph.documents().len() == 0
             && graph.entity_count() == 0
             && graph.relation_count() == 0;
-        if empty && !seed.is_empty() {
+        // Instances starting together on an empty shared store seed it
+        // once: whoever takes the first turn; the others follow its log.
+        let seeding = empty && !seed.is_empty() && store.begin(version).await?.is_empty();
+        if empty && !seed.is_empty() && !seeding {
+            store.abandon().await;
+            graph.set_version(version);
+        } else if seeding {
             let mut g = Graph::new();
             let mut edits = Vec::new();
             for data in seed {
@@ -228,7 +240,7 @@ impl GraphService {
             g.set_version(version);
             let changes =
                 changes(&g, &edits).map_err(|(item, error)| OpenError::Invalid { item, error })?;
-            store.commit(version, &changes).await?;
+            store.commit(&[Logged { version, changes }]).await?;
             graph = g;
         } else {
             graph.set_version(version);
@@ -257,7 +269,12 @@ impl GraphService {
     fn with(graph: Arc<Graph>, spare: Spare, store: Arc<dyn Store>) -> GraphService {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (ahead, _) = broadcast::channel(EVENT_BUFFER);
+        let (version, _) = watch::channel(graph.version());
+        let caught_up = AtomicBool::new(!store.shared());
         GraphService {
+            version,
+            reachable: AtomicBool::new(true),
+            caught_up,
             current: RwLock::new(graph),
             queue: Mutex::new(VecDeque::new()),
             writer: tokio::sync::Mutex::new(spare),
@@ -298,6 +315,48 @@ impl GraphService {
         self.ahead.subscribe()
     }
 
+    /// Which store the graph is kept in: `sqlite`, `postgres` or `memory`.
+    pub fn engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    /// Whether the service should get traffic: it has caught up with a
+    /// shared store since it started, and the store answered last time.
+    pub fn ready(&self) -> bool {
+        self.caught_up.load(Ordering::SeqCst) && self.reachable.load(Ordering::SeqCst)
+    }
+
+    /// Waits until version `version` is published, at most `wait`; returns
+    /// whether it is.
+    pub async fn reached(&self, version: u64, wait: Duration) -> bool {
+        let mut published = self.version.subscribe();
+        let reached = tokio::time::timeout(wait, published.wait_for(|v| *v >= version)).await;
+        matches!(reached, Ok(Ok(_)))
+    }
+
+    /// Follows a shared store: applies what other instances commit, as they
+    /// commit it, until the service is dropped. Does nothing for a store
+    /// only this process writes.
+    pub fn follow_store(self: &Arc<Self>) {
+        if !self.store.shared() {
+            return;
+        }
+        let (store, service) = (self.store.clone(), Arc::downgrade(self));
+        tokio::spawn(async move {
+            loop {
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                if service.follow().await {
+                    service.caught_up.store(true, Ordering::SeqCst);
+                }
+                drop(service);
+                // Errors only mean the store is away; follow() said so.
+                let _ = store.wait_for_news().await;
+            }
+        });
+    }
+
     /// Applies `f` to the graph, commits its edits durably (with the other
     /// writes queued at the same time), then publishes the new snapshot and
     /// announces it. A refused `f` leaves nothing of what it did. The work
@@ -330,16 +389,44 @@ impl GraphService {
 
     /// Applies every queued write as one group; see the module doc.
     async fn apply_queued(&self) {
+        self.turn(false).await;
+    }
+
+    /// Applies the writes other instances committed to a shared store since
+    /// this one last did, if there are any: what the store's follower runs
+    /// whenever it hears of a commit. Returns whether the store answered.
+    pub async fn follow(&self) -> bool {
+        self.turn(true).await
+    }
+
+    /// One turn of the writer: the writes other instances committed, then
+    /// (unless only following) every queued write as one group, all
+    /// published together. Returns whether the store answered.
+    async fn turn(&self, only_follow: bool) -> bool {
         let mut spare = self.writer.lock().await;
-        if lock(&self.queue).is_empty() {
-            // An earlier task took this write into its group.
-            return;
-        }
         let published = self.snapshot();
+        let mut behind = Vec::new();
+        if only_follow {
+            match self.store.log_after(published.version()).await {
+                Ok(log) if log.is_empty() => return self.answered(None),
+                Ok(log) => behind = log,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the store's change log");
+                    return self.answered(Some(&error));
+                }
+            }
+        } else if lock(&self.queue).is_empty() {
+            // An earlier task took this write into its group.
+            return true;
+        }
         let mut copy = self.take_spare(&mut spare, &published).await;
         // Taken only now, so that writes that came while reads were leaving
         // the spare copy join this group rather than wait for the next.
-        let jobs: Vec<Job> = lock(&self.queue).drain(..).collect();
+        let jobs: Vec<Job> = if only_follow {
+            Vec::new()
+        } else {
+            lock(&self.queue).drain(..).collect()
+        };
         let Some(g) = Arc::get_mut(&mut copy) else {
             // take_spare hands over a copy nobody else holds.
             for job in jobs {
@@ -347,21 +434,62 @@ impl GraphService {
                     .reply
                     .send(Err(WriteError::Aborted("no graph to write to".into())));
             }
-            return;
+            return true;
         };
-        let base = g.version();
+        if !jobs.is_empty() {
+            match self.store.begin(g.version()).await {
+                Ok(log) => behind = log,
+                Err(error) => {
+                    tracing::error!(%error, writes = jobs.len(), "the store refused a turn to write");
+                    spare.graph = Some(copy);
+                    for job in jobs {
+                        let _ = job.reply.send(Err(WriteError::Store(again(&error))));
+                    }
+                    return self.answered(Some(&error));
+                }
+            }
+        }
         g.begin_undo();
+
+        // What other instances committed comes first: it is the truth the
+        // queued writes are checked against.
+        let mut applied: Vec<(Arc<Logged>, Committed)> = Vec::with_capacity(behind.len());
+        for logged in behind {
+            match apply_logged(g, &logged, &published) {
+                Ok(committed) => applied.push((Arc::new(logged), committed)),
+                Err((item, error)) => {
+                    // The graph refuses what the database committed: this
+                    // instance can no longer follow; the copy is dropped.
+                    tracing::error!(version = logged.version, %item, %error,
+                        "a write from the store's log cannot be applied; restart this instance");
+                    self.store.abandon().await;
+                    for job in jobs {
+                        let _ = job.reply.send(Err(WriteError::Aborted(format!(
+                            "this instance cannot apply version {} from the store: {item}: {error}",
+                            logged.version
+                        ))));
+                    }
+                    return true;
+                }
+            }
+        }
+        let base = g.version();
+        let mine = g.undo_mark();
         let mut accepted = Vec::with_capacity(jobs.len());
-        let mut changed = Vec::new();
+        let mut writes: Vec<Logged> = Vec::with_capacity(jobs.len());
+        let begun = !jobs.is_empty();
         let mut jobs = jobs.into_iter();
         for job in jobs.by_ref() {
             let mark = g.undo_mark();
             let refused = match (job.work)(g) {
                 Ok((value, edits)) => match changes(g, &edits) {
-                    Ok(mut c) => {
+                    Ok(c) => {
                         let touched = touched(g, mark, &edits);
-                        changed.append(&mut c);
                         let version = base + accepted.len() as u64 + 1;
+                        writes.push(Logged {
+                            version,
+                            changes: c,
+                        });
                         let committed = Committed {
                             version,
                             edits,
@@ -384,6 +512,7 @@ impl GraphService {
                 // (the next write copies the published graph) and nothing
                 // of this group is committed.
                 tracing::error!(%error, "a refused write could not be taken back");
+                self.store.abandon().await;
                 let aborted = || {
                     Err(WriteError::Aborted(
                         "the write's group was abandoned".into(),
@@ -395,42 +524,50 @@ impl GraphService {
                 for job in jobs {
                     let _ = job.reply.send(aborted());
                 }
-                return;
+                return true;
             }
         }
+        let mut failure = None;
         if accepted.is_empty() {
-            // Nothing changed; the copy stays the spare, caught up.
-            g.end_undo();
-            spare.graph = Some(copy);
-            return;
-        }
-        let version = base + accepted.len() as u64;
-        g.set_version(version);
-        if let Err(error) = self.store.commit(version, &changed).await {
-            tracing::error!(%error, writes = accepted.len(), "a group of writes was not committed");
-            // Taken back so the copy can stay the spare; if that fails it is
-            // dropped and the next write copies the graph.
-            if g.undo_to(0).is_ok() {
+            if begun {
+                self.store.abandon().await;
+            }
+        } else {
+            g.set_version(base + accepted.len() as u64);
+            if let Err(error) = self.store.commit(&writes).await {
+                tracing::error!(%error, writes = accepted.len(), "a group of writes was not committed");
+                for (reply, _, _) in accepted.drain(..) {
+                    let _ = reply.send(Err(WriteError::Store(again(&error))));
+                }
+                writes.clear();
+                // Taken back so the copy can stay the spare; if that fails it
+                // is dropped and the next write copies the graph.
+                if g.undo_to(mine).is_err() {
+                    return self.answered(Some(&error));
+                }
                 g.set_version(base);
-                g.end_undo();
-                spare.graph = Some(copy);
+                failure = Some(error);
             }
-            let message = error.to_string();
-            let mut error = Some(error);
-            for (reply, _, _) in accepted {
-                let e = error
-                    .take()
-                    .unwrap_or_else(|| StoreError::Database(message.clone()));
-                let _ = reply.send(Err(WriteError::Store(e)));
-            }
-            return;
         }
         g.end_undo();
+        if accepted.is_empty() && applied.is_empty() {
+            // Nothing changed; the copy stays the spare, caught up.
+            spare.graph = Some(copy);
+            return self.answered(failure.as_ref());
+        }
         let accepted: Vec<_> = accepted
             .into_iter()
             .map(|(reply, value, committed)| (reply, value, Arc::new(committed)))
             .collect();
-        for (_, _, committed) in &accepted {
+        let applied: Vec<(Arc<Logged>, Arc<Committed>)> = applied
+            .into_iter()
+            .map(|(logged, committed)| (logged, Arc::new(committed)))
+            .collect();
+        let announced = applied
+            .iter()
+            .map(|(_, c)| c)
+            .chain(accepted.iter().map(|(_, _, c)| c));
+        for committed in announced.clone() {
             // No follower is not an error.
             let _ = self.ahead.send(committed.clone());
         }
@@ -438,19 +575,36 @@ impl GraphService {
             Ok(mut c) => *c = copy.clone(),
             Err(poisoned) => *poisoned.into_inner() = copy.clone(),
         }
+        self.version.send_replace(copy.version());
         // The copy readers had until now is the next spare.
+        let backlog = applied
+            .iter()
+            .map(|(logged, _)| logged.clone())
+            .chain(writes.into_iter().map(Arc::new))
+            .collect();
         *spare = Spare {
             graph: Some(published),
             making: None,
-            backlog: vec![Arc::new(changed)],
+            backlog,
         };
         drop(spare);
-        for (reply, value, committed) in accepted {
+        for committed in announced {
             // No subscriber is not an error.
             let _ = self.events.send(committed.clone());
+        }
+        for (reply, value, committed) in accepted {
             // Nor is a caller that went away: the write stays committed.
             let _ = reply.send(Ok((value, committed, copy.clone())));
         }
+        self.answered(failure.as_ref())
+    }
+
+    /// Records whether the store answered (an error other than its absence
+    /// is an answer) and returns it.
+    fn answered(&self, error: Option<&StoreError>) -> bool {
+        let reachable = !matches!(error, Some(StoreError::Unavailable(_)));
+        self.reachable.store(reachable, Ordering::SeqCst);
+        reachable
     }
 
     /// The spare copy, caught up with `published` and held by nobody else:
@@ -479,8 +633,8 @@ impl GraphService {
         let Some(g) = Arc::get_mut(&mut copy) else {
             return copy_of(published, "reads still hold the spare copy");
         };
-        for changes in &backlog {
-            if let Err((item, error)) = replay(g, changes, published) {
+        for logged in &backlog {
+            if let Err((item, error)) = replay(g, &logged.changes, published) {
                 tracing::error!(%item, %error, "replaying a write on the spare copy failed");
                 return copy_of(published, "the spare copy could not catch up");
             }
@@ -488,6 +642,49 @@ impl GraphService {
         g.set_version(published.version());
         copy
     }
+}
+
+/// `error` again, for one more of the writes it failed.
+fn again(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// Applies a write another instance committed, as a write of this one
+/// would have been applied, and says what it changed. The undo journal must
+/// be on (it tells the ends of deleted relations).
+fn apply_logged(
+    g: &mut Graph,
+    logged: &Logged,
+    published: &Graph,
+) -> Result<Committed, (String, GraphError)> {
+    let mark = g.undo_mark();
+    let mut edits = Vec::with_capacity(logged.changes.len());
+    for change in &logged.changes {
+        edits.push(match change {
+            Change::PutDocument(d) => Edit::DocumentCreated(d.id.to_string()),
+            Change::PutEntity(e) if g.entity_ix(&e.id).is_some() => {
+                Edit::EntityUpdated(e.id.to_string())
+            }
+            Change::PutEntity(e) => Edit::EntityCreated(e.id.to_string()),
+            Change::PutRelation(r) if g.relation_ix(&r.id).is_some() => {
+                Edit::RelationUpdated(r.id.to_string())
+            }
+            Change::PutRelation(r) => Edit::RelationCreated(r.id.to_string()),
+            Change::DeleteEntity(id) => Edit::EntityDeleted(id.clone()),
+            Change::DeleteRelation(id) => Edit::RelationDeleted(id.clone()),
+        });
+        replay(g, std::slice::from_ref(change), published)?;
+    }
+    g.set_version(logged.version);
+    Ok(Committed {
+        version: logged.version,
+        touched: touched(g, mark, &edits),
+        edits,
+    })
 }
 
 /// A new copy of `published`, as every write made before the spare copy:
@@ -682,12 +879,15 @@ mod tests {
         async fn load(&self) -> Result<Contents, StoreError> {
             self.inner.load().await
         }
-        async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+        fn engine(&self) -> &'static str {
+            "memory"
+        }
+        async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
             if self.refuse.load(Ordering::SeqCst) {
                 return Err(StoreError::Database("disk full (test)".into()));
             }
             self.commits.fetch_add(1, Ordering::SeqCst);
-            self.inner.commit(version, changes).await
+            self.inner.commit(writes).await
         }
     }
 
@@ -837,7 +1037,7 @@ mod tests {
             panic!("a spare copy with one write to replay");
         };
         let mut other = (**other).clone();
-        assert!(replay(&mut other, backlog, &svc.snapshot()).is_ok());
+        assert!(replay(&mut other, &backlog.changes, &svc.snapshot()).is_ok());
         other.set_version(now.0);
         assert_eq!(dump(&other), now);
     }

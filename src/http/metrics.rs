@@ -3,7 +3,7 @@
 //! response-cache hits, and store commit latency.
 
 use crate::graph::{Graph, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
-use crate::store::{Change, Contents, Store, StoreError};
+use crate::store::{Contents, Logged, Store, StoreError};
 use actix_web::HttpResponse;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -225,9 +225,33 @@ impl<S: Store> Store for TimedStore<S> {
         self.inner.load_into(sink).await
     }
 
-    async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+    fn engine(&self) -> &'static str {
+        self.inner.engine()
+    }
+
+    async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+        self.inner.begin(applied).await
+    }
+
+    async fn abandon(&self) {
+        self.inner.abandon().await
+    }
+
+    async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+        self.inner.log_after(applied).await
+    }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    async fn wait_for_news(&self) -> Result<(), StoreError> {
+        self.inner.wait_for_news().await
+    }
+
+    async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
         let start = Instant::now();
-        let result = self.inner.commit(version, changes).await;
+        let result = self.inner.commit(writes).await;
         if let Some(m) = METRICS.as_ref() {
             let outcome = if result.is_ok() { "ok" } else { "error" };
             m.commits

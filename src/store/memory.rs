@@ -1,7 +1,7 @@
 //! [`MemoryStore`]: the store kept in memory only, for tests and for
 //! running without disk.
 
-use super::{Change, Contents, Store, StoreError};
+use super::{Contents, Logged, Store, StoreError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A store that keeps [`Contents`] behind a mutex and forgets them when
@@ -32,10 +32,16 @@ impl Store for MemoryStore {
         Ok(self.lock().clone())
     }
 
-    async fn commit(&self, version: u64, changes: &[Change]) -> Result<(), StoreError> {
+    fn engine(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
         let mut contents = self.lock();
         let mut next = contents.clone();
-        next.apply(version, changes);
+        for write in writes {
+            next.apply(write.version, &write.changes);
+        }
         *contents = next;
         Ok(())
     }
@@ -43,7 +49,8 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{entity, scenario};
+    use super::super::testkit::{entity, logged, scenario};
+    use super::super::Change;
     use super::*;
 
     #[tokio::test]
@@ -55,7 +62,7 @@ mod tests {
     async fn poisoned_lock_still_serves_whole_contents() {
         let store = std::sync::Arc::new(MemoryStore::new());
         store
-            .commit(1, &[Change::PutEntity(entity("a", "A"))])
+            .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
             .await
             .unwrap();
         let poisoner = store.clone();
@@ -68,7 +75,7 @@ mod tests {
         let got = store.load().await.unwrap();
         assert_eq!(got.version, 1);
         assert_eq!(got.entities, vec![entity("a", "A")]);
-        store.commit(2, &[]).await.unwrap();
+        store.commit(&logged(2, vec![])).await.unwrap();
         assert_eq!(store.load().await.unwrap().version, 2);
     }
 }

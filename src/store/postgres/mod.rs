@@ -1,0 +1,265 @@
+//! [`PostgresStore`]: the graph in a PostgreSQL database that any number of
+//! instances share.
+//!
+//! Tables (`migrations/postgres/`, applied at open by sqlx's migrator,
+//! which holds an advisory lock so that instances starting together migrate
+//! once): `documents`, `entities` and `relations`, one row per item with
+//! its body as JSON (relations also name their ends, which must exist when
+//! a transaction commits); `graph_version`, one row, the version; and
+//! `change_log`, every write by the version it produced.
+//!
+//! The change log is the truth. A write is one transaction that locks the
+//! `graph_version` row (`SELECT … FOR UPDATE`, held to the end), so that
+//! versions are handed out one transaction at a time: the next transaction
+//! reads the counter only once the previous one has committed or rolled
+//! back, so versions are gap-free and commit in the order they were handed
+//! out (a sequence would not do: its numbers are taken before commit, and
+//! transactions commit in any order). Within the same transaction it
+//! changes the tables, appends the write to the log, sets the counter and
+//! sends a NOTIFY, which PostgreSQL delivers on commit.
+//!
+//! Other instances follow the log: the NOTIFY only wakes them (its payload
+//! is small, and notifications sent while a listener is disconnected are
+//! lost), then they read the log from the last version they applied. A
+//! poll every [`POLL`] covers a lost notification.
+//!
+//! - this file: open, migrate, and the [`Store`] methods;
+//! - `load.rs`: the start-up read, one REPEATABLE READ snapshot, streamed;
+//! - `write.rs`: turns, commits and reading the log.
+
+mod load;
+mod write;
+
+use super::{Contents, Logged, Sink, Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Notify};
+
+/// The channel that commits notify.
+const CHANNEL: &str = "partnergraph_log";
+
+/// How often the log is read even without a notification.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// How long a store operation may take before it counts as unavailable,
+/// unless set.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A store in a PostgreSQL database, shared by any number of instances.
+pub struct PostgresStore {
+    pool: PgPool,
+    /// The open transaction of the current turn, if one is open.
+    turn: Mutex<Option<Transaction<'static, Postgres>>>,
+    /// Woken by the listener task for every notification and reconnection.
+    news: Arc<Notify>,
+    listener: tokio::task::JoinHandle<()>,
+    timeout: Duration,
+    /// The database's address without its password, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("database", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://…`), creating or
+    /// migrating its tables, and starts listening for other instances'
+    /// commits.
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("bad database URL: {e}")))?;
+        let shown = format!(
+            "postgres://{}@{}:{}/{}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("")
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot migrate {shown}: {e}")))?;
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .map_err(|e| error(&format!("cannot listen on {shown}"), e))?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .map_err(|e| error(&format!("cannot listen on {shown}"), e))?;
+        let news = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(listener, news.clone()));
+        Ok(PostgresStore {
+            pool,
+            turn: Mutex::new(None),
+            news,
+            listener,
+            timeout: TIMEOUT,
+            shown,
+        })
+    }
+
+    /// Sets how long an operation may take before it fails as unavailable.
+    pub fn with_timeout(mut self, timeout: Duration) -> PostgresStore {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The database's address, without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `work` within the store's time limit.
+    async fn timed<T>(
+        &self,
+        doing: &str,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "{} did not answer within {} ms while {doing}",
+                self.shown,
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Wakes `news` for every notification, and whenever the connection was
+/// lost (notifications may have been missed then). `PgListener` reconnects
+/// by itself; while it cannot, this retries every [`POLL`].
+async fn listen(mut listener: PgListener, news: Arc<Notify>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(_) => news.notify_one(),
+            Err(e) => {
+                tracing::warn!(error = %e, "lost the store's notifications; retrying");
+                news.notify_one();
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+}
+
+/// A driver error as a store error: the server's absence as
+/// [`StoreError::Unavailable`], a refused write as
+/// [`StoreError::Conflict`], anything else as [`StoreError::Database`].
+fn error(doing: &str, e: sqlx::Error) -> StoreError {
+    let message = format!("{doing}: {e}");
+    match &e {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // unique_violation, foreign_key_violation
+            Some("23505" | "23503") => StoreError::Conflict(message),
+            // connection exceptions, and the server shutting down
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                StoreError::Unavailable(message)
+            }
+            _ => StoreError::Database(message),
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(message),
+        _ => StoreError::Database(message),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn load(&self) -> Result<Contents, StoreError> {
+        load::contents(&self.pool).await
+    }
+
+    async fn load_into(&self, sink: &mut dyn Sink) -> Result<u64, StoreError> {
+        load::stream(&self.pool, sink).await
+    }
+
+    async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+        let mut turn = self.turn.lock().await;
+        // A turn left open (its writer went away) is rolled back first.
+        *turn = None;
+        let (tx, behind) = self
+            .timed("beginning a write", write::begin(&self.pool, applied))
+            .await?;
+        *turn = Some(tx);
+        Ok(behind)
+    }
+
+    async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
+        let open = self.turn.lock().await.take();
+        let work = async {
+            let tx = match open {
+                Some(tx) => tx,
+                // Without a turn (an import, the seed), this commit is one.
+                None => {
+                    let after = writes.first().map_or(0, |w| w.version.saturating_sub(1));
+                    let (tx, behind) = write::begin(&self.pool, after).await?;
+                    if !behind.is_empty() {
+                        return Err(StoreError::Conflict(format!(
+                            "the database is already past version {after}"
+                        )));
+                    }
+                    tx
+                }
+            };
+            write::commit(tx, writes).await
+        };
+        self.timed("committing a write", work).await
+    }
+
+    async fn abandon(&self) {
+        // Dropping the transaction rolls it back.
+        *self.turn.lock().await = None;
+    }
+
+    async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+        self.timed("reading the change log", async {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| error("cannot read the change log", e))?;
+            write::log_after(&mut conn, applied, None).await
+        })
+        .await
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn wait_for_news(&self) -> Result<(), StoreError> {
+        let _ = tokio::time::timeout(POLL, self.news.notified()).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,176 @@
+//! The PostgreSQL store against a real server: each test in a database of
+//! its own, dropped after. The server is `PARTNERGRAPH_TEST_POSTGRES`
+//! (default `postgres://postgres@127.0.0.1:5432`).
+
+use super::*;
+use crate::store::testkit::{entity, logged, relation, scenario};
+use crate::store::{Change, MemoryStore};
+use sqlx::Connection;
+
+/// The server tests make their databases on.
+pub fn server() -> String {
+    std::env::var("PARTNERGRAPH_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A database made for one test and dropped (with whatever is still
+/// connected to it) when this is.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// Makes a new, empty database.
+    pub async fn new() -> TestDb {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "partnergraph_test_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server()))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed: {e}", server()));
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        TestDb {
+            url: format!("{}/{name}", server()),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime's async context; a thread of its
+        // own with a runtime of its own can wait for the server.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut admin) =
+                    sqlx::PgConnection::connect(&format!("{}/postgres", server())).await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[tokio::test]
+async fn postgres_passes_the_scenario_as_memory_does() {
+    let db = TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    let memory = scenario(&MemoryStore::new()).await;
+    assert_eq!(scenario(&store).await, memory);
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_reopen_keeps_everything() {
+    let db = TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    store
+        .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
+        .await
+        .unwrap();
+    drop(store);
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    let got = store.load().await.unwrap();
+    assert_eq!((got.version, got.entities), (1, vec![entity("a", "A")]));
+}
+
+#[tokio::test]
+async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
+    let db = TestDb::new().await;
+    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    assert!(a.begin(0).await.unwrap().is_empty());
+    a.commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
+        .await
+        .unwrap();
+
+    // B, which has applied nothing, is handed A's write in its turn.
+    let behind = b.begin(0).await.unwrap();
+    assert_eq!(behind, logged(1, vec![Change::PutEntity(entity("a", "A"))]));
+    // A's next turn waits for B's to end.
+    let a2 = a.clone();
+    let waiting = tokio::spawn(async move { a2.begin(1).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished());
+    b.commit(&logged(2, vec![Change::PutEntity(entity("b", "B"))]))
+        .await
+        .unwrap();
+    let behind = waiting.await.unwrap().unwrap();
+    assert_eq!(behind.iter().map(|w| w.version).collect::<Vec<_>>(), [2]);
+    a.abandon().await;
+    assert_eq!(a.log_after(0).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_relation_whose_end_is_missing() {
+    let db = TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    store
+        .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
+        .await
+        .unwrap();
+    let err = store
+        .commit(&logged(
+            2,
+            vec![Change::PutRelation(relation("r", "a", "missing"))],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Nothing of it was kept, not even its version.
+    let got = store.load().await.unwrap();
+    assert_eq!((got.version, got.relations.len()), (1, 0));
+    assert!(store.log_after(1).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_large_write_is_logged_in_parts_and_read_back_whole() {
+    let db = TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    let id = |i: usize| format!("e{i:05}");
+    let mut changes: Vec<Change> = (0..2500)
+        .map(|i| Change::PutEntity(entity(&id(i), "first")))
+        .collect();
+    // The same id twice in one write, and a delete between puts.
+    changes.push(Change::PutEntity(entity(&id(3), "again")));
+    changes.push(Change::DeleteEntity(id(4)));
+    changes.push(Change::PutRelation(relation("r", &id(1), &id(2))));
+    store.commit(&logged(1, changes.clone())).await.unwrap();
+    let log = store.log_after(0).await.unwrap();
+    assert_eq!(log, logged(1, changes.clone()));
+    let memory = MemoryStore::new();
+    memory.commit(&logged(1, changes)).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), memory.load().await.unwrap());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_not_a_hang() {
+    // Nothing listens on port 1.
+    let err = PostgresStore::open("postgres://postgres@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}

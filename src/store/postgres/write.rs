@@ -1,0 +1,272 @@
+//! Turns, commits and the change log.
+
+use super::{error, CHANNEL};
+use crate::store::{Change, Logged, StoreError, LOG_PAGE};
+use sqlx::postgres::PgPool;
+use sqlx::{PgConnection, Postgres, Row, Transaction};
+use std::collections::HashSet;
+
+/// Changes per row of the change log, and per multi-row statement.
+const CHUNK: usize = 1000;
+
+/// Begins a turn: a transaction holding the version counter's row lock,
+/// and the writes committed after `applied`.
+pub(super) async fn begin(
+    pool: &PgPool,
+    applied: u64,
+) -> Result<(Transaction<'static, Postgres>, Vec<Logged>), StoreError> {
+    let fail = |e| error("cannot begin a write", e);
+    let mut tx = pool.begin().await.map_err(fail)?;
+    let stored: i64 = sqlx::query_scalar("SELECT version FROM graph_version FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+    let stored = u64::try_from(stored).unwrap_or(0);
+    if stored < applied {
+        return Err(StoreError::Database(format!(
+            "the database is at version {stored}, behind this instance's {applied}: \
+             it was restored from an older backup or replaced; restart the instance"
+        )));
+    }
+    let behind = if stored > applied {
+        log_after(&mut tx, applied, Some(stored)).await?
+    } else {
+        Vec::new()
+    };
+    Ok((tx, behind))
+}
+
+/// Writes `writes` into the tables and the log, sets the counter, notifies,
+/// and commits `tx`.
+pub(super) async fn commit(
+    mut tx: Transaction<'static, Postgres>,
+    writes: &[Logged],
+) -> Result<(), StoreError> {
+    let Some(last) = writes.last() else {
+        return Ok(());
+    };
+    let fail = |e| error("cannot commit a write", e);
+    let changes: Vec<&Change> = writes.iter().flat_map(|w| &w.changes).collect();
+    for run in runs(&changes)? {
+        run.execute(&mut tx).await.map_err(fail)?;
+    }
+    // The log, in parts of at most CHUNK changes, one row per part.
+    let (mut versions, mut parts, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+    for w in writes {
+        let chunks: Vec<&[Change]> = if w.changes.is_empty() {
+            vec![&[]]
+        } else {
+            w.changes.chunks(CHUNK).collect()
+        };
+        for (part, chunk) in chunks.into_iter().enumerate() {
+            versions.push(version(w.version)?);
+            parts.push(i32::try_from(part).unwrap_or(i32::MAX));
+            bodies.push(
+                serde_json::to_string(chunk).map_err(|e| StoreError::Encode {
+                    table: "change_log",
+                    id: w.version.to_string(),
+                    message: e.to_string(),
+                })?,
+            );
+        }
+    }
+    sqlx::query(
+        "WITH logged AS (
+             INSERT INTO change_log (version, part, changes)
+             SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)
+         ), counter AS (
+             UPDATE graph_version SET version = $4 RETURNING version
+         )
+         SELECT pg_notify($5, version::text) FROM counter",
+    )
+    .bind(&versions)
+    .bind(&parts)
+    .bind(&bodies)
+    .bind(version(last.version)?)
+    .bind(CHANNEL)
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+    tx.commit().await.map_err(fail)
+}
+
+/// A version as PostgreSQL's `bigint`.
+fn version(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Encode {
+        table: "graph_version",
+        id: v.to_string(),
+        message: "past the largest bigint".into(),
+    })
+}
+
+/// The writes after `applied` (up to `upto`, or at most [`LOG_PAGE`] of
+/// them), in order, checked to follow on without a gap.
+pub(super) async fn log_after(
+    conn: &mut PgConnection,
+    applied: u64,
+    upto: Option<u64>,
+) -> Result<Vec<Logged>, StoreError> {
+    let from = version(applied)?;
+    let upto = version(upto.unwrap_or(applied.saturating_add(LOG_PAGE as u64)))?;
+    let rows = sqlx::query(
+        "SELECT version, changes::text FROM change_log \
+         WHERE version > $1 AND version <= $2 ORDER BY version, part",
+    )
+    .bind(from)
+    .bind(upto)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| error("cannot read the change log", e))?;
+    let mut out: Vec<Logged> = Vec::new();
+    for row in rows {
+        let fail = |e| error("cannot read the change log", e);
+        let v: i64 = row.try_get(0).map_err(fail)?;
+        let body: &str = row.try_get(1).map_err(fail)?;
+        let v = u64::try_from(v).unwrap_or(0);
+        let corrupt = |message: String| StoreError::Corrupt {
+            table: "change_log",
+            id: v.to_string(),
+            message,
+        };
+        let mut changes: Vec<Change> =
+            serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+        match out.last_mut() {
+            Some(w) if w.version == v => w.changes.append(&mut changes),
+            _ => {
+                let expected = out.last().map_or(applied, |w| w.version) + 1;
+                if v != expected {
+                    return Err(corrupt(format!(
+                        "the log jumps from version {} to {v}",
+                        expected - 1
+                    )));
+                }
+                out.push(Logged {
+                    version: v,
+                    changes,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Consecutive changes of one kind, as one multi-row statement.
+enum Run<'a> {
+    /// Inserts or replaces rows of `documents` or `entities`.
+    Put(&'static str, Vec<(&'a str, String)>),
+    /// Inserts or replaces relations.
+    PutRelations(Vec<(&'a str, &'a str, &'a str, String)>),
+    /// Deletes rows of a table by id.
+    Delete(&'static str, Vec<&'a str>),
+}
+
+/// Splits `changes` into runs that keep their order: a run holds changes
+/// of one kind, at most [`CHUNK`], each id once (a statement cannot insert
+/// the same row twice).
+fn runs<'a>(changes: &[&'a Change]) -> Result<Vec<Run<'a>>, StoreError> {
+    let mut out: Vec<Run<'a>> = Vec::new();
+    let mut ids: HashSet<&'a str> = HashSet::new();
+    for &change in changes {
+        let (kind, id) = match change {
+            Change::PutDocument(d) => (0, d.id.as_str()),
+            Change::PutEntity(e) => (1, e.id.as_str()),
+            Change::PutRelation(r) => (2, r.id.as_str()),
+            Change::DeleteEntity(id) => (3, id.as_str()),
+            Change::DeleteRelation(id) => (4, id.as_str()),
+        };
+        let same = match out.last() {
+            Some(Run::Put("documents", v)) => kind == 0 && v.len() < CHUNK,
+            Some(Run::Put(_, v)) => kind == 1 && v.len() < CHUNK,
+            Some(Run::PutRelations(v)) => kind == 2 && v.len() < CHUNK,
+            Some(Run::Delete("entities", v)) => kind == 3 && v.len() < CHUNK,
+            Some(Run::Delete(_, v)) => kind == 4 && v.len() < CHUNK,
+            None => false,
+        };
+        if !same || !ids.insert(id) {
+            ids.clear();
+            ids.insert(id);
+            out.push(match kind {
+                0 => Run::Put("documents", Vec::new()),
+                1 => Run::Put("entities", Vec::new()),
+                2 => Run::PutRelations(Vec::new()),
+                3 => Run::Delete("entities", Vec::new()),
+                _ => Run::Delete("relations", Vec::new()),
+            });
+        }
+        let body = |table, item: Result<String, serde_json::Error>| {
+            item.map_err(|e| StoreError::Encode {
+                table,
+                id: id.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        match (out.last_mut(), change) {
+            (Some(Run::Put(_, v)), Change::PutDocument(d)) => {
+                v.push((&d.id, body("documents", serde_json::to_string(d))?))
+            }
+            (Some(Run::Put(_, v)), Change::PutEntity(e)) => {
+                v.push((&e.id, body("entities", serde_json::to_string(e))?))
+            }
+            (Some(Run::PutRelations(v)), Change::PutRelation(r)) => v.push((
+                &r.id,
+                &r.from,
+                &r.to,
+                body("relations", serde_json::to_string(r))?,
+            )),
+            (Some(Run::Delete(_, v)), Change::DeleteEntity(id) | Change::DeleteRelation(id)) => {
+                v.push(id)
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+impl Run<'_> {
+    async fn execute(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        match self {
+            Run::Put(table, rows) => {
+                let (ids, bodies): (Vec<&str>, Vec<&str>) =
+                    rows.iter().map(|(id, b)| (*id, b.as_str())).unzip();
+                sqlx::query(&format!(
+                    "INSERT INTO {table} (id, body) \
+                     SELECT i, b::json FROM unnest($1::text[], $2::text[]) AS t(i, b) \
+                     ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body"
+                ))
+                .bind(ids)
+                .bind(bodies)
+                .execute(conn)
+                .await?;
+            }
+            Run::PutRelations(rows) => {
+                let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
+                for (id, from, to, body) in rows {
+                    cols.0.push(id);
+                    cols.1.push(from);
+                    cols.2.push(to);
+                    cols.3.push(body);
+                }
+                sqlx::query(
+                    "INSERT INTO relations (id, from_id, to_id, body) \
+                     SELECT i, f, t, b::json \
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(i, f, t, b) \
+                     ON CONFLICT (id) DO UPDATE \
+                     SET from_id = EXCLUDED.from_id, to_id = EXCLUDED.to_id, body = EXCLUDED.body",
+                )
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .execute(conn)
+                .await?;
+            }
+            Run::Delete(table, ids) => {
+                sqlx::query(&format!("DELETE FROM {table} WHERE id = ANY($1::text[])"))
+                    .bind(ids)
+                    .execute(conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
