@@ -37,12 +37,12 @@ pub enum Command {
         /// file; .graphml; .gexf; .zip: CSV; .jsonl/.ndjson: FollowTheMoney).
         #[arg(long)]
         format: Option<Format>,
-        /// When the data directory is new, start it empty instead of with the built-in article.
+        /// When the store is new, start it empty instead of with the built-in article.
         #[arg(long)]
         no_seed: bool,
         /// Where the graph is stored.
-        #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Write the graph of the data directory, or a part of it, to a file.
     Export {
@@ -64,8 +64,8 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         relation_kinds: Vec<RelationKind>,
         /// Where the graph is stored.
-        #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Write a generated dataset of any size (the article's mix of kinds, a
     /// few hubs and a long tail, evidence on every item), for benchmarks;
@@ -100,6 +100,18 @@ pub enum Command {
     },
 }
 
+/// Where the graph is kept: SQLite in a data directory (the default), or a
+/// PostgreSQL database that any number of instances share.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Where the graph is stored (an SQLite database and a lock file), created if missing; unused with --database-url.
+    #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Keep the graph in this PostgreSQL database instead (postgres://user:password@host:port/database); any number of instances may share it.
+    #[arg(long, env = "PARTNERGRAPH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
 /// Where the graph is stored unless told otherwise: beside the working
 /// directory, so that `cargo run` needs no set-up.
 pub const DEFAULT_DATA_DIR: &str = "partnergraph-data";
@@ -110,9 +122,12 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "PARTNERGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where the graph is stored (an SQLite database and a lock file); created if missing.
-    #[arg(long, env = "PARTNERGRAPH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
+    /// Where the graph is stored.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How long a request with `extensions.minGraphVersion` waits for that version before it is answered 503 VERSION_NOT_REACHED.
+    #[arg(long, env = "PARTNERGRAPH_CONSISTENCY_WAIT_MS", default_value_t = 2000)]
+    pub consistency_wait_ms: u64,
     /// Data files that seed an empty data directory instead of the built-in article (comma-separated in the env var).
     #[arg(long = "dataset", env = "PARTNERGRAPH_DATASET", value_delimiter = ',')]
     pub datasets: Vec<PathBuf>,

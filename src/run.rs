@@ -1,12 +1,12 @@
 //! Running the service and the other subcommands: what `main` calls.
 
-use crate::config::{Cli, Command, ServeArgs};
+use crate::config::{Cli, Command, ServeArgs, StoreArgs};
 use crate::dataset::{self, Dataset, LoadError};
 use crate::edit;
 use crate::http::{self, AppState};
 use crate::interop::{self, Format, Selection};
 use crate::service::{GraphService, OpenError, WriteError};
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 use actix_web::{web, HttpServer};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -57,10 +57,10 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             file,
             format,
             no_seed,
-            data_dir,
+            store,
         }) => {
             let seed = if no_seed { Vec::new() } else { seed(&[])? };
-            import(&file, format, &data_dir, seed).await
+            import(&file, format, &store, seed).await
         }
         Some(Command::Export {
             format,
@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             depth,
             entity_kinds,
             relation_kinds,
-            data_dir,
+            store,
         }) => {
             let sel = crate::api::export_selection(
                 id,
@@ -79,7 +79,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 usize::MAX,
             )
             .map_err(RunError::Usage)?;
-            export(format, sel, &file, &data_dir).await
+            export(format, sel, &file, &store).await
         }
         Some(Command::Generate {
             entities,
@@ -137,16 +137,27 @@ fn seed(datasets: &[PathBuf]) -> Result<Vec<Dataset>, LoadError> {
     }
 }
 
-/// Opens the data directory (exclusively) and rebuilds the graph from it,
-/// first storing `seed` if the directory is empty.
-pub async fn open(data_dir: &Path, seed: Vec<Dataset>) -> Result<Arc<GraphService>, RunError> {
-    Ok(Arc::new(open_service(data_dir, seed).await?))
+/// Opens the store (a data directory, exclusively, or a shared PostgreSQL
+/// database) and rebuilds the graph from it, first storing `seed` if the
+/// store is empty; a shared store is then followed.
+pub async fn open(store: &StoreArgs, seed: Vec<Dataset>) -> Result<Arc<GraphService>, RunError> {
+    let service = Arc::new(open_service(store, seed).await?);
+    service.follow_store();
+    Ok(service)
 }
 
 /// [`open`], before the service is shared, so that it can still be set up.
-async fn open_service(data_dir: &Path, seed: Vec<Dataset>) -> Result<GraphService, RunError> {
-    let store = SqliteStore::open(data_dir).await?;
-    Ok(GraphService::open(crate::http::metrics::timed(store), seed).await?)
+async fn open_service(args: &StoreArgs, seed: Vec<Dataset>) -> Result<GraphService, RunError> {
+    let store = open_store(args).await?;
+    Ok(GraphService::open(store, seed).await?)
+}
+
+/// The store `args` names, timed for `/metrics`.
+async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, RunError> {
+    Ok(match &args.database_url {
+        Some(url) => crate::http::metrics::timed(PostgresStore::open(url).await?),
+        None => crate::http::metrics::timed(SqliteStore::open(&args.data_dir).await?),
+    })
 }
 
 fn write_token(args: &ServeArgs) -> Result<Option<String>, RunError> {
@@ -165,16 +176,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let token = write_token(&args)?;
     // Reads are bounded by the analysis time limit (exports aside): a write
     // waits that long for reads to leave the copy it writes to.
-    let service = open_service(&args.data_dir, seed(&args.datasets)?)
+    let service = open_service(&args.store, seed(&args.datasets)?)
         .await?
         .with_pinned_wait(args.limits().analysis_time_limit);
     let service = Arc::new(service);
+    service.follow_store();
     {
         // Let go of the snapshot at once: a snapshot held for the server's
         // life would pin a copy that writes need.
         let g = service.snapshot();
         tracing::info!(
-            data_dir = %args.data_dir.display(),
+            store = service.engine(),
+            data_dir = %args.store.data_dir.display(),
             entities = g.entity_count(),
             relations = g.relation_count(),
             version = g.version(),
@@ -185,7 +198,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let state = web::Data::new(
         AppState::new(service, args.limits(), args.max_body_bytes, token)
             .with_document_cache(args.document_cache_size)
-            .with_response_cache(args.response_cache_size),
+            .with_response_cache(args.response_cache_size)
+            .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms)),
     );
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))
@@ -230,7 +244,7 @@ fn format_of(file: &Path) -> Option<Format> {
 async fn import(
     file: &Path,
     format: Option<Format>,
-    data_dir: &Path,
+    store: &StoreArgs,
     seed: Vec<Dataset>,
 ) -> Result<(), RunError> {
     let name = file.display().to_string();
@@ -263,7 +277,7 @@ async fn import(
             (read.dataset, read.skipped)
         }
     };
-    let service = open(data_dir, seed).await?;
+    let service = open(store, seed).await?;
     // The write keeps nothing if an item is refused; which item it was comes back through `refused`,
     // since a write's error is the graph's alone.
     let refused = Arc::new(std::sync::Mutex::new(None::<String>));
@@ -308,10 +322,10 @@ async fn export(
     format: Format,
     sel: Selection,
     file: &Path,
-    data_dir: &Path,
+    store: &StoreArgs,
 ) -> Result<(), RunError> {
-    // Like the server, a new data directory starts with the article.
-    let service = open(data_dir, seed(&[])?).await?;
+    // Like the server, a new store starts with the article.
+    let service = open(store, seed(&[])?).await?;
     let data =
         interop::select(&service.snapshot(), &sel).map_err(|e| RunError::Usage(e.to_string()))?;
     let bytes = interop::export(&data, format).map_err(|e| RunError::Usage(e.to_string()))?;

@@ -32,6 +32,12 @@ pub mod code {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     /// A persisted query's hash is not known: send the text with it.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// The database cannot be reached: the write was not made; retry
+    /// shortly (HTTP 503).
+    pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
+    /// The instance has not applied the `extensions.minGraphVersion` asked
+    /// for within its consistency wait (HTTP 503).
+    pub const VERSION_NOT_REACHED: &str = "VERSION_NOT_REACHED";
     /// A fault of the service; details are logged, not returned.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

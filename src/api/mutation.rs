@@ -9,6 +9,7 @@ use super::types::{DocumentObj, Entity, EntityRef, RelationObj};
 use crate::edit;
 use crate::graph::{Graph, GraphError};
 use crate::service::{GraphService, WriteError, Written};
+use crate::store::StoreError;
 use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -68,6 +69,10 @@ fn write_error(e: WriteError) -> async_graphql::Error {
             };
             refused(g.to_string(), code)
         }
+        WriteError::Store(e @ StoreError::Unavailable(_)) => {
+            refused(e.to_string(), code::STORE_UNAVAILABLE)
+        }
+        WriteError::Store(e @ StoreError::Conflict(_)) => refused(e.to_string(), code::CONFLICT),
         other => ApiError::Internal(other.to_string()).extend(),
     }
 }

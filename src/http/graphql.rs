@@ -385,6 +385,30 @@ async fn execute(
             }
         }
     }
+    if let Some(min) = request.extensions.remove("minGraphVersion") {
+        let Some(min) = min.into_json().ok().and_then(|v| v.as_u64()) else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                "`extensions.minGraphVersion` must be a non-negative integer",
+                code::BAD_REQUEST,
+            );
+        };
+        let wait = state.consistency_wait;
+        if state.service.snapshot().version() < min && !state.service.reached(min, wait).await {
+            let at = state.service.snapshot().version();
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                &format!(
+                    "this instance is at graph version {at} and did not reach {min} within \
+                     {} ms; retry, or ask another instance",
+                    wait.as_millis()
+                ),
+                code::VERSION_NOT_REACHED,
+            );
+        }
+    }
     // One snapshot for the whole request: it never sees half a write.
     let snapshot = state.service.snapshot();
     let read_version = snapshot.version();
@@ -531,7 +555,15 @@ async fn execute(
         errors = vec![first];
         response.data = async_graphql::Value::Null;
     }
-    let status = if request_error && media == Media::GraphqlResponse {
+    let unavailable = errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(code::STORE_UNAVAILABLE))
+    });
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error && media == Media::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

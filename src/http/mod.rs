@@ -38,7 +38,12 @@ pub struct AppState {
     documents: documents::DocumentCache,
     /// Query responses, kept until a write changes what they read.
     responses: responses::ResponseCache,
+    /// How long a request waits for the `minGraphVersion` it asks for.
+    consistency_wait: std::time::Duration,
 }
+
+/// How long a request waits for its `minGraphVersion` unless configured.
+pub const DEFAULT_CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many parsed documents (and, separately, persisted queries) are kept
 /// unless configured otherwise.
@@ -75,8 +80,15 @@ impl AppState {
             write_token: write_token.filter(|t| !t.is_empty()),
             documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
             responses: responses_of(&service, DEFAULT_RESPONSE_CACHE_SIZE),
+            consistency_wait: DEFAULT_CONSISTENCY_WAIT,
             service,
         }
+    }
+
+    /// Waits at most `wait` for a request's `minGraphVersion`.
+    pub fn with_consistency_wait(mut self, wait: std::time::Duration) -> Self {
+        self.consistency_wait = wait;
+        self
     }
 
     /// Keeps at most `size` parsed documents, `size` persisted queries and
@@ -173,6 +185,7 @@ pub fn app(
         .route("/export/{format}", web::get().to(export::export))
         .route("/graphiql", web::get().to(graphiql))
         .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics_text))
         .default_service(web::to(not_found))
 }
@@ -193,11 +206,28 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let g = state.service.snapshot();
     HttpResponse::Ok().json(json!({
         "status": "ok",
+        "store": state.service.engine(),
+        "ready": state.service.ready(),
         "graphVersion": g.version(),
         "entities": g.entity_count(),
         "relations": g.relation_count(),
         "documents": g.documents().len(),
     }))
+}
+
+/// For load balancers: 200 once the graph is loaded and caught up with the
+/// store, 503 before that and while the store cannot be reached.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let version = state.service.snapshot().version();
+    if state.service.ready() {
+        HttpResponse::Ok().json(json!({ "status": "ready", "graphVersion": version }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({
+            "status": "not ready",
+            "reason": "catching up with the store, or the store cannot be reached",
+            "graphVersion": version,
+        }))
+    }
 }
 
 async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {

@@ -52,6 +52,7 @@ mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::scratch::ScratchDatabase;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -20,6 +20,7 @@ mod pagination;
 mod persisted;
 mod queries;
 mod responses;
+mod scaleout;
 mod schema_drift;
 mod search;
 mod smoke;

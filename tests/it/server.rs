@@ -83,6 +83,11 @@ impl Server {
     /// Starts the binary on `data_dir`, listening on 127.0.0.1 on a port the
     /// OS picks, and waits for it to say which.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// [`start`](Self::start) with these environment variables set too.
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let log = data_dir.with_extension(format!(
             "{}.{}.log",
             std::process::id(),
@@ -90,6 +95,7 @@ impl Server {
         ));
         let stderr = std::fs::File::create(&log).expect("create the server log");
         let mut child = command(data_dir)
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -202,7 +208,18 @@ pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
 
 /// A GraphQL POST with the write token; the status and the JSON body.
 pub fn try_gql(port: u16, query: &str, variables: Value) -> std::io::Result<(u16, Value)> {
-    let body = json!({ "query": query, "variables": variables }).to_string();
+    try_gql_with(port, query, variables, json!({}))
+}
+
+/// [`try_gql`] with request `extensions`.
+pub fn try_gql_with(
+    port: u16,
+    query: &str,
+    variables: Value,
+    extensions: Value,
+) -> std::io::Result<(u16, Value)> {
+    let body =
+        json!({ "query": query, "variables": variables, "extensions": extensions }).to_string();
     let request = format!(
         "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
          Accept: application/json\r\nAuthorization: Bearer {TOKEN}\r\n\

@@ -14,11 +14,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const PROTOCOL: &str = "graphql-transport-ws";
 
-const SELECTION: &str = "{ kind id graphVersion entity { id name } relation { id } }";
+pub(crate) const SELECTION: &str = "{ kind id graphVersion entity { id name } relation { id } }";
 
 /// A graphql-transport-ws client and the `next` payloads it received, by
 /// subscription id.
-struct Client {
+pub(crate) struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Events at or below this graph version are dropped (warm-up writes).
     baseline: u64,
@@ -29,7 +29,7 @@ struct Client {
 
 impl Client {
     /// Connects, sends `connection_init` and waits for `connection_ack`.
-    async fn connect(port: u16) -> Client {
+    pub(crate) async fn connect(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         Client::over(port, stream).await
     }
@@ -80,7 +80,7 @@ impl Client {
             .expect("send over the WebSocket");
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str) {
+    pub(crate) async fn subscribe(&mut self, id: &str, query: &str) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } }))
             .await;
     }
@@ -132,7 +132,11 @@ impl Client {
     }
 
     /// Reads messages until `done` holds, or `limit` passes; whether it held.
-    async fn wait_until(&mut self, limit: Duration, done: impl Fn(&Client) -> bool) -> bool {
+    pub(crate) async fn wait_until(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&Client) -> bool,
+    ) -> bool {
         let deadline = Instant::now() + limit;
         while !done(self) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -147,7 +151,7 @@ impl Client {
         true
     }
 
-    fn events(&self, id: &str) -> &[Value] {
+    pub(crate) fn events(&self, id: &str) -> &[Value] {
         self.received.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 }

@@ -28,6 +28,7 @@
 //! - `write.rs`: turns, commits and reading the log.
 
 mod load;
+pub mod scratch;
 mod write;
 
 use super::{Contents, Logged, Sink, Store, StoreError};

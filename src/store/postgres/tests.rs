@@ -1,83 +1,20 @@
 //! The PostgreSQL store against a real server: each test in a database of
-//! its own, dropped after. The server is `PARTNERGRAPH_TEST_POSTGRES`
-//! (default `postgres://postgres@127.0.0.1:5432`).
+//! its own, dropped after (see `scratch`).
 
 use super::*;
 use crate::store::testkit::{entity, logged, relation, scenario};
-use crate::store::{Change, MemoryStore};
-use sqlx::Connection;
+use crate::store::{Change, MemoryStore, ScratchDatabase};
 
-/// The server tests make their databases on.
-pub fn server() -> String {
-    std::env::var("PARTNERGRAPH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// A database made for one test and dropped (with whatever is still
-/// connected to it) when this is.
-pub struct TestDb {
-    /// Its URL.
-    pub url: String,
-    name: String,
-}
-
-impl TestDb {
-    /// Makes a new, empty database.
-    pub async fn new() -> TestDb {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "partnergraph_test_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server()))
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed: {e}", server()));
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        TestDb {
-            url: format!("{}/{name}", server()),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs outside any runtime's async context; a thread of its
-        // own with a runtime of its own can wait for the server.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut admin) =
-                    sqlx::PgConnection::connect(&format!("{}/postgres", server())).await
-                {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+/// A database of the test's own.
+async fn scratch() -> ScratchDatabase {
+    ScratchDatabase::new("store")
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed: {e}", super::scratch::server()))
 }
 
 #[tokio::test]
 async fn postgres_passes_the_scenario_as_memory_does() {
-    let db = TestDb::new().await;
+    let db = scratch().await;
     let store = PostgresStore::open(&db.url).await.unwrap();
     let memory = scenario(&MemoryStore::new()).await;
     assert_eq!(scenario(&store).await, memory);
@@ -85,7 +22,7 @@ async fn postgres_passes_the_scenario_as_memory_does() {
 
 #[tokio::test]
 async fn migrations_run_once_and_reopen_keeps_everything() {
-    let db = TestDb::new().await;
+    let db = scratch().await;
     let store = PostgresStore::open(&db.url).await.unwrap();
     store
         .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
@@ -99,7 +36,7 @@ async fn migrations_run_once_and_reopen_keeps_everything() {
 
 #[tokio::test]
 async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
-    let db = TestDb::new().await;
+    let db = scratch().await;
     let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
     let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
     assert!(a.begin(0).await.unwrap().is_empty());
@@ -126,7 +63,7 @@ async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
 
 #[tokio::test]
 async fn the_database_refuses_a_relation_whose_end_is_missing() {
-    let db = TestDb::new().await;
+    let db = scratch().await;
     let store = PostgresStore::open(&db.url).await.unwrap();
     store
         .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
@@ -148,7 +85,7 @@ async fn the_database_refuses_a_relation_whose_end_is_missing() {
 
 #[tokio::test]
 async fn a_large_write_is_logged_in_parts_and_read_back_whole() {
-    let db = TestDb::new().await;
+    let db = scratch().await;
     let store = PostgresStore::open(&db.url).await.unwrap();
     let id = |i: usize| format!("e{i:05}");
     let mut changes: Vec<Change> = (0..2500)

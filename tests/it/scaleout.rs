@@ -1,0 +1,395 @@
+//! Instances sharing one PostgreSQL database, as real processes: writes on
+//! one read on the other, one id created on both, events across instances,
+//! an instance killed mid-stream, and the database going away.
+
+use crate::server::{self, entity_input, Server, CREATE_ENTITY};
+use crate::subscriptions::{Client, SELECTION};
+use partnergraph::store::ScratchDatabase;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A database of the test's own on the test server.
+fn database(purpose: &str) -> ScratchDatabase {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(ScratchDatabase::new(purpose))
+        .unwrap_or_else(|e| panic!("a PostgreSQL server is needed for these tests: {e}"))
+}
+
+/// An instance on `url`, with a data directory (unused) for its log.
+fn instance(dir: &Path, name: &str, url: &str) -> Server {
+    Server::start_with(
+        &dir.join(name),
+        &[
+            ("PARTNERGRAPH_DATABASE_URL", url),
+            ("PARTNERGRAPH_CONSISTENCY_WAIT_MS", "3000"),
+        ],
+    )
+}
+
+/// The code of a response's first error.
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Creates entity `id`; the status and body.
+fn create(port: u16, id: &str) -> std::io::Result<(u16, Value)> {
+    server::try_gql(
+        port,
+        CREATE_ENTITY,
+        json!({ "input": entity_input(id, &format!("Unit {id}")) }),
+    )
+}
+
+/// Waits (bounded) until `done` holds.
+fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The graph version an instance reports.
+fn version(port: u16) -> i64 {
+    server::counts(port).0
+}
+
+#[test]
+fn a_write_on_one_instance_is_read_on_the_other_with_min_graph_version() {
+    let db = database("ryw");
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(dir.path(), "a", &db.url);
+    let b = instance(dir.path(), "b", &db.url);
+    assert_eq!(server::counts(a.port), server::counts(b.port));
+
+    for (port, other) in [(a.port, b.port), (b.port, a.port)] {
+        let id = format!("ryw-{port}");
+        let (status, body) = create(port, &id).unwrap();
+        assert_eq!(status, 200, "{body:#}");
+        let written = body["extensions"]["graphVersion"].as_u64().unwrap();
+        let (status, body) = server::try_gql_with(
+            other,
+            "query($id: ID!) { entity(id: $id) { name } }",
+            json!({ "id": id }),
+            json!({ "minGraphVersion": written }),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body:#}");
+        assert_eq!(body["data"]["entity"]["name"], format!("Unit {id}"));
+        assert!(body["extensions"]["graphVersion"].as_u64().unwrap() >= written);
+    }
+
+    // A version nobody wrote is not reached: 503, and a code to act on.
+    let (status, body) = server::try_gql_with(
+        b.port,
+        "{ graphVersion }",
+        json!({}),
+        json!({ "minGraphVersion": 1_000_000 }),
+    )
+    .unwrap();
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(code(&body), "VERSION_NOT_REACHED", "{body:#}");
+    let (status, body) = server::try_gql_with(
+        b.port,
+        "{ graphVersion }",
+        json!({}),
+        json!({ "minGraphVersion": "soon" }),
+    )
+    .unwrap();
+    assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "{body:#}");
+
+    let (status, health) = server::get(b.port, "/healthz").unwrap();
+    assert_eq!(status, 200);
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["store"], "postgres");
+    assert_eq!(health["graphVersion"].as_i64(), Some(version(a.port)));
+    assert_eq!(server::get(b.port, "/readyz").unwrap().0, 200);
+}
+
+#[test]
+fn the_same_id_created_on_two_instances_at_once_succeeds_once() {
+    let db = database("conflict");
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(dir.path(), "a", &db.url);
+    let b = instance(dir.path(), "b", &db.url);
+    for i in 0..12 {
+        let id = format!("twice-{i}");
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = [a.port, b.port]
+            .into_iter()
+            .map(|port| {
+                let (id, barrier) = (id.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    create(port, &id).unwrap()
+                })
+            })
+            .collect();
+        let mut codes: Vec<String> = racers
+            .into_iter()
+            .map(|r| {
+                let (status, body) = r.join().unwrap();
+                assert_eq!(status, 200, "{body:#}");
+                code(&body).to_owned()
+            })
+            .collect();
+        codes.sort();
+        assert_eq!(codes, ["", "CONFLICT"], "id {id}");
+    }
+    eventually(Duration::from_secs(10), "both at one version", || {
+        version(a.port) == version(b.port)
+    });
+    assert_eq!(server::counts(a.port), server::counts(b.port));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_changed_fires_on_every_instance_in_version_order() {
+    let db = ScratchDatabase::new("events")
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL server is needed for these tests: {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tokio::task::spawn_blocking({
+        let (dir, url) = (dir.path().to_path_buf(), db.url.clone());
+        move || (instance(&dir, "a", &url), instance(&dir, "b", &url))
+    })
+    .await
+    .unwrap();
+    let mut on_b = Client::connect(b.port).await;
+    on_b.subscribe(
+        "all",
+        &format!("subscription {{ graphChanged {SELECTION} }}"),
+    )
+    .await;
+    // The subscription is live once a write on B itself is heard.
+    let port = b.port;
+    tokio::task::spawn_blocking(move || create(port, "warm-up").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        on_b.wait_until(Duration::from_secs(10), |c| !c.events("all").is_empty())
+            .await
+    );
+
+    let port = a.port;
+    let written: Vec<u64> = tokio::task::spawn_blocking(move || {
+        (0..20)
+            .map(|i| {
+                let (status, body) = create(port, &format!("from-a-{i}")).unwrap();
+                assert_eq!(status, 200, "{body:#}");
+                body["extensions"]["graphVersion"].as_u64().unwrap()
+            })
+            .collect()
+    })
+    .await
+    .unwrap();
+    assert!(
+        on_b.wait_until(Duration::from_secs(10), |c| c.events("all").len() >= 21)
+            .await,
+        "B heard {} of A's 20 writes",
+        on_b.events("all").len() - 1
+    );
+    let events = &on_b.events("all")[1..];
+    let versions: Vec<u64> = events
+        .iter()
+        .map(|e| e["graphVersion"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, written);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["kind"], "ENTITY_CREATED");
+        assert_eq!(e["entity"]["id"], format!("from-a-{i}"));
+    }
+    drop((a, b));
+}
+
+/// GET /export/json: the whole graph, as bytes.
+fn export(port: u16) -> String {
+    let (status, body) = server::get(port, "/export/json").unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn an_instance_killed_mid_stream_loses_no_acknowledged_write() {
+    let db = database("kill");
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(dir.path(), "a", &db.url);
+    let b = instance(dir.path(), "b", &db.url);
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let port = if w % 2 == 0 { a.port } else { b.port };
+            let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("w{w}-{n}");
+                    match create(port, &id) {
+                        Ok((200, body)) if body.get("errors").is_none() => {
+                            acknowledged.lock().unwrap().push(id)
+                        }
+                        // A killed instance answers nothing: not acknowledged.
+                        _ => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    a.kill();
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 20,
+        "only {} writes",
+        acknowledged.len()
+    );
+
+    let a = instance(dir.path(), "a2", &db.url);
+    eventually(Duration::from_secs(15), "both at one version", || {
+        version(a.port) == version(b.port)
+    });
+    for port in [a.port, b.port] {
+        let present = server::present(port, &acknowledged);
+        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
+    }
+    assert_eq!(export(a.port), export(b.port));
+}
+
+/// A TCP proxy to the PostgreSQL server that a test can cut and restore:
+/// cut, it closes every connection and refuses new ones, as a server that
+/// went away.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: (String, u16)) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect((target.0.as_str(), target.1)) else {
+                    continue;
+                };
+                let mut open = open2.lock().unwrap();
+                for s in [&client, &server] {
+                    open.push(s.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n @ 1..) = from.read(&mut buf) {
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, up, open }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn while_the_database_is_away_reads_go_on_and_writes_fail_fast() {
+    let db = database("away");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // postgres://user@host:port/name, with the proxy's port.
+    let (head, name) = db.url.rsplit_once('/').unwrap();
+    let (user, addr) = head.rsplit_once('@').unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
+    let proxy = Proxy::start((host.to_owned(), port.parse().unwrap()));
+    let via = format!("{user}@{host}:{}/{name}", proxy.port);
+    let a = instance(dir, "a", &via);
+    let b = instance(dir, "b", &db.url);
+    let (status, body) = create(a.port, "before").unwrap();
+    assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+
+    proxy.cut();
+    let started = Instant::now();
+    let (status, body) = create(a.port, "during").unwrap();
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(code(&body), "STORE_UNAVAILABLE", "{body:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // Reads go on from the last version; the load balancer is told.
+    assert_eq!(
+        server::gql(a.port, "{ entity(id: \"before\") { id } }", json!({}))["entity"]["id"],
+        "before"
+    );
+    eventually(Duration::from_secs(10), "A not ready", || {
+        server::get(a.port, "/readyz").unwrap().0 == 503
+    });
+    // B, which still reaches the database, writes meanwhile.
+    for i in 0..5 {
+        let (status, body) = create(b.port, &format!("meanwhile-{i}")).unwrap();
+        assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    }
+
+    proxy.restore();
+    eventually(Duration::from_secs(20), "A ready again", || {
+        server::get(a.port, "/readyz").unwrap().0 == 200
+    });
+    eventually(Duration::from_secs(10), "A caught up with B", || {
+        version(a.port) == version(b.port)
+    });
+    let (status, body) = create(a.port, "after").unwrap();
+    assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    eventually(Duration::from_secs(10), "B has A's write", || {
+        version(a.port) == version(b.port)
+    });
+    let ids: Vec<String> = ["before", "after", "meanwhile-4"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(server::present(a.port, &ids), ids);
+    assert_eq!(server::present(b.port, &ids), ids);
+    // "during" was refused, and nothing of it was kept.
+    assert!(server::present(b.port, &["during".into()]).is_empty());
+}
