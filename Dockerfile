@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
 COPY src src
 COPY data data
+COPY migrations migrations
 COPY schema schema
 COPY tests tests
 RUN cargo build --release --locked --bin partnergraph

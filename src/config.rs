@@ -26,8 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API (the default).
     Serve(Box<ServeArgs>),
-    /// Add a file to the data directory, all or nothing (the server must
-    /// not be running on it): a data file (.toml, .json) or any export
+    /// Add a file to the store, all or nothing (with SQLite no server may be
+    /// running on the data directory; instances on PostgreSQL follow the
+    /// import as any write): a data file (.toml, .json) or any export
     /// format (GraphML, GEXF, node-link, Cytoscape, CSV zip, FollowTheMoney
     /// JSON lines).
     Import {
@@ -92,11 +93,14 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output.
     PrintSchema,
-    /// Ask a running server's /healthz; exit 0 when healthy (for container health checks).
+    /// Ask a running server's /healthz (or --path /readyz); exit 0 when it answers 200 (for container health checks).
     Healthcheck {
         /// Address of the server.
         #[arg(long, env = "PARTNERGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// What to ask: /healthz (the process is alive) or /readyz (it is caught up with the store and can reach it).
+        #[arg(long, default_value = "/healthz", value_parser = ["/healthz", "/readyz"])]
+        path: String,
     },
 }
 

@@ -120,7 +120,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             print!("{}", crate::api::sdl());
             Ok(())
         }
-        Some(Command::Healthcheck { listen }) => healthcheck(listen),
+        Some(Command::Healthcheck { listen, path }) => healthcheck(listen, &path),
     }
 }
 
@@ -338,8 +338,8 @@ async fn export(
     Ok(())
 }
 
-/// A plain HTTP/1.1 GET of /healthz, so the container image needs no curl.
-fn healthcheck(addr: std::net::SocketAddr) -> Result<(), RunError> {
+/// A plain HTTP/1.1 GET of `path`, so the container image needs no curl.
+fn healthcheck(addr: std::net::SocketAddr, path: &str) -> Result<(), RunError> {
     let unhealthy = |e: std::io::Error| RunError::Unhealthy(e.to_string());
     let mut stream =
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(unhealthy)?;
@@ -348,7 +348,7 @@ fn healthcheck(addr: std::net::SocketAddr) -> Result<(), RunError> {
         .map_err(unhealthy)?;
     write!(
         stream,
-        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .map_err(unhealthy)?;
     let mut response = String::new();

@@ -126,3 +126,65 @@ fn compose_environment_names_only_real_flags() {
         "{path} sets {unknown:?}, which no flag of `partnergraph` reads; the flags read {vars:?}"
     );
 }
+
+#[test]
+fn the_scale_profile_puts_two_ready_instances_on_postgres_behind_a_balancer() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let services = doc.get("services").and_then(Value::as_mapping).unwrap();
+    let profile = |name: &str| -> Vec<String> {
+        services
+            .get(name)
+            .and_then(|s| s.get("profiles"))
+            .and_then(Value::as_sequence)
+            .map(|p| p.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    // The embedded default stays one service without a profile.
+    assert!(profile("partnergraph").is_empty());
+    let vars = env_vars();
+    for name in ["postgres", "instance-a", "instance-b", "balancer"] {
+        assert_eq!(profile(name), ["scale"], "service {name}");
+    }
+    for name in ["instance-a", "instance-b"] {
+        let service = &services[name];
+        let keys = environment_keys(&service["environment"]);
+        assert!(keys.contains(&"PARTNERGRAPH_DATABASE_URL".to_owned()));
+        for key in keys.iter().filter(|k| k.starts_with("PARTNERGRAPH_")) {
+            assert!(vars.contains(key), "{name} sets {key}, which no flag reads");
+        }
+        let check: Vec<&str> = service["healthcheck"]["test"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(check[check.len() - 2..], ["--path", "/readyz"], "{name}");
+    }
+    // The balancer checks /readyz on every instance.
+    let haproxy = std::fs::read_to_string(format!("{root}/deploy/haproxy.cfg")).unwrap();
+    assert!(haproxy.contains("option httpchk GET /readyz"));
+    for name in ["instance-a", "instance-b"] {
+        assert!(
+            haproxy.contains(&format!("server {name} {name}:8080 check")),
+            "{name} is not behind the balancer"
+        );
+    }
+    // The health check the instances run accepts --path /readyz.
+    let cmd = Cli::command();
+    let check = cmd
+        .get_subcommands()
+        .find(|c| c.get_name() == "healthcheck")
+        .unwrap();
+    let path = check
+        .get_arguments()
+        .find(|a| a.get_long() == Some("path"))
+        .expect("healthcheck --path");
+    let accepted: Vec<String> = path
+        .get_possible_values()
+        .iter()
+        .map(|v| v.get_name().to_owned())
+        .collect();
+    assert!(accepted.contains(&"/readyz".to_owned()));
+}

@@ -393,3 +393,115 @@ fn while_the_database_is_away_reads_go_on_and_writes_fail_fast() {
     // "during" was refused, and nothing of it was kept.
     assert!(server::present(b.port, &["during".into()]).is_empty());
 }
+
+#[test]
+fn connections_cut_during_writes_lose_no_acknowledged_write() {
+    let db = database("cut");
+    let tmp = tempfile::tempdir().unwrap();
+    let (head, name) = db.url.rsplit_once('/').unwrap();
+    let (user, addr) = head.rsplit_once('@').unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
+    let proxy = Proxy::start((host.to_owned(), port.parse().unwrap()));
+    let via = format!("{user}@{host}:{}/{name}", proxy.port);
+    // Both instances reach the database only through the proxy.
+    let a = instance(tmp.path(), "a", &via);
+    let b = instance(tmp.path(), "b", &via);
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let refusals = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let port = if w % 2 == 0 { a.port } else { b.port };
+            let (acknowledged, refusals, stop) =
+                (acknowledged.clone(), refusals.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("c{w}-{n}");
+                    let (status, body) = create(port, &id).unwrap();
+                    if body.get("errors").is_none() {
+                        assert_eq!(status, 200);
+                        acknowledged.lock().unwrap().push(id);
+                    } else {
+                        refusals.lock().unwrap().push(format!("{status} {}", code(&body)));
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    proxy.cut();
+    std::thread::sleep(Duration::from_millis(1500));
+    proxy.restore();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let refusals = refusals.lock().unwrap().clone();
+    assert!(!refusals.is_empty(), "no write was refused while cut");
+    // Every refusal said why, and that it is worth retrying.
+    assert!(
+        refusals.iter().all(|r| r == "503 STORE_UNAVAILABLE"),
+        "{refusals:?}"
+    );
+    eventually(Duration::from_secs(15), "both at one version", || {
+        version(a.port) == version(b.port)
+    });
+    for port in [a.port, b.port] {
+        let present = server::present(port, &acknowledged);
+        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
+    }
+    assert_eq!(export(a.port), export(b.port));
+}
+
+/// Runs the binary with `args` in `dir`, bounded; its stdout, or a panic
+/// with what it said.
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let o = server::run_bounded(server::command(dir).args(args), Duration::from_secs(60));
+    let say = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        say(&o.stdout),
+        say(&o.stderr)
+    );
+    say(&o.stdout)
+}
+
+#[test]
+fn a_data_directory_moves_to_postgresql_in_two_commands() {
+    let db = database("move");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A data directory with the article and one write of its own.
+    let server = Server::start(&data);
+    let (status, body) = create(server.port, "moved-unit").unwrap();
+    assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    server.terminate();
+
+    let dump = tmp.path().join("graph.json");
+    let (dump_s, data_s) = (dump.display().to_string(), data.display().to_string());
+    cli(tmp.path(), &["export", "--data-dir", &data_s, &dump_s]);
+    let out = cli(
+        tmp.path(),
+        &["import", "--no-seed", "--database-url", &db.url, &dump_s],
+    );
+    assert!(out.contains("imported"), "{out}");
+
+    // The same graph comes out of both stores, byte for byte.
+    let from_sqlite = cli(tmp.path(), &["export", "--data-dir", &data_s, "-"]);
+    let from_postgres = cli(tmp.path(), &["export", "--database-url", &db.url, "-"]);
+    assert_eq!(from_sqlite, from_postgres);
+    assert!(from_postgres.contains("moved-unit"));
+    // And an instance on the database serves it.
+    let a = instance(tmp.path(), "a", &db.url);
+    assert_eq!(server::present(a.port, &["moved-unit".into()]), ["moved-unit"]);
+    // What a container's health check runs.
+    let addr = format!("127.0.0.1:{}", a.port);
+    cli(tmp.path(), &["healthcheck", "--listen", &addr, "--path", "/readyz"]);
+}
