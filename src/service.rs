@@ -47,6 +47,18 @@
 //! each. A write refused by the graph is taken back alone; a store failure
 //! takes back the whole group and fails each of its writes.
 //!
+//! # Following a shared store
+//!
+//! Over a store other instances write to (PostgreSQL), every turn of the
+//! writer starts by applying what they committed since: a group of writes
+//! begins a turn in the store, which locks out every other writer and hands
+//! back the writes it has not applied; they are applied first, each as its
+//! own version, so the group is checked against exactly what the database
+//! holds. Between writes, [`GraphService::follow_store`] applies them as the
+//! store announces them. Either way a write from elsewhere costs what it
+//! changes, on the spare copy like a write of this instance, and is
+//! announced like one.
+//!
 //! # Events
 //!
 //! Each committed write is announced as a [`Committed`]: its version and
