@@ -138,7 +138,11 @@ fn the_scale_profile_puts_two_ready_instances_on_postgres_behind_a_balancer() {
             .get(name)
             .and_then(|s| s.get("profiles"))
             .and_then(Value::as_sequence)
-            .map(|p| p.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     // The embedded default stays one service without a profile.

@@ -13,6 +13,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Held for reading by every test here, and for writing by the one that
+/// restarts the server, so that no other test sees the restart.
+static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Shares the server with the other tests (see [`SERVER`]).
+fn sharing() -> std::sync::RwLockReadGuard<'static, ()> {
+    SERVER.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A database of the test's own on the test server.
 fn database(purpose: &str) -> ScratchDatabase {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -66,6 +75,7 @@ fn version(port: u16) -> i64 {
 
 #[test]
 fn a_write_on_one_instance_is_read_on_the_other_with_min_graph_version() {
+    let _server = sharing();
     let db = database("ryw");
     let dir = tempfile::tempdir().unwrap();
     let a = instance(dir.path(), "a", &db.url);
@@ -118,6 +128,7 @@ fn a_write_on_one_instance_is_read_on_the_other_with_min_graph_version() {
 
 #[test]
 fn the_same_id_created_on_two_instances_at_once_succeeds_once() {
+    let _server = sharing();
     let db = database("conflict");
     let dir = tempfile::tempdir().unwrap();
     let a = instance(dir.path(), "a", &db.url);
@@ -154,6 +165,7 @@ fn the_same_id_created_on_two_instances_at_once_succeeds_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_changed_fires_on_every_instance_in_version_order() {
+    let _server = sharing();
     let db = ScratchDatabase::new("events")
         .await
         .unwrap_or_else(|e| panic!("a PostgreSQL server is needed for these tests: {e}"));
@@ -220,6 +232,7 @@ fn export(port: u16) -> String {
 
 #[test]
 fn an_instance_killed_mid_stream_loses_no_acknowledged_write() {
+    let _server = sharing();
     let db = database("kill");
     let dir = tempfile::tempdir().unwrap();
     let a = instance(dir.path(), "a", &db.url);
@@ -335,6 +348,7 @@ impl Proxy {
 
 #[test]
 fn while_the_database_is_away_reads_go_on_and_writes_fail_fast() {
+    let _server = sharing();
     let db = database("away");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
@@ -396,6 +410,7 @@ fn while_the_database_is_away_reads_go_on_and_writes_fail_fast() {
 
 #[test]
 fn connections_cut_during_writes_lose_no_acknowledged_write() {
+    let _server = sharing();
     let db = database("cut");
     let tmp = tempfile::tempdir().unwrap();
     let (head, name) = db.url.rsplit_once('/').unwrap();
@@ -425,7 +440,10 @@ fn connections_cut_during_writes_lose_no_acknowledged_write() {
                         assert_eq!(status, 200);
                         acknowledged.lock().unwrap().push(id);
                     } else {
-                        refusals.lock().unwrap().push(format!("{status} {}", code(&body)));
+                        refusals
+                            .lock()
+                            .unwrap()
+                            .push(format!("{status} {}", code(&body)));
                         std::thread::sleep(Duration::from_millis(20));
                     }
                 }
@@ -475,6 +493,7 @@ fn cli(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn a_data_directory_moves_to_postgresql_in_two_commands() {
+    let _server = sharing();
     let db = database("move");
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -500,8 +519,97 @@ fn a_data_directory_moves_to_postgresql_in_two_commands() {
     assert!(from_postgres.contains("moved-unit"));
     // And an instance on the database serves it.
     let a = instance(tmp.path(), "a", &db.url);
-    assert_eq!(server::present(a.port, &["moved-unit".into()]), ["moved-unit"]);
+    assert_eq!(
+        server::present(a.port, &["moved-unit".into()]),
+        ["moved-unit"]
+    );
     // What a container's health check runs.
     let addr = format!("127.0.0.1:{}", a.port);
-    cli(tmp.path(), &["healthcheck", "--listen", &addr, "--path", "/readyz"]);
+    cli(
+        tmp.path(),
+        &["healthcheck", "--listen", &addr, "--path", "/readyz"],
+    );
+}
+
+/// Restarts the test server (`PARTNERGRAPH_TEST_POSTGRES_RESTART`, a shell
+/// command, or the local cluster's pg_ctlcluster).
+fn restart_postgres() {
+    let command = std::env::var("PARTNERGRAPH_TEST_POSTGRES_RESTART").unwrap_or_else(|_| {
+        "pg_ctlcluster --skip-systemctl-redirect \"$(ls /etc/postgresql | sort -V | tail -n 1)\" main restart"
+            .into()
+    });
+    let status = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .status()
+        .expect("run the restart command");
+    assert!(
+        status.success(),
+        "restarting PostgreSQL with `{command}` failed; set PARTNERGRAPH_TEST_POSTGRES_RESTART"
+    );
+}
+
+#[test]
+fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
+    // Alone: no other test here may see the server go.
+    let _server = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let db = database("restart");
+    let tmp = tempfile::tempdir().unwrap();
+    let a = instance(tmp.path(), "a", &db.url);
+    let b = instance(tmp.path(), "b", &db.url);
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let refusals = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let port = if w % 2 == 0 { a.port } else { b.port };
+            let (acknowledged, refusals, stop) =
+                (acknowledged.clone(), refusals.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("r{w}-{n}");
+                    let (status, body) = create(port, &id).unwrap();
+                    if body.get("errors").is_none() {
+                        assert_eq!(status, 200);
+                        acknowledged.lock().unwrap().push(id);
+                    } else {
+                        refusals
+                            .lock()
+                            .unwrap()
+                            .push(format!("{status} {}", code(&body)));
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let before = acknowledged.lock().unwrap().len();
+    restart_postgres();
+    // Writes resume once the server is back.
+    eventually(Duration::from_secs(30), "writes resume", || {
+        acknowledged.lock().unwrap().len() > before + 20
+    });
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let refusals = refusals.lock().unwrap().clone();
+    assert!(
+        refusals.iter().all(|r| r == "503 STORE_UNAVAILABLE"),
+        "{refusals:?}"
+    );
+    eventually(Duration::from_secs(15), "both caught up", || {
+        version(a.port) == version(b.port)
+            && server::get(a.port, "/readyz").unwrap().0 == 200
+            && server::get(b.port, "/readyz").unwrap().0 == 200
+    });
+    for port in [a.port, b.port] {
+        let present = server::present(port, &acknowledged);
+        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
+    }
+    assert_eq!(export(a.port), export(b.port));
 }
