@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 
 /// Held for reading by every test here, and for writing by the one that
 /// restarts the server, so that no other test sees the restart.
-static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// (tokio's lock: one test here is async and holds it across awaits.)
+static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-/// Shares the server with the other tests (see [`SERVER`]).
-fn sharing() -> std::sync::RwLockReadGuard<'static, ()> {
-    SERVER.read().unwrap_or_else(|e| e.into_inner())
+/// Shares the server with the other tests (see [`SERVER`]); not from
+/// within an async runtime.
+fn sharing() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    SERVER.blocking_read()
 }
 
 /// A database of the test's own on the test server.
@@ -165,7 +167,7 @@ fn the_same_id_created_on_two_instances_at_once_succeeds_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_changed_fires_on_every_instance_in_version_order() {
-    let _server = sharing();
+    let _server = SERVER.read().await;
     let db = ScratchDatabase::new("events")
         .await
         .unwrap_or_else(|e| panic!("a PostgreSQL server is needed for these tests: {e}"));
@@ -551,7 +553,7 @@ fn restart_postgres() {
 #[test]
 fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
     // Alone: no other test here may see the server go.
-    let _server = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let _server = SERVER.blocking_write();
     let db = database("restart");
     let tmp = tempfile::tempdir().unwrap();
     let a = instance(tmp.path(), "a", &db.url);
