@@ -216,6 +216,29 @@ pub enum StoreError {
     Conflict(String),
 }
 
+/// A stored row's item: its JSON `body` decoded, and checked to carry the
+/// row's `id`; anything else is [`StoreError::Corrupt`], naming the row.
+pub(crate) fn decode_row<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    id: &str,
+    body: &str,
+    id_of: fn(&T) -> &str,
+) -> Result<T, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        table,
+        id: id.to_owned(),
+        message,
+    };
+    let item: T = serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+    if id_of(&item) != id {
+        return Err(corrupt(format!(
+            "its body has id `{}`, not the row's",
+            id_of(&item)
+        )));
+    }
+    Ok(item)
+}
+
 /// One stored item, as [`Store::load_into`] hands it over.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {

@@ -225,6 +225,86 @@ async fn graph_changed_fires_on_every_instance_in_version_order() {
     drop((a, b));
 }
 
+/// Writers creating entities over HTTP, round robin over instances, until
+/// stopped: what each had acknowledged, and how the others were refused.
+struct Writers {
+    acknowledged: Arc<Mutex<Vec<String>>>,
+    refusals: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Writers {
+    /// `count` writers, writer `w` on `ports[w % ports.len()]`, creating
+    /// ids `{prefix}{w}-{n}`.
+    fn start(ports: &[u16], count: usize, prefix: &'static str) -> Writers {
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let refusals = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..count)
+            .map(|w| {
+                let port = ports[w % ports.len()];
+                let (acknowledged, refusals, stop) =
+                    (acknowledged.clone(), refusals.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    for n in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let id = format!("{prefix}{w}-{n}");
+                        let refusal = match create(port, &id) {
+                            Ok((200, body)) if body.get("errors").is_none() => {
+                                acknowledged.lock().unwrap().push(id);
+                                continue;
+                            }
+                            Ok((status, body)) => format!("{status} {}", code(&body)),
+                            // A killed instance answers nothing.
+                            Err(_) => "no answer".to_owned(),
+                        };
+                        refusals.lock().unwrap().push(refusal);
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            acknowledged,
+            refusals,
+            stop,
+            threads,
+        }
+    }
+
+    /// How many writes were acknowledged so far.
+    fn count(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    /// Stops them: the acknowledged ids and the refusals.
+    fn stop(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let acknowledged = self.acknowledged.lock().unwrap().clone();
+        let refusals = self.refusals.lock().unwrap().clone();
+        (acknowledged, refusals)
+    }
+}
+
+/// Waits until `a` and `b` are at one version, then checks that both hold
+/// every `acknowledged` id and export the same bytes.
+fn both_hold(a: &Server, b: &Server, acknowledged: &[String]) {
+    eventually(Duration::from_secs(15), "both at one version", || {
+        version(a.port) == version(b.port)
+    });
+    for port in [a.port, b.port] {
+        let present = server::present(port, acknowledged);
+        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
+    }
+    assert_eq!(export(a.port), export(b.port));
+}
+
 /// GET /export/json: the whole graph, as bytes.
 fn export(port: u16) -> String {
     let (status, body) = server::get(port, "/export/json").unwrap();
@@ -239,52 +319,18 @@ fn an_instance_killed_mid_stream_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let a = instance(dir.path(), "a", &db.url);
     let b = instance(dir.path(), "b", &db.url);
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..8)
-        .map(|w| {
-            let port = if w % 2 == 0 { a.port } else { b.port };
-            let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for n in 0.. {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let id = format!("w{w}-{n}");
-                    match create(port, &id) {
-                        Ok((200, body)) if body.get("errors").is_none() => {
-                            acknowledged.lock().unwrap().push(id)
-                        }
-                        // A killed instance answers nothing: not acknowledged.
-                        _ => std::thread::sleep(Duration::from_millis(20)),
-                    }
-                }
-            })
-        })
-        .collect();
+    let writers = Writers::start(&[a.port, b.port], 8, "w");
     std::thread::sleep(Duration::from_millis(1500));
     a.kill();
     std::thread::sleep(Duration::from_millis(1000));
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
+    let (acknowledged, _) = writers.stop();
     assert!(
         acknowledged.len() > 20,
         "only {} writes",
         acknowledged.len()
     );
-
     let a = instance(dir.path(), "a2", &db.url);
-    eventually(Duration::from_secs(15), "both at one version", || {
-        version(a.port) == version(b.port)
-    });
-    for port in [a.port, b.port] {
-        let present = server::present(port, &acknowledged);
-        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
-    }
-    assert_eq!(export(a.port), export(b.port));
+    both_hold(&a, &b, &acknowledged);
 }
 
 /// A TCP proxy to the PostgreSQL server that a test can cut and restore:
@@ -423,60 +469,20 @@ fn connections_cut_during_writes_lose_no_acknowledged_write() {
     // Both instances reach the database only through the proxy.
     let a = instance(tmp.path(), "a", &via);
     let b = instance(tmp.path(), "b", &via);
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let refusals = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let port = if w % 2 == 0 { a.port } else { b.port };
-            let (acknowledged, refusals, stop) =
-                (acknowledged.clone(), refusals.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for n in 0.. {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let id = format!("c{w}-{n}");
-                    let (status, body) = create(port, &id).unwrap();
-                    if body.get("errors").is_none() {
-                        assert_eq!(status, 200);
-                        acknowledged.lock().unwrap().push(id);
-                    } else {
-                        refusals
-                            .lock()
-                            .unwrap()
-                            .push(format!("{status} {}", code(&body)));
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                }
-            })
-        })
-        .collect();
+    let writers = Writers::start(&[a.port, b.port], 4, "c");
     std::thread::sleep(Duration::from_millis(800));
     proxy.cut();
     std::thread::sleep(Duration::from_millis(1500));
     proxy.restore();
     std::thread::sleep(Duration::from_millis(1500));
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    let refusals = refusals.lock().unwrap().clone();
+    let (acknowledged, refusals) = writers.stop();
     assert!(!refusals.is_empty(), "no write was refused while cut");
     // Every refusal said why, and that it is worth retrying.
     assert!(
         refusals.iter().all(|r| r == "503 STORE_UNAVAILABLE"),
         "{refusals:?}"
     );
-    eventually(Duration::from_secs(15), "both at one version", || {
-        version(a.port) == version(b.port)
-    });
-    for port in [a.port, b.port] {
-        let present = server::present(port, &acknowledged);
-        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
-    }
-    assert_eq!(export(a.port), export(b.port));
+    both_hold(&a, &b, &acknowledged);
 }
 
 /// Runs the binary with `args` in `dir`, bounded; its stdout, or a panic
@@ -558,60 +564,22 @@ fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
     let tmp = tempfile::tempdir().unwrap();
     let a = instance(tmp.path(), "a", &db.url);
     let b = instance(tmp.path(), "b", &db.url);
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let refusals = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let port = if w % 2 == 0 { a.port } else { b.port };
-            let (acknowledged, refusals, stop) =
-                (acknowledged.clone(), refusals.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for n in 0.. {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let id = format!("r{w}-{n}");
-                    let (status, body) = create(port, &id).unwrap();
-                    if body.get("errors").is_none() {
-                        assert_eq!(status, 200);
-                        acknowledged.lock().unwrap().push(id);
-                    } else {
-                        refusals
-                            .lock()
-                            .unwrap()
-                            .push(format!("{status} {}", code(&body)));
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                }
-            })
-        })
-        .collect();
+    let writers = Writers::start(&[a.port, b.port], 4, "r");
     std::thread::sleep(Duration::from_millis(800));
-    let before = acknowledged.lock().unwrap().len();
+    let before = writers.count();
     restart_postgres();
     // Writes resume once the server is back.
     eventually(Duration::from_secs(30), "writes resume", || {
-        acknowledged.lock().unwrap().len() > before + 20
+        writers.count() > before + 20
     });
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    let refusals = refusals.lock().unwrap().clone();
+    let (acknowledged, refusals) = writers.stop();
     assert!(
         refusals.iter().all(|r| r == "503 STORE_UNAVAILABLE"),
         "{refusals:?}"
     );
-    eventually(Duration::from_secs(15), "both caught up", || {
-        version(a.port) == version(b.port)
-            && server::get(a.port, "/readyz").unwrap().0 == 200
+    eventually(Duration::from_secs(15), "both ready", || {
+        server::get(a.port, "/readyz").unwrap().0 == 200
             && server::get(b.port, "/readyz").unwrap().0 == 200
     });
-    for port in [a.port, b.port] {
-        let present = server::present(port, &acknowledged);
-        assert_eq!(present.len(), acknowledged.len(), "on port {port}");
-    }
-    assert_eq!(export(a.port), export(b.port));
+    both_hold(&a, &b, &acknowledged);
 }

@@ -4,7 +4,7 @@
 
 use super::error;
 use crate::model::{Document, Entity, Relation};
-use crate::store::{Contents, Item, Sink, StoreError};
+use crate::store::{decode_row, Contents, Item, Sink, StoreError};
 use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgPool;
@@ -129,19 +129,7 @@ async fn each_row<T: DeserializeOwned>(
     while let Some(row) = rows.try_next().await.map_err(fail)? {
         let id: &str = row.try_get(0).map_err(fail)?;
         let body: &str = row.try_get(1).map_err(fail)?;
-        let corrupt = |message: String| StoreError::Corrupt {
-            table,
-            id: id.to_owned(),
-            message,
-        };
-        let item: T = serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
-        if id_of(&item) != id {
-            return Err(corrupt(format!(
-                "its body has id `{}`, not the row's",
-                id_of(&item)
-            )));
-        }
-        if !each(item) {
+        if !each(decode_row(table, id, body, id_of)?) {
             return Ok(false);
         }
     }

@@ -12,6 +12,17 @@ async fn scratch() -> ScratchDatabase {
         .unwrap_or_else(|e| panic!("PostgreSQL at {} is needed: {e}", super::scratch::server()))
 }
 
+/// A store on a new database, holding entity `a` at version 1.
+async fn holding_a() -> (ScratchDatabase, PostgresStore) {
+    let db = scratch().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    store
+        .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
+        .await
+        .unwrap();
+    (db, store)
+}
+
 #[tokio::test]
 async fn postgres_passes_the_scenario_as_memory_does() {
     let db = scratch().await;
@@ -22,12 +33,7 @@ async fn postgres_passes_the_scenario_as_memory_does() {
 
 #[tokio::test]
 async fn migrations_run_once_and_reopen_keeps_everything() {
-    let db = scratch().await;
-    let store = PostgresStore::open(&db.url).await.unwrap();
-    store
-        .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
-        .await
-        .unwrap();
+    let (db, store) = holding_a().await;
     drop(store);
     let store = PostgresStore::open(&db.url).await.unwrap();
     let got = store.load().await.unwrap();
@@ -63,12 +69,7 @@ async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
 
 #[tokio::test]
 async fn the_database_refuses_a_relation_whose_end_is_missing() {
-    let db = scratch().await;
-    let store = PostgresStore::open(&db.url).await.unwrap();
-    store
-        .commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
-        .await
-        .unwrap();
+    let (_db, store) = holding_a().await;
     let err = store
         .commit(&logged(
             2,

@@ -3,7 +3,7 @@
 
 use super::database;
 use crate::model::{Document, Entity, Relation};
-use crate::store::{Contents, Item, Sink, StoreError};
+use crate::store::{decode_row, Contents, Item, Sink, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::de::DeserializeOwned;
 use std::fs::File;
@@ -233,19 +233,7 @@ fn each_row<T: DeserializeOwned>(
     while let Some(row) = rows.next().map_err(fail)? {
         let id = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
         let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
-        let corrupt = |message: String| StoreError::Corrupt {
-            table,
-            id: id.to_owned(),
-            message,
-        };
-        let item: T = serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?;
-        if id_of(&item) != id {
-            return Err(corrupt(format!(
-                "its body has id `{}`, not the row's",
-                id_of(&item)
-            )));
-        }
-        if !each(item) {
+        if !each(decode_row(table, id, body, id_of)?) {
             return Ok(false);
         }
     }
