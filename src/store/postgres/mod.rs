@@ -52,6 +52,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// A store in a PostgreSQL database, shared by any number of instances.
 pub struct PostgresStore {
     pool: PgPool,
+    /// How to connect, for the start-up read's connection of its own.
+    options: PgConnectOptions,
     /// The open transaction of the current turn, if one is open.
     turn: Mutex<Option<Transaction<'static, Postgres>>>,
     /// Woken by the listener task for every notification and reconnection.
@@ -93,7 +95,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
         sqlx::migrate!("./migrations/postgres")
@@ -111,6 +113,7 @@ impl PostgresStore {
         let listener = tokio::spawn(listen(listener, news.clone()));
         Ok(PostgresStore {
             pool,
+            options,
             turn: Mutex::new(None),
             news,
             listener,
@@ -195,11 +198,11 @@ impl Store for PostgresStore {
     }
 
     async fn load(&self) -> Result<Contents, StoreError> {
-        load::contents(&self.pool).await
+        load::contents(&self.options)
     }
 
     async fn load_into(&self, sink: &mut dyn Sink) -> Result<u64, StoreError> {
-        load::stream(&self.pool, sink).await
+        load::stream(&self.options, sink)
     }
 
     async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
