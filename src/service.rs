@@ -197,6 +197,8 @@ pub struct GraphService {
     reachable: AtomicBool,
     /// Whether the graph has caught up with a shared store since start.
     caught_up: AtomicBool,
+    /// Whether a write from the shared store's log could not be applied.
+    diverged: AtomicBool,
 }
 
 /// How many writes copied the whole graph (the spare copy was missing or
@@ -287,6 +289,7 @@ impl GraphService {
             version,
             reachable: AtomicBool::new(true),
             caught_up,
+            diverged: AtomicBool::new(false),
             current: RwLock::new(graph),
             queue: Mutex::new(VecDeque::new()),
             writer: tokio::sync::Mutex::new(spare),
@@ -333,9 +336,12 @@ impl GraphService {
     }
 
     /// Whether the service should get traffic: it has caught up with a
-    /// shared store since it started, and the store answered last time.
+    /// shared store since it started, the store answered last time, and
+    /// every write from the store's log could be applied.
     pub fn ready(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst) && self.reachable.load(Ordering::SeqCst)
+        self.caught_up.load(Ordering::SeqCst)
+            && self.reachable.load(Ordering::SeqCst)
+            && !self.diverged.load(Ordering::SeqCst)
     }
 
     /// Waits until version `version` is published, at most `wait`; returns
@@ -359,9 +365,7 @@ impl GraphService {
                 let Some(service) = service.upgrade() else {
                     return;
                 };
-                if service.follow().await {
-                    service.caught_up.store(true, Ordering::SeqCst);
-                }
+                service.follow().await;
                 drop(service);
                 // Errors only mean the store is away; follow() said so.
                 let _ = store.wait_for_news().await;
@@ -408,7 +412,11 @@ impl GraphService {
     /// this one last did, if there are any: what the store's follower runs
     /// whenever it hears of a commit. Returns whether the store answered.
     pub async fn follow(&self) -> bool {
-        self.turn(true).await
+        let answered = self.turn(true).await;
+        if answered {
+            self.caught_up.store(true, Ordering::SeqCst);
+        }
+        answered
     }
 
     /// One turn of the writer: the writes other instances committed, then
@@ -474,6 +482,9 @@ impl GraphService {
                     // instance can no longer follow; the copy is dropped.
                     tracing::error!(version = logged.version, %item, %error,
                         "a write from the store's log cannot be applied; restart this instance");
+                    // Not ready until restarted: load balancers stop
+                    // sending it traffic it would answer from an old graph.
+                    self.diverged.store(true, Ordering::SeqCst);
                     self.store.abandon().await;
                     for job in jobs {
                         let _ = job.reply.send(Err(WriteError::Aborted(format!(
@@ -901,6 +912,126 @@ mod tests {
             self.commits.fetch_add(1, Ordering::SeqCst);
             self.inner.commit(writes).await
         }
+    }
+
+    /// A store that several services share, as instances share PostgreSQL:
+    /// a log of every write, and one turn at a time.
+    #[derive(Default)]
+    struct Shared {
+        inner: MemoryStore,
+        log: Mutex<Vec<Logged>>,
+        turn: Arc<tokio::sync::Mutex<()>>,
+        held: Mutex<Option<tokio::sync::OwnedMutexGuard<()>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Store for Shared {
+        async fn load(&self) -> Result<Contents, StoreError> {
+            self.inner.load().await
+        }
+        fn engine(&self) -> &'static str {
+            "memory"
+        }
+        fn shared(&self) -> bool {
+            true
+        }
+        async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+            let guard = self.turn.clone().lock_owned().await;
+            *lock(&self.held) = Some(guard);
+            self.log_after(applied).await
+        }
+        async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
+            lock(&self.log).extend(writes.iter().cloned());
+            let done = self.inner.commit(writes).await;
+            lock(&self.held).take();
+            done
+        }
+        async fn abandon(&self) {
+            lock(&self.held).take();
+        }
+        async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
+            Ok(lock(&self.log)
+                .iter()
+                .filter(|w| w.version > applied)
+                .cloned()
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn services_sharing_a_store_follow_each_other_and_check_against_it() {
+        let store = Arc::new(Shared::default());
+        let a = service(store.clone()).await;
+        let b = service(store.clone()).await;
+        // B found the store seeded by A and follows its log.
+        assert!(!b.ready());
+        assert!(b.follow().await);
+        assert_eq!(dump(&a.snapshot()), dump(&b.snapshot()));
+
+        let mut heard = b.subscribe();
+        let created = a
+            .write(|g| edit::create_entity(g, Some("shared-unit".into()), asayish_unit()))
+            .await
+            .unwrap();
+        let forces = "iraqs-security-and-intelligence-forces";
+        let quote = Source::new(
+            "k24-peshmerga-us-iraq-talks",
+            "including the Asayish and Peshmerga",
+        );
+        let relate = Relation::new("", RelationKind::PartOf, "shared-unit", forces, quote);
+        a.write(move |g| edit::create_relation(g, None, relate))
+            .await
+            .unwrap();
+        a.write(|g| edit::delete_entity(g, "shared-unit", true).map(|e| ((), e)))
+            .await
+            .unwrap();
+        assert!(b.follow().await);
+        assert_eq!(dump(&a.snapshot()), dump(&b.snapshot()));
+        // B announces A's writes as A did: versions, edits, touched ends.
+        let first = heard.recv().await.unwrap();
+        assert_eq!(first.version, created.committed.version);
+        assert_eq!(first.edits, created.committed.edits);
+        let second = heard.recv().await.unwrap();
+        assert!(second.touches(0, "shared-unit") && second.touches(0, forces));
+        let third = heard.recv().await.unwrap();
+        assert_eq!(
+            third.edits.last(),
+            Some(&Edit::EntityDeleted("shared-unit".into()))
+        );
+        assert!(third.touches(0, forces), "the deleted relation's end");
+
+        // A write on B that A's writes make a duplicate is refused, even
+        // before B has followed them: its turn hands them over first.
+        a.write(|g| edit::create_entity(g, Some("twice".into()), asayish_unit()))
+            .await
+            .unwrap();
+        let refused = b
+            .write(|g| edit::create_entity(g, Some("twice".into()), asayish_unit()))
+            .await;
+        assert!(matches!(
+            refused,
+            Err(WriteError::Refused(GraphError::DuplicateId { .. }))
+        ));
+        assert_eq!(b.snapshot().version(), a.snapshot().version());
+        assert!(b.snapshot().entity("twice").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_log_entry_the_graph_refuses_makes_the_service_unready() {
+        let store = Arc::new(Shared::default());
+        let a = service(store.clone()).await;
+        assert!(a.follow().await && a.ready());
+        let next = a.snapshot().version() + 1;
+        // A relation to an entity nobody made: a log this graph cannot take.
+        let bad = Relation::new("bad", RelationKind::PartOf, "ctef", "nobody", source());
+        lock(&store.log).push(Logged {
+            version: next,
+            changes: vec![Change::PutRelation(bad)],
+        });
+        a.follow().await;
+        assert!(!a.ready());
+        assert_eq!(a.snapshot().version(), next - 1);
+        assert!(a.snapshot().relation("bad").is_none());
     }
 
     /// Everything a reader can see of a graph, in id order, after checking

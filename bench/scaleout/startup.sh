@@ -8,7 +8,9 @@
 #
 #   bash bench/scaleout/startup.sh                # 1M / 5M
 #   ENTITIES=100000 bash bench/scaleout/startup.sh
-#   KEEP=dir bash bench/scaleout/startup.sh       # keep and reuse the generated file and SQLite store
+#   KEEP=dir bash bench/scaleout/startup.sh       # keep and reuse the generated file, the SQLite
+#                                                 # store and the database scaleout_startup_N
+#                                                 # (drop it yourself: dropdb -h 127.0.0.1 -U postgres scaleout_startup_N)
 source "$(dirname "$0")/lib.sh"
 need_tools
 ENTITIES="${ENTITIES:-1000000}"
@@ -33,21 +35,26 @@ if [ ! -d "$data" ]; then
 fi
 
 db="scaleout_startup_$ENTITIES"
-url="$(fresh_db "$db")"
-t0=$(date +%s.%N)
-set +e
-/usr/bin/time -f "%M" -o "$work/pg-import.mem" timeout "$IMPORT_LIMIT" \
-  "$BIN" import "$file" --no-seed --database-url "$url" >"$work/pg-import.out" 2>"$work/pg-import.err"
-rc=$?
-set -e
-t1=$(date +%s.%N)
-echo "import into PostgreSQL: exit $rc after $(secs "$t0" "$t1") s, peak RSS $(( $(tail -n 1 "$work/pg-import.mem" | tr -dc 0-9 || echo 0) / 1024 )) MB"
-cat "$work/pg-import.out"
-if [ "$rc" != 0 ]; then
-  echo "import error output (last lines):"; tail -n 5 "$work/pg-import.err"
-  echo "PostgreSQL tables after the failed import:"
-  psql -Atq -d "$db" -c "SELECT 'entities', count(*) FROM entities UNION ALL SELECT 'relations', count(*) FROM relations UNION ALL SELECT 'change_log', count(*) FROM change_log UNION ALL SELECT 'version', version FROM graph_version" || true
-  exit 1
+url="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
+if [ -n "${KEEP:-}" ] && [ "$(psql -Atq -d "$db" -c 'SELECT version FROM graph_version' 2>/dev/null || echo 0)" -gt 0 ]; then
+  echo "import into PostgreSQL: kept from an earlier run"
+else
+  if [ -n "${KEEP:-}" ]; then dropdb --if-exists "$db"; createdb "$db"; else url="$(fresh_db "$db")"; fi
+  t0=$(date +%s.%N)
+  set +e
+  /usr/bin/time -f "%M" -o "$work/pg-import.mem" timeout "$IMPORT_LIMIT" \
+    "$BIN" import "$file" --no-seed --database-url "$url" >"$work/pg-import.out" 2>"$work/pg-import.err"
+  rc=$?
+  set -e
+  t1=$(date +%s.%N)
+  echo "import into PostgreSQL: exit $rc after $(secs "$t0" "$t1") s, peak RSS $(( $(tail -n 1 "$work/pg-import.mem" | tr -dc 0-9 || echo 0) / 1024 )) MB"
+  cat "$work/pg-import.out"
+  if [ "$rc" != 0 ]; then
+    echo "import error output (last lines):"; tail -n 5 "$work/pg-import.err"
+    echo "PostgreSQL tables after the failed import:"
+    psql -Atq -d "$db" -c "SELECT 'entities', count(*) FROM entities UNION ALL SELECT 'relations', count(*) FROM relations UNION ALL SELECT 'change_log', count(*) FROM change_log UNION ALL SELECT 'version', version FROM graph_version" || true
+    exit 1
+  fi
 fi
 echo "PostgreSQL database size: $(psql -Atq -d "$db" -c "SELECT pg_size_pretty(pg_database_size('$db'))"), change_log: $(psql -Atq -d "$db" -c "SELECT pg_size_pretty(pg_total_relation_size('change_log'))")"
 echo "SQLite data directory: $(du -sh "$data" | cut -f1)"
