@@ -122,9 +122,21 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| match Metrics::new(
     }
 });
 
+/// How many distinct operation names get a label of their own; later names
+/// share [`OTHER`], so that clients cannot grow `/metrics` (and the
+/// registry's memory) without bound by naming every request differently.
+pub const OPERATION_LABELS: usize = 100;
+
+/// The label of operation names past the first [`OPERATION_LABELS`].
+const OTHER: &str = "other";
+
+/// The operation names that have a label of their own.
+static NAMED: LazyLock<std::sync::RwLock<std::collections::HashSet<String>>> =
+    LazyLock::new(Default::default);
+
 /// A label value from a client-chosen operation name: letters, digits and
-/// `_`, at most 64, so that names cannot blow up label cardinality with
-/// arbitrary text.
+/// `_`, at most 64, and one of the first [`OPERATION_LABELS`] names seen,
+/// else `other`.
 fn label(name: Option<&str>) -> String {
     let cleaned: String = name
         .unwrap_or("")
@@ -133,9 +145,18 @@ fn label(name: Option<&str>) -> String {
         .take(64)
         .collect();
     if cleaned.is_empty() {
-        "anonymous".into()
-    } else {
-        cleaned
+        return "anonymous".into();
+    }
+    let known = NAMED.read().is_ok_and(|named| named.contains(&cleaned));
+    if known {
+        return cleaned;
+    }
+    match NAMED.write() {
+        Ok(mut named) if named.len() < OPERATION_LABELS => {
+            named.insert(cleaned.clone());
+            cleaned
+        }
+        _ => OTHER.into(),
     }
 }
 
@@ -272,9 +293,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_tame() {
+    fn labels_are_tame_and_few() {
         assert_eq!(label(None), "anonymous");
         assert_eq!(label(Some("Funding flows!")), "Fundingflows");
         assert_eq!(label(Some(&"x".repeat(100))).len(), 64);
+        // Past the cap every new name is `other`; names seen keep theirs.
+        for i in 0..OPERATION_LABELS * 2 {
+            label(Some(&format!("Op{i}")));
+        }
+        assert_eq!(label(Some("NeverSeenBefore")), OTHER);
+        assert_eq!(label(Some("Fundingflows")), "Fundingflows");
+        assert!(NAMED.read().unwrap().len() <= OPERATION_LABELS);
     }
 }

@@ -14,6 +14,7 @@ mod durability;
 mod errors;
 mod exports;
 mod facts;
+mod hardening;
 mod http;
 mod introspection;
 mod pagination;

@@ -211,6 +211,12 @@ pub fn try_gql(port: u16, query: &str, variables: Value) -> std::io::Result<(u16
     try_gql_with(port, query, variables, json!({}))
 }
 
+/// A GraphQL POST of `query` with `operationName` set to `name`.
+pub fn try_gql_with_name(port: u16, query: &str, name: &str) -> std::io::Result<(u16, Value)> {
+    let body = json!({ "query": query, "operationName": name }).to_string();
+    post_json(port, &body)
+}
+
 /// [`try_gql`] with request `extensions`.
 pub fn try_gql_with(
     port: u16,
@@ -220,6 +226,12 @@ pub fn try_gql_with(
 ) -> std::io::Result<(u16, Value)> {
     let body =
         json!({ "query": query, "variables": variables, "extensions": extensions }).to_string();
+    post_json(port, &body)
+}
+
+/// POSTs `body` to /graphql with the write token; the status and the JSON
+/// answer.
+fn post_json(port: u16, body: &str) -> std::io::Result<(u16, Value)> {
     let request = format!(
         "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
          Accept: application/json\r\nAuthorization: Bearer {TOKEN}\r\n\
