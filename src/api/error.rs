@@ -38,6 +38,9 @@ pub mod code {
     /// The instance has not applied the `extensions.minGraphVersion` asked
     /// for within its consistency wait (HTTP 503).
     pub const VERSION_NOT_REACHED: &str = "VERSION_NOT_REACHED";
+    /// The server is at a limit of what it takes at once (connections,
+    /// work in flight); retry after the `Retry-After` header (HTTP 503).
+    pub const OVERLOADED: &str = "OVERLOADED";
     /// A fault of the service; details are logged, not returned.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

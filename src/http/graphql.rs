@@ -619,7 +619,17 @@ fn websocket(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Http
     data.insert(WriteAccess::Missing);
     match super::websocket::serve(req, payload, state.schema.clone(), data) {
         Ok(response) => response,
-        Err(e) => HttpResponse::BadRequest()
+        Err(super::websocket::Refused::Full) => HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, "5"))
+            .content_type(Media::Json.content_type())
+            .body(
+                error_body(
+                    "the server holds as many WebSocket connections as it takes; retry shortly",
+                    code::OVERLOADED,
+                )
+                .to_string(),
+            ),
+        Err(super::websocket::Refused::Bad(e)) => HttpResponse::BadRequest()
             .content_type(Media::Json.content_type())
             .body(
                 error_body(

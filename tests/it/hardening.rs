@@ -28,3 +28,161 @@ fn operation_names_cannot_grow_the_metrics() {
         metrics.len()
     );
 }
+
+mod websocket {
+    use crate::server::Server;
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+    async fn connect(port: u16) -> Socket {
+        let mut request = format!("ws://127.0.0.1:{port}/graphql")
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+
+    /// The close code the server ends the socket with, within `limit`.
+    async fn closed_with(ws: &mut Socket, limit: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, ws.next()).await {
+                Err(_) => panic!("the server did not close the socket within {limit:?}"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) | Ok(None) => return None,
+            }
+        }
+    }
+
+    async fn started(dir: &std::path::Path) -> Server {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Server::start(&dir.join("data")))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_never_initialises_is_closed_with_4408() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = started(dir.path()).await;
+        let mut ws = connect(server.port).await;
+        let opened = Instant::now();
+        assert_eq!(
+            closed_with(&mut ws, Duration::from_secs(20)).await,
+            Some(4408)
+        );
+        assert!(opened.elapsed() >= Duration::from_secs(9));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_connection_runs_at_most_a_hundred_operations() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = started(dir.path()).await;
+        let mut ws = connect(server.port).await;
+        ws.send(Message::text(
+            json!({ "type": "connection_init" }).to_string(),
+        ))
+        .await
+        .unwrap();
+        for i in 0..101 {
+            let subscribe = json!({ "id": format!("s{i}"), "type": "subscribe",
+                "payload": { "query": "subscription { graphChanged { graphVersion } }" } });
+            if ws.send(Message::text(subscribe.to_string())).await.is_err() {
+                break;
+            }
+        }
+        // 1008: policy violation.
+        assert_eq!(
+            closed_with(&mut ws, Duration::from_secs(10)).await,
+            Some(1008)
+        );
+        // Completing operations frees their places.
+        let mut ws = connect(server.port).await;
+        ws.send(Message::text(
+            json!({ "type": "connection_init" }).to_string(),
+        ))
+        .await
+        .unwrap();
+        for i in 0..150 {
+            let id = format!("s{i}");
+            let subscribe = json!({ "id": id, "type": "subscribe",
+                "payload": { "query": "subscription { graphChanged { graphVersion } }" } });
+            ws.send(Message::text(subscribe.to_string())).await.unwrap();
+            ws.send(Message::text(
+                json!({ "id": id, "type": "complete" }).to_string(),
+            ))
+            .await
+            .unwrap();
+        }
+        ws.send(Message::text(
+            json!({ "id": "q", "type": "subscribe",
+            "payload": { "query": "{ graphVersion }" } })
+            .to_string(),
+        ))
+        .await
+        .unwrap();
+        let answered = loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) if t.as_str().contains("\"id\":\"q\"") => {
+                    break t.as_str().contains("\"next\"")
+                }
+                Ok(Some(Ok(Message::Close(f)))) => panic!("closed: {f:?}"),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no answer: {other:?}"),
+            }
+        };
+        assert!(answered);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_past_the_limit_in_continuation_frames_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = started(dir.path()).await;
+        let mut ws = connect(server.port).await;
+        let chunk = vec![b' '; 64 * 1024];
+        let first = Frame::message(chunk.clone(), OpCode::Data(Data::Text), false);
+        ws.send(Message::Frame(first)).await.unwrap();
+        // Up to 200 MB; the server must close long before.
+        let mut sent = chunk.len();
+        while sent < 200 << 20 {
+            let next = Frame::message(chunk.clone(), OpCode::Data(Data::Continue), false);
+            if ws.send(Message::Frame(next)).await.is_err() {
+                break;
+            }
+            sent += chunk.len();
+            if sent > 8 << 20 {
+                break;
+            }
+        }
+        let code = closed_with(&mut ws, Duration::from_secs(10)).await;
+        assert!(matches!(code, Some(1008 | 1009) | None), "{code:?}");
+        assert!(
+            crate::hardening::resident_mib(server.pid()) < 300,
+            "the server holds the message"
+        );
+    }
+}
+
+/// Resident memory of process `pid`, in MiB.
+pub(crate) fn resident_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
