@@ -148,6 +148,54 @@ mod websocket {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_past_the_cap_are_refused_before_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = started(dir.path()).await;
+        let mut open = Vec::new();
+        for _ in 0..512 {
+            open.push(connect(server.port).await);
+        }
+        let refused = {
+            let port = server.port;
+            tokio::task::spawn_blocking(move || {
+                crate::server::exchange(
+                    port,
+                    &format!(
+                        "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n\
+                         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+                         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                         Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+                    ),
+                )
+                .unwrap()
+            })
+            .await
+            .unwrap()
+        };
+        assert_eq!(refused.0, 503, "{}", refused.1);
+        assert!(refused.1.contains("OVERLOADED"), "{}", refused.1);
+        // A place freed is a place taken again.
+        let mut one = open.pop().unwrap();
+        one.close(None).await.unwrap();
+        drop(one);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut request = format!("ws://127.0.0.1:{}/graphql", server.port)
+                .into_client_request()
+                .unwrap();
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_static("graphql-transport-ws"),
+            );
+            if tokio_tungstenite::connect_async(request).await.is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the freed place was not given back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_message_past_the_limit_in_continuation_frames_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let server = started(dir.path()).await;
