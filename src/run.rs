@@ -199,7 +199,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         AppState::new(service, args.limits(), args.max_body_bytes, token)
             .with_document_cache(args.document_cache_size)
             .with_response_cache(args.response_cache_size)
-            .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms)),
+            .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms))
+            .with_body_timeout(Duration::from_millis(args.body_timeout_ms)),
     );
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))

@@ -38,6 +38,8 @@ pub mod code {
     /// The instance has not applied the `extensions.minGraphVersion` asked
     /// for within its consistency wait (HTTP 503).
     pub const VERSION_NOT_REACHED: &str = "VERSION_NOT_REACHED";
+    /// The request's body did not arrive in time (HTTP 408).
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
     /// The server is at a limit of what it takes at once (connections,
     /// work in flight); retry after the `Retry-After` header (HTTP 503).
     pub const OVERLOADED: &str = "OVERLOADED";

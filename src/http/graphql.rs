@@ -234,19 +234,37 @@ pub async fn post(
         return too_large();
     }
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                media,
-                "the request body could not be read",
-                code::BAD_REQUEST,
-            );
-        };
-        if body.len() + chunk.len() > limit {
-            return too_large();
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "the request body could not be read",
+                    code::BAD_REQUEST,
+                ));
+            };
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok(())
+    };
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refused)) => return refused,
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                media,
+                &format!(
+                    "the request body did not arrive within {} ms",
+                    state.body_timeout.as_millis()
+                ),
+                code::REQUEST_TIMEOUT,
+            )
+        }
     }
     let params = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Params::from_object(map),

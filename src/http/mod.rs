@@ -40,7 +40,12 @@ pub struct AppState {
     responses: responses::ResponseCache,
     /// How long a request waits for the `minGraphVersion` it asks for.
     consistency_wait: std::time::Duration,
+    /// How long a client has to send a request's whole body.
+    body_timeout: std::time::Duration,
 }
+
+/// How long a client has to send a body unless configured.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a request waits for its `minGraphVersion` unless configured.
 pub const DEFAULT_CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -81,8 +86,15 @@ impl AppState {
             documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
             responses: responses_of(&service, DEFAULT_RESPONSE_CACHE_SIZE),
             consistency_wait: DEFAULT_CONSISTENCY_WAIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             service,
         }
+    }
+
+    /// Gives clients `timeout` to send a request's whole body.
+    pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 
     /// Waits at most `wait` for a request's `minGraphVersion`.

@@ -234,3 +234,68 @@ pub(crate) fn resident_mib(pid: u32) -> u64 {
         .unwrap()
         / 1024
 }
+
+/// A body sent a byte a second, by Content-Length or chunked, is cut off
+/// at the body timeout while other clients are answered at once.
+#[test]
+fn a_body_sent_a_byte_at_a_time_is_cut_off() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[("PARTNERGRAPH_BODY_TIMEOUT_MS", "1500")],
+    );
+    let port = server.port;
+    let slow = |chunked: bool| {
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let framing = if chunked {
+                "Transfer-Encoding: chunked"
+            } else {
+                "Content-Length: 200"
+            };
+            write!(
+                s,
+                "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Accept: application/json\r\n{framing}\r\n\r\n"
+            )
+            .unwrap();
+            let started = std::time::Instant::now();
+            // One byte a second until the server answers or hangs up.
+            let mut answer = Vec::new();
+            s.set_nonblocking(true).unwrap();
+            while started.elapsed() < std::time::Duration::from_secs(8) {
+                let byte: &[u8] = if chunked { b"1\r\n{\r\n" } else { b"{" };
+                if s.write_all(byte).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let mut buf = [0u8; 4096];
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => break,
+                }
+                if !answer.is_empty() {
+                    break;
+                }
+            }
+            (started.elapsed(), String::from_utf8_lossy(&answer).into_owned())
+        })
+    };
+    let (by_length, by_chunks) = (slow(false), slow(true));
+    // Meanwhile a fresh client is answered at once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    server::gql(port, "{ graphVersion }", serde_json::json!({}));
+    assert!(asked.elapsed() < std::time::Duration::from_secs(1));
+    for slow in [by_length, by_chunks] {
+        let (took, answer) = slow.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+        assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    }
+}
