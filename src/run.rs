@@ -206,9 +206,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))
         .shutdown_timeout(args.shutdown_timeout)
         .bind(args.listen)?;
-    if let Some(workers) = args.workers {
-        server = server.workers(workers.max(1));
-    }
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    server = server
+        .workers(workers)
+        .max_connections(connection_cap(workers));
     for addr in server.addrs() {
         // On stdout, so that scripts and tests can find a port chosen by the OS.
         println!("partnergraph listening on http://{addr}");
@@ -337,6 +341,32 @@ async fn export(
         eprintln!("exported {} to {}", format, file.display());
     }
     Ok(())
+}
+
+/// Raises the open-file limit to its hard limit (so that thousands of
+/// clients can be served), and returns how many connections each of
+/// `workers` may hold so that together they stay below it, with room for
+/// the store's files and connections: a crowd of slow clients then waits
+/// for a place instead of leaving the process unable to open a file.
+fn connection_cap(workers: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "cannot raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    let total = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(128)
+        .max(64);
+    let per_worker = (total / workers).clamp(16, 25_000);
+    tracing::info!(
+        open_files = limit,
+        connections = per_worker * workers,
+        "open-file limit and connection cap"
+    );
+    per_worker
 }
 
 /// A plain HTTP/1.1 GET of `path`, so the container image needs no curl.

@@ -50,7 +50,8 @@ else
   echo "import into PostgreSQL: exit $rc after $(secs "$t0" "$t1") s, peak RSS $(( $(tail -n 1 "$work/pg-import.mem" | tr -dc 0-9 || echo 0) / 1024 )) MB"
   cat "$work/pg-import.out"
   if [ "$rc" != 0 ]; then
-    echo "import error output (last lines):"; tail -n 5 "$work/pg-import.err"
+    echo "import error output (without log lines and backtrace frames):"
+    grep -v 'INFO\|^ *[0-9]*: \|^ *at ' "$work/pg-import.err" | head -n 20 | cut -c1-1000
     echo "PostgreSQL tables after the failed import:"
     psql -Atq -d "$db" -c "SELECT 'entities', count(*) FROM entities UNION ALL SELECT 'relations', count(*) FROM relations UNION ALL SELECT 'change_log', count(*) FROM change_log UNION ALL SELECT 'version', version FROM graph_version" || true
     exit 1

@@ -190,7 +190,10 @@ mod websocket {
             if tokio_tungstenite::connect_async(request).await.is_ok() {
                 break;
             }
-            assert!(Instant::now() < deadline, "the freed place was not given back");
+            assert!(
+                Instant::now() < deadline,
+                "the freed place was not given back"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -283,7 +286,10 @@ fn a_body_sent_a_byte_at_a_time_is_cut_off() {
                     break;
                 }
             }
-            (started.elapsed(), String::from_utf8_lossy(&answer).into_owned())
+            (
+                started.elapsed(),
+                String::from_utf8_lossy(&answer).into_owned(),
+            )
         })
     };
     let (by_length, by_chunks) = (slow(false), slow(true));
@@ -298,4 +304,22 @@ fn a_body_sent_a_byte_at_a_time_is_cut_off() {
         assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
         assert!(took < std::time::Duration::from_secs(4), "{took:?}");
     }
+}
+
+/// The server raises its open-file limit to the hard limit at start, so
+/// that a crowd of clients cannot run it out of files.
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // Started with a soft limit far below the hard one.
+    let server = Server::start_under(&dir.path().join("data"), &[], Some("ulimit -Sn 256"));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // "Max open files <soft> <hard> files"
+    assert_ne!(fields[3], "256", "{line}");
+    assert_eq!(fields[3], fields[4], "{line}");
 }

@@ -88,13 +88,33 @@ impl Server {
 
     /// [`start`](Self::start) with these environment variables set too.
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_under(data_dir, env, None)
+    }
+
+    /// [`start_with`](Self::start_with), run by `sh -c "{shell} && exec
+    /// partnergraph …"` when `shell` is given: to start it with lowered
+    /// process limits, say.
+    pub fn start_under(data_dir: &Path, env: &[(&str, &str)], shell: Option<&str>) -> Server {
         let log = data_dir.with_extension(format!(
             "{}.{}.log",
             std::process::id(),
             NEXT_LOG.fetch_add(1, Ordering::SeqCst)
         ));
         let stderr = std::fs::File::create(&log).expect("create the server log");
-        let mut child = command(data_dir)
+        let mut cmd = command(data_dir);
+        if let Some(shell) = shell {
+            let program = cmd.get_program().to_owned();
+            cmd = Command::new("sh");
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("PARTNERGRAPH_DATA_DIR", data_dir)
+                .env("PARTNERGRAPH_WRITE_TOKEN", TOKEN)
+                .env("PARTNERGRAPH_SHUTDOWN_TIMEOUT", "2")
+                .env("PARTNERGRAPH_LOG", "warn")
+                .stdin(Stdio::null())
+                .args(["-c", &format!("{shell} && exec \"$0\" \"$@\"")])
+                .arg(program);
+        }
+        let mut child = cmd
             .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
