@@ -180,6 +180,9 @@ pub struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// GraphQL requests executed at once; more are answered 503 OVERLOADED with Retry-After at once instead of queueing (answers from the response cache are never refused).
+    #[arg(long, env = "PARTNERGRAPH_MAX_IN_FLIGHT", default_value_t = crate::http::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
     /// How long a client has to send a request's whole body (408 REQUEST_TIMEOUT beyond), so that a body sent a byte at a time cannot hold a connection.
     #[arg(long, env = "PARTNERGRAPH_BODY_TIMEOUT_MS", default_value_t = 10_000)]
     pub body_timeout_ms: u64,

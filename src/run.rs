@@ -200,7 +200,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             .with_document_cache(args.document_cache_size)
             .with_response_cache(args.response_cache_size)
             .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms))
-            .with_body_timeout(Duration::from_millis(args.body_timeout_ms)),
+            .with_body_timeout(Duration::from_millis(args.body_timeout_ms))
+            .with_max_in_flight(args.max_in_flight),
     );
     let cors = args.cors_origins.clone();
     let mut server = HttpServer::new(move || http::app(state.clone(), &cors))

@@ -367,6 +367,20 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
+/// 503 OVERLOADED with Retry-After: the answer past `--max-in-flight`.
+fn overloaded(media: Media) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "1"))
+        .content_type(media.content_type())
+        .body(
+            error_body(
+                "the server is running as many requests as it takes; retry shortly",
+                code::OVERLOADED,
+            )
+            .to_string(),
+        )
+}
+
 /// The status of a request error: only graphql-response+json tells it by
 /// status; application/json answers 200 with the error in the body.
 fn request_error_status(media: Media) -> StatusCode {
@@ -413,7 +427,13 @@ async fn execute(
             );
         };
         let wait = state.consistency_wait;
-        if state.service.snapshot().version() < min && !state.service.reached(min, wait).await {
+        // A request waiting for its version holds a place like one running.
+        let behind = state.service.snapshot().version() < min;
+        let waiting = behind.then(|| super::InFlight::enter(state.max_in_flight));
+        if matches!(waiting, Some(None)) {
+            return overloaded(media);
+        }
+        if behind && !state.service.reached(min, wait).await {
             let at = state.service.snapshot().version();
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -520,6 +540,11 @@ async fn execute(
         &state.validated_schema
     } else {
         &state.schema
+    };
+    // Shed load at once rather than queue without bound: the cache hits
+    // above cost nothing and are never refused.
+    let Some(_running) = super::InFlight::enter(state.max_in_flight) else {
+        return overloaded(media);
     };
     let mut response = schema.execute(request).await;
     let kind = match op_type {

@@ -42,6 +42,35 @@ pub struct AppState {
     consistency_wait: std::time::Duration,
     /// How long a client has to send a request's whole body.
     body_timeout: std::time::Duration,
+    /// GraphQL executions allowed at once; more are refused with 503.
+    max_in_flight: usize,
+}
+
+/// GraphQL executions allowed at once unless configured.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// GraphQL executions running now, over every worker.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One running execution, counted for as long as it lives.
+struct InFlight;
+
+impl InFlight {
+    /// A place among the running executions, if fewer than `max` run.
+    fn enter(max: usize) -> Option<InFlight> {
+        use std::sync::atomic::Ordering;
+        if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) >= max {
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(InFlight)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// How long a client has to send a body unless configured.
@@ -87,8 +116,16 @@ impl AppState {
             responses: responses_of(&service, DEFAULT_RESPONSE_CACHE_SIZE),
             consistency_wait: DEFAULT_CONSISTENCY_WAIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             service,
         }
+    }
+
+    /// Runs at most `max` GraphQL executions at once (503 OVERLOADED
+    /// beyond).
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
     }
 
     /// Gives clients `timeout` to send a request's whole body.

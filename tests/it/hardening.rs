@@ -323,3 +323,64 @@ fn the_open_file_limit_is_raised_to_the_hard_limit() {
     assert_ne!(fields[3], "256", "{line}");
     assert_eq!(fields[3], fields[4], "{line}");
 }
+
+/// Past `--max-in-flight` requests at once, a request is answered 503
+/// OVERLOADED with Retry-After at once; answers from the response cache
+/// are never refused.
+#[test]
+fn work_past_the_in_flight_bound_is_shed_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            ("PARTNERGRAPH_MAX_IN_FLIGHT", "1"),
+            ("PARTNERGRAPH_CONSISTENCY_WAIT_MS", "3000"),
+        ],
+    );
+    let port = server.port;
+    // Cached before the place is taken.
+    server::gql(port, "{ stats { entities } }", serde_json::json!({}));
+    // One request holds the only place: it waits for a version nobody wrote.
+    let holder = std::thread::spawn(move || {
+        server::try_gql_with(
+            port,
+            "{ graphVersion }",
+            serde_json::json!({}),
+            serde_json::json!({ "minGraphVersion": 1_000_000 }),
+        )
+        .unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    let (status, body) = server::try_gql(
+        port,
+        "{ entity(id: \"ctef\") { name } }",
+        serde_json::json!({}),
+    )
+    .unwrap();
+    assert!(asked.elapsed() < std::time::Duration::from_millis(500));
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "OVERLOADED",
+        "{body:#}"
+    );
+    // A cached answer costs nothing and is still given.
+    assert_eq!(
+        server::gql(port, "{ stats { entities } }", serde_json::json!({}))["stats"]["entities"],
+        server::ARTICLE_ENTITIES
+    );
+    let (status, body) = holder.join().unwrap();
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "VERSION_NOT_REACHED"
+    );
+    // With the place free again, the same request is answered.
+    let (status, body) = server::try_gql(
+        port,
+        "{ entity(id: \"ctef\") { name } }",
+        serde_json::json!({}),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body:#}");
+}
