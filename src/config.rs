@@ -114,6 +114,9 @@ pub struct StoreArgs {
     /// Keep the graph in this PostgreSQL database instead (postgres://user:password@host:port/database); any number of instances may share it.
     #[arg(long, env = "PARTNERGRAPH_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// With --database-url: how long one exchange with PostgreSQL may take before the database counts as unavailable (writes then fail with 503 STORE_UNAVAILABLE).
+    #[arg(long, env = "PARTNERGRAPH_STORE_TIMEOUT_MS", default_value_t = 5000)]
+    pub store_timeout_ms: u64,
 }
 
 /// Where the graph is stored unless told otherwise: beside the working

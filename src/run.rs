@@ -155,7 +155,11 @@ async fn open_service(args: &StoreArgs, seed: Vec<Dataset>) -> Result<GraphServi
 /// The store `args` names, timed for `/metrics`.
 async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, RunError> {
     Ok(match &args.database_url {
-        Some(url) => crate::http::metrics::timed(PostgresStore::open(url).await?),
+        Some(url) => crate::http::metrics::timed(
+            PostgresStore::open(url)
+                .await?
+                .with_timeout(Duration::from_millis(args.store_timeout_ms)),
+        ),
         None => crate::http::metrics::timed(SqliteStore::open(&args.data_dir).await?),
     })
 }

@@ -11,14 +11,15 @@ CREATE TABLE entities (
     body json NOT NULL
 );
 
--- A relation's ends must exist when its transaction commits: the database,
--- not only an instance's memory, keeps relations off deleted entities.
+-- A relation's ends must exist: the database, not only an instance's
+-- memory, keeps relations off deleted entities. Checked statement by
+-- statement (a write puts entities before the relations on them, and
+-- deletes relations before their entities), so a large write's commit
+-- does not check them all at once.
 CREATE TABLE relations (
     id text COLLATE "C" PRIMARY KEY,
-    from_id text COLLATE "C" NOT NULL
-        REFERENCES entities (id) DEFERRABLE INITIALLY DEFERRED,
-    to_id text COLLATE "C" NOT NULL
-        REFERENCES entities (id) DEFERRABLE INITIALLY DEFERRED,
+    from_id text COLLATE "C" NOT NULL REFERENCES entities (id),
+    to_id text COLLATE "C" NOT NULL REFERENCES entities (id),
     body json NOT NULL
 );
 CREATE INDEX relations_from_id ON relations (from_id);

@@ -70,6 +70,8 @@ pub enum Change {
     /// Inserts the entity, or replaces the one with the same id.
     PutEntity(Entity),
     /// Deletes the entity with this id; deleting a missing id does nothing.
+    /// The relations on it must be deleted first (the PostgreSQL store
+    /// refuses otherwise), as the graph's own deletes do.
     DeleteEntity(String),
     /// Inserts the relation, or replaces the one with the same id.
     PutRelation(Relation),
@@ -414,10 +416,10 @@ pub(crate) mod testkit {
                 2,
                 vec![
                     Change::PutEntity(entity("a", "A renamed")),
-                    Change::DeleteEntity("b".into()),
-                    Change::DeleteEntity("missing".into()),
                     Change::DeleteRelation("r1".into()),
                     Change::DeleteRelation("r2".into()),
+                    Change::DeleteEntity("b".into()),
+                    Change::DeleteEntity("missing".into()),
                     Change::PutRelation(relation("r2", "a", "c")),
                 ],
             ))

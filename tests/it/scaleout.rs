@@ -583,3 +583,48 @@ fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
     });
     both_hold(&a, &b, &acknowledged);
 }
+
+#[test]
+fn a_large_import_into_postgresql_takes_as_long_as_it_needs() {
+    let _server = sharing();
+    let db = database("bigimport");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("big.json");
+    let file_s = file.display().to_string();
+    cli(
+        tmp.path(),
+        &[
+            "generate",
+            "--entities",
+            "20000",
+            "--relations",
+            "100000",
+            "--out",
+            &file_s,
+        ],
+    );
+    // Each exchange has a second; the whole import takes many.
+    let started = Instant::now();
+    let out = cli(
+        tmp.path(),
+        &[
+            "import",
+            "--no-seed",
+            "--database-url",
+            &db.url,
+            "--store-timeout-ms",
+            "1000",
+            &file_s,
+        ],
+    );
+    assert!(out.contains("20000 entities, 100000 relations"), "{out}");
+    let took = started.elapsed();
+    // An instance started on it has all of it.
+    let a = instance(tmp.path(), "a", &db.url);
+    let (_, entities, relations) = server::counts(a.port);
+    assert_eq!(
+        (entities, relations),
+        (20000, 100000),
+        "import took {took:?}"
+    );
+}

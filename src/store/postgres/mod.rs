@@ -84,7 +84,14 @@ impl PostgresStore {
     /// commits.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Database(format!("bad database URL: {e}")))?;
+            .map_err(|e| StoreError::Database(format!("bad database URL: {e}")))?
+            // A writer waits for another's turn at most this long, and a
+            // turn left open by an instance that stalled is ended by the
+            // server, releasing the version lock.
+            .options([
+                ("lock_timeout", "10s"),
+                ("idle_in_transaction_session_timeout", "30s"),
+            ]);
         let shown = format!(
             "postgres://{}@{}:{}/{}",
             options.get_username(),
@@ -132,22 +139,6 @@ impl PostgresStore {
     pub fn shown(&self) -> &str {
         &self.shown
     }
-
-    /// Runs `work` within the store's time limit.
-    async fn timed<T>(
-        &self,
-        doing: &str,
-        work: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "{} did not answer within {} ms while {doing}",
-                self.shown,
-                self.timeout.as_millis()
-            ))),
-        }
-    }
 }
 
 /// Wakes `news` for every notification, and whenever the connection was
@@ -175,8 +166,9 @@ fn error(doing: &str, e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // unique_violation, foreign_key_violation
             Some("23505" | "23503") => StoreError::Conflict(message),
-            // connection exceptions, and the server shutting down
-            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+            // connection exceptions, the server shutting down, and another
+            // writer's turn held past the lock timeout
+            Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "55P03" => {
                 StoreError::Unavailable(message)
             }
             _ => StoreError::Database(message),
@@ -209,33 +201,28 @@ impl Store for PostgresStore {
         let mut turn = self.turn.lock().await;
         // A turn left open (its writer went away) is rolled back first.
         *turn = None;
-        let (tx, behind) = self
-            .timed("beginning a write", write::begin(&self.pool, applied))
-            .await?;
+        let (tx, behind) = write::begin(&self.pool, applied, self.timeout).await?;
         *turn = Some(tx);
         Ok(behind)
     }
 
     async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
         let open = self.turn.lock().await.take();
-        let work = async {
-            let tx = match open {
-                Some(tx) => tx,
-                // Without a turn (an import, the seed), this commit is one.
-                None => {
-                    let after = writes.first().map_or(0, |w| w.version.saturating_sub(1));
-                    let (tx, behind) = write::begin(&self.pool, after).await?;
-                    if !behind.is_empty() {
-                        return Err(StoreError::Conflict(format!(
-                            "the database is already past version {after}"
-                        )));
-                    }
-                    tx
+        let tx = match open {
+            Some(tx) => tx,
+            // Without a turn (an import, the seed), this commit is one.
+            None => {
+                let after = writes.first().map_or(0, |w| w.version.saturating_sub(1));
+                let (tx, behind) = write::begin(&self.pool, after, self.timeout).await?;
+                if !behind.is_empty() {
+                    return Err(StoreError::Conflict(format!(
+                        "the database is already past version {after}"
+                    )));
                 }
-            };
-            write::commit(tx, writes).await
+                tx
+            }
         };
-        self.timed("committing a write", work).await
+        write::commit(tx, writes, self.timeout).await
     }
 
     async fn abandon(&self) {
@@ -244,15 +231,9 @@ impl Store for PostgresStore {
     }
 
     async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
-        self.timed("reading the change log", async {
-            let mut conn = self
-                .pool
-                .acquire()
-                .await
-                .map_err(|e| error("cannot read the change log", e))?;
-            write::log_after(&mut conn, applied, None).await
-        })
-        .await
+        let doing = "cannot read the change log";
+        let mut conn = write::within(self.timeout, doing, self.pool.acquire()).await?;
+        write::log_after(&mut conn, applied, None, self.timeout).await
     }
 
     fn shared(&self) -> bool {

@@ -2,25 +2,53 @@
 
 use super::{error, CHANNEL};
 use crate::store::{Change, Logged, StoreError, LOG_PAGE};
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
 use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
 
 /// Changes per row of the change log, and per multi-row statement.
 const CHUNK: usize = 1000;
+
+/// Bytes of log bodies per statement: an import's log goes in several,
+/// each far below PostgreSQL's limit on one message.
+const LOG_BYTES: usize = 16 << 20;
+
+/// `work`, one exchange with the server, given at most `timeout`: every
+/// exchange has its own limit, so that a large write (an import) takes
+/// as long as its many statements need while a server that stopped
+/// answering is noticed within one limit.
+pub(super) async fn within<T>(
+    timeout: Duration,
+    doing: &str,
+    work: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(done) => done.map_err(|e| error(doing, e)),
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "{doing}: no answer within {} ms",
+            timeout.as_millis()
+        ))),
+    }
+}
 
 /// Begins a turn: a transaction holding the version counter's row lock,
 /// and the writes committed after `applied`.
 pub(super) async fn begin(
     pool: &PgPool,
     applied: u64,
+    timeout: Duration,
 ) -> Result<(Transaction<'static, Postgres>, Vec<Logged>), StoreError> {
-    let fail = |e| error("cannot begin a write", e);
-    let mut tx = pool.begin().await.map_err(fail)?;
+    let doing = "cannot begin a write";
+    let mut tx = within(timeout, doing, pool.begin()).await?;
+    // Waiting for another writer's turn is not a server that stopped
+    // answering: the lock is taken without a limit; each turn is short.
     let stored: i64 = sqlx::query_scalar("SELECT version FROM graph_version FOR UPDATE")
         .fetch_one(&mut *tx)
         .await
-        .map_err(fail)?;
+        .map_err(|e| error(doing, e))?;
     let stored = u64::try_from(stored).unwrap_or(0);
     if stored < applied {
         return Err(StoreError::Database(format!(
@@ -29,7 +57,7 @@ pub(super) async fn begin(
         )));
     }
     let behind = if stored > applied {
-        log_after(&mut tx, applied, Some(stored)).await?
+        log_after(&mut tx, applied, Some(stored), timeout).await?
     } else {
         Vec::new()
     };
@@ -41,17 +69,19 @@ pub(super) async fn begin(
 pub(super) async fn commit(
     mut tx: Transaction<'static, Postgres>,
     writes: &[Logged],
+    timeout: Duration,
 ) -> Result<(), StoreError> {
     let Some(last) = writes.last() else {
         return Ok(());
     };
-    let fail = |e| error("cannot commit a write", e);
+    let doing = "cannot commit a write";
     let changes: Vec<&Change> = writes.iter().flat_map(|w| &w.changes).collect();
     for run in runs(&changes)? {
-        run.execute(&mut tx).await.map_err(fail)?;
+        within(timeout, doing, run.execute(&mut tx)).await?;
     }
-    // The log, in parts of at most CHUNK changes, one row per part.
-    let (mut versions, mut parts, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+    // The log, in parts of at most CHUNK changes, one row per part, sent
+    // in statements of at most LOG_BYTES.
+    let mut rows: Vec<(i64, i32, String)> = Vec::new();
     for w in writes {
         let chunks: Vec<&[Change]> = if w.changes.is_empty() {
             vec![&[]]
@@ -59,18 +89,34 @@ pub(super) async fn commit(
             w.changes.chunks(CHUNK).collect()
         };
         for (part, chunk) in chunks.into_iter().enumerate() {
-            versions.push(version(w.version)?);
-            parts.push(i32::try_from(part).unwrap_or(i32::MAX));
-            bodies.push(
-                serde_json::to_string(chunk).map_err(|e| StoreError::Encode {
-                    table: "change_log",
-                    id: w.version.to_string(),
-                    message: e.to_string(),
-                })?,
-            );
+            let body = serde_json::to_string(chunk).map_err(|e| StoreError::Encode {
+                table: "change_log",
+                id: w.version.to_string(),
+                message: e.to_string(),
+            })?;
+            rows.push((
+                version(w.version)?,
+                i32::try_from(part).unwrap_or(i32::MAX),
+                body,
+            ));
         }
     }
-    sqlx::query(
+    let mut batches = batches(rows, LOG_BYTES);
+    let last_batch = batches.pop().unwrap_or_default();
+    for batch in batches {
+        let (v, p, c) = columns(batch);
+        let insert = sqlx::query(
+            "INSERT INTO change_log (version, part, changes) \
+             SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)",
+        )
+        .bind(v)
+        .bind(p)
+        .bind(c)
+        .execute(&mut *tx);
+        within(timeout, doing, insert).await?;
+    }
+    let (v, p, c) = columns(last_batch);
+    let finish = sqlx::query(
         "WITH logged AS (
              INSERT INTO change_log (version, part, changes)
              SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)
@@ -79,15 +125,43 @@ pub(super) async fn commit(
          )
          SELECT pg_notify($5, version::text) FROM counter",
     )
-    .bind(&versions)
-    .bind(&parts)
-    .bind(&bodies)
+    .bind(v)
+    .bind(p)
+    .bind(c)
     .bind(version(last.version)?)
     .bind(CHANNEL)
-    .execute(&mut *tx)
-    .await
-    .map_err(fail)?;
-    tx.commit().await.map_err(fail)
+    .execute(&mut *tx);
+    within(timeout, doing, finish).await?;
+    within(timeout, doing, tx.commit()).await
+}
+
+/// Log rows in order, split into batches of at most `max_bytes` of bodies
+/// (a larger row alone); at least one batch, perhaps empty.
+fn batches(rows: Vec<(i64, i32, String)>, max_bytes: usize) -> Vec<Vec<(i64, i32, String)>> {
+    let mut batches: Vec<Vec<(i64, i32, String)>> = vec![Vec::new()];
+    let mut bytes = 0;
+    for row in rows {
+        if bytes + row.2.len() > max_bytes && batches.last().is_some_and(|b| !b.is_empty()) {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += row.2.len();
+        if let Some(batch) = batches.last_mut() {
+            batch.push(row);
+        }
+    }
+    batches
+}
+
+/// Log rows as the three columns `unnest` takes.
+fn columns(rows: Vec<(i64, i32, String)>) -> (Vec<i64>, Vec<i32>, Vec<String>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for (v, p, c) in rows {
+        out.0.push(v);
+        out.1.push(p);
+        out.2.push(c);
+    }
+    out
 }
 
 /// A version as PostgreSQL's `bigint`.
@@ -105,21 +179,23 @@ pub(super) async fn log_after(
     conn: &mut PgConnection,
     applied: u64,
     upto: Option<u64>,
+    timeout: Duration,
 ) -> Result<Vec<Logged>, StoreError> {
+    let doing = "cannot read the change log";
     let from = version(applied)?;
     let upto = version(upto.unwrap_or(applied.saturating_add(LOG_PAGE as u64)))?;
-    let rows = sqlx::query(
+    let mut rows = sqlx::query(
         "SELECT version, changes::text FROM change_log \
          WHERE version > $1 AND version <= $2 ORDER BY version, part",
     )
     .bind(from)
     .bind(upto)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| error("cannot read the change log", e))?;
+    .fetch(&mut *conn);
     let mut out: Vec<Logged> = Vec::new();
-    for row in rows {
-        let fail = |e| error("cannot read the change log", e);
+    // Streamed, each row within the limit: a large write's log takes as
+    // long as it takes to read.
+    while let Some(row) = within(timeout, doing, rows.try_next()).await? {
+        let fail = |e| error(doing, e);
         let v: i64 = row.try_get(0).map_err(fail)?;
         let body: &str = row.try_get(1).map_err(fail)?;
         let v = u64::try_from(v).unwrap_or(0);
@@ -268,5 +344,22 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_rows_are_sent_in_bounded_batches_in_order() {
+        let row = |v: i64, n: usize| (v, 0, "x".repeat(n));
+        let rows = vec![row(1, 4), row(2, 4), row(3, 9), row(4, 1), row(5, 1)];
+        let got: Vec<Vec<i64>> = batches(rows, 8)
+            .into_iter()
+            .map(|b| b.into_iter().map(|r| r.0).collect())
+            .collect();
+        assert_eq!(got, vec![vec![1, 2], vec![3], vec![4, 5]]);
+        assert_eq!(batches(Vec::new(), 8), vec![Vec::new()]);
     }
 }
