@@ -123,16 +123,24 @@ fn with_code(mut err: ServerError, code: &str) -> ServerError {
 
 /// Gives every request-level error (syntax, validation, depth and
 /// complexity limits) an `extensions.code`; async-graphql reports them
-/// with a message only.
-pub struct ErrorCodes;
+/// with a message only. It also checks a parsed document's shape
+/// ([`super::shape`]) before validation expands it.
+pub struct ErrorCodes {
+    /// The complexity limit, which bounds an operation's expanded fields.
+    pub max_complexity: usize,
+}
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExt)
+        Arc::new(ErrorCodesExt {
+            max_complexity: self.max_complexity,
+        })
     }
 }
 
-struct ErrorCodesExt;
+struct ErrorCodesExt {
+    max_complexity: usize,
+}
 
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExt {
@@ -143,7 +151,8 @@ impl Extension for ErrorCodesExt {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| {
+        super::shape::scan(query)?;
+        let doc = next.run(ctx, query, variables).await.map_err(|e| {
             // The parser's own nesting guard fires before the depth limit
             // is checked, on documents deeper than either allows.
             let code = if e.message.starts_with("The recursion depth of the query") {
@@ -152,7 +161,9 @@ impl Extension for ErrorCodesExt {
                 code::PARSE_FAILED
             };
             with_code(e, code)
-        })
+        })?;
+        super::shape::check(&doc, self.max_complexity)?;
+        Ok(doc)
     }
 
     async fn validation(

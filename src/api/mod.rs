@@ -8,6 +8,7 @@ mod inputs;
 mod mutation;
 mod query;
 pub mod reads;
+pub mod shape;
 mod subscription;
 pub mod types;
 
@@ -75,7 +76,9 @@ pub fn schema_validating(limits: Limits, mode: ValidationMode) -> AppSchema {
         .register_output_type::<types::EntityIsNode>()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(error::ErrorCodes)
+        .extension(error::ErrorCodes {
+            max_complexity: limits.max_complexity,
+        })
         .extension(budget::FieldBudget {
             max: limits.max_resolved_fields,
         })

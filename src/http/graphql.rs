@@ -367,6 +367,9 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
     })
 }
 
+/// The most errors one answer lists; the rest are counted in one more.
+const MAX_ERRORS: usize = 20;
+
 /// 503 OVERLOADED with Retry-After: the answer past `--max-in-flight`.
 fn overloaded(media: Media) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
@@ -476,9 +479,26 @@ async fn execute(
     // Parsed once here (or taken from the cache) and kept in the request,
     // which execution reuses; a document that does not parse is left for
     // execution to report.
+    // Its shape is checked before it is kept or validated: a refused
+    // document leaves nothing behind.
     if let Some(doc) = state.documents.parsed(&request.query) {
         request.set_parsed_query(doc);
+    } else if let Err(e) = crate::api::shape::scan(&request.query) {
+        return refuse(
+            request_error_status(media),
+            media,
+            &e.message,
+            code::COMPLEXITY_LIMIT,
+        );
     } else if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        if let Err(e) = crate::api::shape::check(&doc, state.limits.max_complexity) {
+            return refuse(
+                request_error_status(media),
+                media,
+                &e.message,
+                code::COMPLEXITY_LIMIT,
+            );
+        }
         state.documents.keep_parsed(&request.query, &doc);
         request.set_parsed_query(doc);
     }
@@ -597,6 +617,23 @@ async fn execute(
         first.locations.clear();
         errors = vec![first];
         response.data = async_graphql::Value::Null;
+    }
+    // A cap on errors: a document of many mistakes gets the first ones and
+    // a count, not an answer as large as itself.
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        let code = errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|x| x.get("code"))
+            .cloned()
+            .unwrap_or_else(|| async_graphql::Value::from(fallback));
+        let mut last = ServerError::new(format!("… and {more} more errors"), None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", code);
+        last.extensions = Some(ext);
+        errors.push(last);
     }
     let unavailable = errors.iter().any(|e| {
         e.extensions

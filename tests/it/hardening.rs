@@ -384,3 +384,73 @@ fn work_past_the_in_flight_bound_is_shed_at_once() {
     .unwrap();
     assert_eq!(status, 200, "{body:#}");
 }
+
+/// POSTs `query` as JSON; the status, the body's size and the body.
+fn post_query(port: u16, query: &str) -> (u16, usize, serde_json::Value) {
+    let body = serde_json::json!({ "query": query }).to_string();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = server::exchange(port, &request).unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:.300}"));
+    (status, text.len(), json)
+}
+
+/// Documents whose shape alone would cost the server a lot are refused
+/// before validation, with one coded error, quickly, and leave the
+/// server's memory alone.
+#[test]
+fn costly_document_shapes_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let mut fan_out = String::from("{ ...F0 }\n");
+    for i in 0..22 {
+        fan_out.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    fan_out.push_str("fragment F22 on Query { graphVersion }\n");
+    let directives = format!("{{ graphVersion {} }}", "@a ".repeat(300_000));
+    let fields = format!("{{ {} }}", "a ".repeat(450_000));
+    for (what, query) in [
+        ("fan-out", fan_out),
+        ("directives", directives),
+        ("fields", fields),
+    ] {
+        let started = std::time::Instant::now();
+        let (status, size, body) = post_query(server.port, &query);
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{what}: {body:#}");
+        let errors = body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{what}");
+        assert_eq!(
+            errors[0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+            "{what}"
+        );
+        assert!(size < 1000, "{what}: an answer of {size} bytes");
+        assert!(took < std::time::Duration::from_secs(2), "{what}: {took:?}");
+    }
+    assert!(resident_mib(server.pid()) < 300);
+}
+
+/// A document with many mistakes gets the first twenty and a count.
+#[test]
+fn errors_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let query = format!(
+        "{{ {} }}",
+        (0..500).map(|i| format!("unknown{i} ")).collect::<String>()
+    );
+    let (_, _, body) = post_query(server.port, &query);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 21, "{body:#}");
+    assert_eq!(errors[20]["message"], "… and 480 more errors");
+    assert_eq!(
+        errors[20]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
