@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 need_tools
 DURATION="${DURATION:-5}"
-url="$(fresh_db scaleout_diag)"
+fresh_db scaleout_diag; url=$DB_URL
 psql -q -d scaleout_diag -c "CREATE TABLE floor (id text PRIMARY KEY, body json NOT NULL)"
 start "$work/d.log" --database-url "$url"
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}' | grep . || echo 0; }

@@ -38,12 +38,13 @@ need_tools() {
   [ -x "$BIN" ] || cargo build --release --locked --quiet --bin partnergraph
 }
 
-# Creates a fresh database named $1 (dropped on exit); prints its URL.
+# Creates a fresh database named $1 (dropped on exit); sets DB_URL. Not
+# to be called in $(...): the subshell would forget to drop it.
 fresh_db() {
   dropdb --if-exists "$1" >/dev/null 2>&1 || true
   createdb "$1"
   dbs+=("$1")
-  echo "postgres://$PGUSER@$PGHOST:$PGPORT/$1"
+  DB_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$1"
 }
 
 # Starts `partnergraph serve` with the shipped defaults plus the arguments

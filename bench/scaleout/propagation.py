@@ -24,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -127,15 +128,18 @@ def writer(args):
     tag = f"bg-{os.getpid()}-{int(time.time())}"
     t0 = time.perf_counter()
     n = 0
-    while True:
-        due = t0 + n / args.rate
-        now = time.perf_counter()
-        if now - t0 >= args.seconds:
-            break
-        if due > now:
-            time.sleep(due - now)
-        n += 1
-        c.create(f"{tag}-{n}", args.document, args.quote)
+    try:
+        while True:
+            due = t0 + n / args.rate
+            now = time.perf_counter()
+            if now - t0 >= args.seconds:
+                break
+            if due > now:
+                time.sleep(due - now)
+            n += 1
+            c.create(f"{tag}-{n}", args.document, args.quote)
+    except KeyboardInterrupt:
+        pass
     print(f"{n / (time.perf_counter() - t0):.1f}", flush=True)
 
 
@@ -148,7 +152,7 @@ def pct(values, p):
 def phase(args, name, sub_a, sub_b, client, tag):
     bg = None
     if name == "load":
-        # Long enough to cover the probes; killed when they are done.
+        # Long enough to cover the probes; stopped (SIGINT) when they are done.
         est = args.probes * (args.pause + 0.02) + 5
         bg = subprocess.Popen([sys.executable, __file__, "--writer", "--a", args.a, "--token", args.token,
                                "--document", args.document, "--quote", args.quote,
@@ -170,7 +174,7 @@ def phase(args, name, sub_a, sub_b, client, tag):
         time.sleep(args.pause)
     rate = ""
     if bg is not None:
-        bg.terminate()
+        bg.send_signal(signal.SIGINT)
         out, _ = bg.communicate(timeout=30)
         rate = out.strip() or "n/a (stopped)"
     return on_b, on_a, missed, rate

@@ -8,7 +8,7 @@
 #   PROBES=50 ROUNDS=1 bash bench/scaleout/propagation.sh
 source "$(dirname "$0")/lib.sh"
 need_tools
-url="$(fresh_db scaleout_propagation)"
+fresh_db scaleout_propagation; url=$DB_URL
 start "$work/a.log" --database-url "$url"
 a_url=$URL a_pid=$PID
 start "$work/b.log" --database-url "$url"

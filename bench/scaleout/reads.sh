@@ -4,7 +4,8 @@
 # -cCONNECTIONS against A alone (B running, idle), and two wrk -t1
 # -c(CONNECTIONS/2) at once, one against A and one against B (throughputs
 # summed, p99 the higher of the two). Shipped defaults (response cache on).
-# Alternating, ROUNDS rounds of DURATION seconds.
+# Alternating, ROUNDS rounds of DURATION seconds; each line also gives the
+# machine's busy share over the run (both cores, from /proc/stat).
 #
 #   bash bench/scaleout/reads.sh                  # ~3 min
 #   DURATION=3 ROUNDS=1 bash bench/scaleout/reads.sh
@@ -14,7 +15,7 @@ ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 half=$((CONNECTIONS / 2))
-url="$(fresh_db scaleout_reads)"
+fresh_db scaleout_reads; url=$DB_URL
 start "$work/a.log" --database-url "$url"
 a_url=$URL a_pid=$PID
 start "$work/b.log" --database-url "$url"
@@ -32,6 +33,9 @@ for q in q1 q2 q3 q4; do
   done
 done
 
+# Machine-wide busy share (all cores) between two snapshots of /proc/stat.
+cpu_snap() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+busy() { python3 -c "print(f'{100 * (1 - ($3 - $1) / max(1, $4 - $2)):.0f}')"; }
 one() {
   BODY_FILE="$1" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "$a_url/graphql" | wrk_summary
 }
@@ -50,13 +54,17 @@ for q in q1 q2 q3 q4; do
   BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s bench/post.lua "$a_url/graphql" >/dev/null
   BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s bench/post.lua "$b_url/graphql" >/dev/null
   for round in $(seq 1 "$ROUNDS"); do
+    read -r i0 t0 < <(cpu_snap)
     read -r rps _ p99 bad < <(one "$work/$q.json")
-    echo "$q $round one $rps $p99 $bad" | tee -a "$results"
+    read -r i1 t1 < <(cpu_snap)
+    echo "$q $round one $rps $p99 $bad busy=$(busy "$i0" "$t0" "$i1" "$t1")%" | tee -a "$results"
+    read -r i0 t0 < <(cpu_snap)
     read -r rps p99 bad split < <(two "$work/$q.json")
-    echo "$q $round two $rps $p99 $bad $split" | tee -a "$results"
+    read -r i1 t1 < <(cpu_snap)
+    echo "$q $round two $rps $p99 $bad $split busy=$(busy "$i0" "$t0" "$i1" "$t1")%" | tee -a "$results"
   done
 done
-echo "resident MB: A $(rss_mb "$a_pid"), B $(rss_mb "$b_pid")"
+echo "resident MB: A $(rss_mb "$a_pid"), B $(rss_mb "$b_pid"); threads: A $(ls /proc/"$a_pid"/task | wc -l), B $(ls /proc/"$b_pid"/task | wc -l)"
 python3 - "$results" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]

@@ -39,7 +39,7 @@ url="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
 if [ -n "${KEEP:-}" ] && [ "$(psql -Atq -d "$db" -c 'SELECT version FROM graph_version' 2>/dev/null || echo 0)" -gt 0 ]; then
   echo "import into PostgreSQL: kept from an earlier run"
 else
-  if [ -n "${KEEP:-}" ]; then dropdb --if-exists "$db"; createdb "$db"; else url="$(fresh_db "$db")"; fi
+  if [ -n "${KEEP:-}" ]; then dropdb --if-exists "$db"; createdb "$db"; else fresh_db "$db"; url=$DB_URL; fi
   t0=$(date +%s.%N)
   set +e
   /usr/bin/time -f "%M" -o "$work/pg-import.mem" timeout "$IMPORT_LIMIT" \

@@ -20,8 +20,8 @@ need_tools
 ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-10}"
 
-pg_url="$(fresh_db scaleout_writes)"
-floor_db_url="$(fresh_db scaleout_floor)"
+fresh_db scaleout_writes; pg_url=$DB_URL
+fresh_db scaleout_floor
 psql -q -d scaleout_floor -c "CREATE TABLE floor (id text PRIMARY KEY, body json NOT NULL)"
 
 start "$work/sqlite.log" --data-dir "$work/sqlite-data"

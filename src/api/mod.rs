@@ -2,6 +2,7 @@
 //! arguments to the graph and its analyses. Knows nothing of HTTP.
 
 mod budget;
+pub mod cost;
 pub mod error;
 mod export;
 mod inputs;

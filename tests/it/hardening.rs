@@ -454,3 +454,25 @@ fn errors_are_capped() {
         "GRAPHQL_VALIDATION_FAILED"
     );
 }
+
+/// Five exports fit the default complexity limit; six do not.
+#[test]
+fn an_export_weighs_a_fifth_of_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let exports = |n: usize| {
+        format!(
+            "{{ {} }}",
+            (0..n)
+                .map(|i| format!("e{i}: export(format: GRAPHML) "))
+                .collect::<String>()
+        )
+    };
+    let (_, _, body) = post_query(server.port, &exports(4));
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (_, _, body) = post_query(server.port, &exports(6));
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{body:#}"
+    );
+}
