@@ -33,7 +33,6 @@ mod write;
 
 use super::{Contents, Logged, Sink, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,8 +53,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// How to connect, for the start-up read's connection of its own.
     options: PgConnectOptions,
-    /// The open transaction of the current turn, if one is open.
-    turn: Mutex<Option<Transaction<'static, Postgres>>>,
+    /// The connection writes go through, and whether a turn is open on it.
+    writer: Mutex<write::Writer>,
     /// Woken by the listener task for every notification and reconnection.
     news: Arc<Notify>,
     listener: tokio::task::JoinHandle<()>,
@@ -121,7 +120,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             options,
-            turn: Mutex::new(None),
+            writer: Mutex::new(write::Writer::default()),
             news,
             listener,
             timeout: TIMEOUT,
@@ -198,36 +197,28 @@ impl Store for PostgresStore {
     }
 
     async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
-        let mut turn = self.turn.lock().await;
-        // A turn left open (its writer went away) is rolled back first.
-        *turn = None;
-        let (tx, behind) = write::begin(&self.pool, applied, self.timeout).await?;
-        *turn = Some(tx);
-        Ok(behind)
+        let mut writer = self.writer.lock().await;
+        writer.begin(&self.options, applied, self.timeout).await
     }
 
     async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
-        let open = self.turn.lock().await.take();
-        let tx = match open {
-            Some(tx) => tx,
+        let mut writer = self.writer.lock().await;
+        if !writer.is_open() {
             // Without a turn (an import, the seed), this commit is one.
-            None => {
-                let after = writes.first().map_or(0, |w| w.version.saturating_sub(1));
-                let (tx, behind) = write::begin(&self.pool, after, self.timeout).await?;
-                if !behind.is_empty() {
-                    return Err(StoreError::Conflict(format!(
-                        "the database is already past version {after}"
-                    )));
-                }
-                tx
+            let after = writes.first().map_or(0, |w| w.version.saturating_sub(1));
+            let behind = writer.begin(&self.options, after, self.timeout).await?;
+            if !behind.is_empty() {
+                writer.abandon().await;
+                return Err(StoreError::Conflict(format!(
+                    "the database is already past version {after}"
+                )));
             }
-        };
-        write::commit(tx, writes, self.timeout).await
+        }
+        writer.commit(writes, self.timeout).await
     }
 
     async fn abandon(&self) {
-        // Dropping the transaction rolls it back.
-        *self.turn.lock().await = None;
+        self.writer.lock().await.abandon().await;
     }
 
     async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {

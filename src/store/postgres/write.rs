@@ -3,8 +3,8 @@
 use super::{error, CHANNEL};
 use crate::store::{Change, Logged, StoreError, LOG_PAGE};
 use futures_util::TryStreamExt;
-use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection, Postgres, Row};
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -34,50 +34,140 @@ pub(super) async fn within<T>(
     }
 }
 
-/// Begins a turn: a transaction holding the version counter's row lock,
-/// and the writes committed after `applied`.
-pub(super) async fn begin(
-    pool: &PgPool,
-    applied: u64,
-    timeout: Duration,
-) -> Result<(Transaction<'static, Postgres>, Vec<Logged>), StoreError> {
-    let doing = "cannot begin a write";
-    let mut tx = within(timeout, doing, pool.begin()).await?;
-    // Waiting for another writer's turn is not a server that stopped
-    // answering: the lock is taken without a limit; each turn is short.
-    let stored: i64 = sqlx::query_scalar("SELECT version FROM graph_version FOR UPDATE")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| error(doing, e))?;
-    let stored = u64::try_from(stored).unwrap_or(0);
-    if stored < applied {
-        return Err(StoreError::Database(format!(
-            "the database is at version {stored}, behind this instance's {applied}: \
-             it was restored from an older backup or replaced; restart the instance"
-        )));
+/// The connection a store writes through, kept from turn to turn (no pool
+/// check-out, no ping), and whether a turn's transaction is open on it.
+///
+/// A turn is three exchanges with the server: `BEGIN` and the lock on the
+/// version row, sent together; the changes, the log, the counter and the
+/// notification, in one statement when the changes are of one kind (a
+/// single write's usually are); and `COMMIT`. Any failure drops the
+/// connection, which ends the transaction on the server; the next turn
+/// connects again.
+#[derive(Default)]
+pub(super) struct Writer {
+    conn: Option<PgConnection>,
+    open: bool,
+}
+
+impl Writer {
+    /// Whether a turn is open.
+    pub(super) fn is_open(&self) -> bool {
+        self.open && self.conn.is_some()
     }
-    let behind = if stored > applied {
-        log_after(&mut tx, applied, Some(stored), timeout).await?
-    } else {
-        Vec::new()
-    };
-    Ok((tx, behind))
+
+    /// Begins a turn: a transaction holding the version row's lock, and the
+    /// writes committed after `applied`.
+    pub(super) async fn begin(
+        &mut self,
+        options: &PgConnectOptions,
+        applied: u64,
+        timeout: Duration,
+    ) -> Result<Vec<Logged>, StoreError> {
+        // A turn left open (its writer went away) is ended first.
+        self.abandon().await;
+        let doing = "cannot begin a write";
+        if self.conn.is_none() {
+            let options = options.clone();
+            let connect = async move { PgConnection::connect_with(&options).await };
+            self.conn = Some(within(timeout, doing, connect).await?);
+        }
+        let result = self.lock_version(applied, timeout).await;
+        match &result {
+            Ok(_) => self.open = true,
+            Err(_) => self.conn = None,
+        }
+        result
+    }
+
+    async fn lock_version(
+        &mut self,
+        applied: u64,
+        timeout: Duration,
+    ) -> Result<Vec<Logged>, StoreError> {
+        let doing = "cannot begin a write";
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(StoreError::Unavailable(format!("{doing}: not connected")));
+        };
+        // Waiting for another writer's turn is bounded by the server's
+        // lock_timeout, not by the exchange limit: each turn is short, but
+        // several may queue.
+        let rows = conn
+            .fetch_all("BEGIN; SELECT version FROM graph_version FOR UPDATE")
+            .await
+            .map_err(|e| error(doing, e))?;
+        let stored: i64 = rows
+            .first()
+            .ok_or_else(|| StoreError::Database("the version row is missing".into()))?
+            .try_get(0)
+            .map_err(|e| error(doing, e))?;
+        let stored = u64::try_from(stored).unwrap_or(0);
+        if stored < applied {
+            return Err(StoreError::Database(format!(
+                "the database is at version {stored}, behind this instance's {applied}: \
+                 it was restored from an older backup or replaced; restart the instance"
+            )));
+        }
+        if stored > applied {
+            log_after(conn, applied, Some(stored), timeout).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Ends the open turn, if any, without writing.
+    pub(super) async fn abandon(&mut self) {
+        if !std::mem::take(&mut self.open) {
+            return;
+        }
+        let rolled_back = match self.conn.as_mut() {
+            Some(conn) => conn.execute("ROLLBACK").await.is_ok(),
+            None => true,
+        };
+        if !rolled_back {
+            self.conn = None;
+        }
+    }
+
+    /// Writes `writes` into the tables and the log, sets the counter,
+    /// notifies, and commits the open turn.
+    pub(super) async fn commit(
+        &mut self,
+        writes: &[Logged],
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let result = match self.conn.as_mut() {
+            Some(conn) if self.open => commit(conn, writes, timeout).await,
+            _ => Err(StoreError::Database("no turn is open to commit".into())),
+        };
+        self.open = false;
+        if result.is_err() {
+            // The transaction's state is unknown: dropping the connection
+            // ends it on the server.
+            self.conn = None;
+        }
+        result
+    }
 }
 
 /// Writes `writes` into the tables and the log, sets the counter, notifies,
-/// and commits `tx`.
-pub(super) async fn commit(
-    mut tx: Transaction<'static, Postgres>,
+/// and commits the transaction open on `conn`.
+async fn commit(
+    conn: &mut PgConnection,
     writes: &[Logged],
     timeout: Duration,
 ) -> Result<(), StoreError> {
-    let Some(last) = writes.last() else {
-        return Ok(());
-    };
     let doing = "cannot commit a write";
+    let Some(last) = writes.last() else {
+        return within(timeout, doing, conn.execute("COMMIT"))
+            .await
+            .map(drop);
+    };
     let changes: Vec<&Change> = writes.iter().flat_map(|w| &w.changes).collect();
-    for run in runs(&changes)? {
-        within(timeout, doing, run.execute(&mut tx)).await?;
+    let mut runs = runs(&changes)?;
+    // One run goes with the log in the last statement; more go first.
+    let with_log = if runs.len() == 1 { runs.pop() } else { None };
+    for run in &runs {
+        within(timeout, doing, run.execute(&mut *conn)).await?;
     }
     // The log, in parts of at most CHUNK changes, one row per part, sent
     // in statements of at most LOG_BYTES.
@@ -112,27 +202,37 @@ pub(super) async fn commit(
         .bind(v)
         .bind(p)
         .bind(c)
-        .execute(&mut *tx);
+        .execute(&mut *conn);
         within(timeout, doing, insert).await?;
     }
     let (v, p, c) = columns(last_batch);
-    let finish = sqlx::query(
-        "WITH logged AS (
+    let data = with_log
+        .as_ref()
+        .map(|run| format!("data AS ({}), ", run.sql(6)))
+        .unwrap_or_default();
+    let sql = format!(
+        "WITH {data}logged AS (
              INSERT INTO change_log (version, part, changes)
              SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)
          ), counter AS (
              UPDATE graph_version SET version = $4 RETURNING version
          )
-         SELECT pg_notify($5, version::text) FROM counter",
-    )
-    .bind(v)
-    .bind(p)
-    .bind(c)
-    .bind(version(last.version)?)
-    .bind(CHANNEL)
-    .execute(&mut *tx);
-    within(timeout, doing, finish).await?;
-    within(timeout, doing, tx.commit()).await
+         SELECT pg_notify($5, version::text) FROM counter"
+    );
+    let query = sqlx::query(&sql)
+        .bind(v)
+        .bind(p)
+        .bind(c)
+        .bind(version(last.version)?)
+        .bind(CHANNEL);
+    let query = match &with_log {
+        Some(run) => run.bind(query),
+        None => query,
+    };
+    within(timeout, doing, query.execute(&mut *conn)).await?;
+    within(timeout, doing, conn.execute("COMMIT"))
+        .await
+        .map(drop)
 }
 
 /// Log rows in order, split into batches of at most `max_bytes` of bodies
@@ -298,21 +398,37 @@ fn runs<'a>(changes: &[&'a Change]) -> Result<Vec<Run<'a>>, StoreError> {
     Ok(out)
 }
 
-impl Run<'_> {
-    async fn execute(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+impl<'a> Run<'a> {
+    /// The statement, its parameters numbered from `first`.
+    fn sql(&self, first: usize) -> String {
+        let (a, b, c, d) = (first, first + 1, first + 2, first + 3);
         match self {
-            Run::Put(table, rows) => {
+            Run::Put(table, _) => format!(
+                "INSERT INTO {table} (id, body) \
+                 SELECT i, b::json FROM unnest(${a}::text[], ${b}::text[]) AS t(i, b) \
+                 ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body"
+            ),
+            Run::PutRelations(_) => format!(
+                "INSERT INTO relations (id, from_id, to_id, body) \
+                 SELECT i, f, t, b::json \
+                 FROM unnest(${a}::text[], ${b}::text[], ${c}::text[], ${d}::text[]) AS x(i, f, t, b) \
+                 ON CONFLICT (id) DO UPDATE \
+                 SET from_id = EXCLUDED.from_id, to_id = EXCLUDED.to_id, body = EXCLUDED.body"
+            ),
+            Run::Delete(table, _) => format!("DELETE FROM {table} WHERE id = ANY(${a}::text[])"),
+        }
+    }
+
+    /// Binds its parameters, after those `query` has.
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        match self {
+            Run::Put(_, rows) => {
                 let (ids, bodies): (Vec<&str>, Vec<&str>) =
                     rows.iter().map(|(id, b)| (*id, b.as_str())).unzip();
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (id, body) \
-                     SELECT i, b::json FROM unnest($1::text[], $2::text[]) AS t(i, b) \
-                     ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body"
-                ))
-                .bind(ids)
-                .bind(bodies)
-                .execute(conn)
-                .await?;
+                query.bind(ids).bind(bodies)
             }
             Run::PutRelations(rows) => {
                 let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
@@ -322,28 +438,15 @@ impl Run<'_> {
                     cols.2.push(to);
                     cols.3.push(body);
                 }
-                sqlx::query(
-                    "INSERT INTO relations (id, from_id, to_id, body) \
-                     SELECT i, f, t, b::json \
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(i, f, t, b) \
-                     ON CONFLICT (id) DO UPDATE \
-                     SET from_id = EXCLUDED.from_id, to_id = EXCLUDED.to_id, body = EXCLUDED.body",
-                )
-                .bind(cols.0)
-                .bind(cols.1)
-                .bind(cols.2)
-                .bind(cols.3)
-                .execute(conn)
-                .await?;
+                query.bind(cols.0).bind(cols.1).bind(cols.2).bind(cols.3)
             }
-            Run::Delete(table, ids) => {
-                sqlx::query(&format!("DELETE FROM {table} WHERE id = ANY($1::text[])"))
-                    .bind(ids)
-                    .execute(conn)
-                    .await?;
-            }
+            Run::Delete(_, ids) => query.bind(ids.clone()),
         }
-        Ok(())
+    }
+
+    async fn execute(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let sql = self.sql(1);
+        self.bind(sqlx::query(&sql)).execute(conn).await.map(drop)
     }
 }
 
