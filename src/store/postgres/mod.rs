@@ -86,10 +86,12 @@ impl PostgresStore {
             .map_err(|e| StoreError::Database(format!("bad database URL: {e}")))?
             // A writer waits for another's turn at most this long, and a
             // turn left open by an instance that stalled is ended by the
-            // server, releasing the version lock.
+            // server, releasing the version lock. A turn holds the lock
+            // while its writes are applied in memory, which for an import
+            // of millions of items takes minutes: hence fifteen.
             .options([
                 ("lock_timeout", "10s"),
-                ("idle_in_transaction_session_timeout", "30s"),
+                ("idle_in_transaction_session_timeout", "15min"),
             ]);
         let shown = format!(
             "postgres://{}@{}:{}/{}",
