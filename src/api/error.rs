@@ -121,6 +121,9 @@ fn with_code(mut err: ServerError, code: &str) -> ServerError {
     err
 }
 
+/// The longest parse error message returned, in bytes.
+const MAX_MESSAGE: usize = 300;
+
 /// Gives every request-level error (syntax, validation, depth and
 /// complexity limits) an `extensions.code`; async-graphql reports them
 /// with a message only. It also checks a parsed document's shape
@@ -152,14 +155,27 @@ impl Extension for ErrorCodesExt {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         super::shape::scan(query)?;
-        let doc = next.run(ctx, query, variables).await.map_err(|e| {
+        let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
             // The parser's own nesting guard fires before the depth limit
             // is checked, on documents deeper than either allows.
-            let code = if e.message.starts_with("The recursion depth of the query") {
+            let deep = e.message.starts_with("The recursion depth of the query")
+                || e.message.starts_with("recursion limit exceeded");
+            let code = if deep {
+                e.message = "the document nests deeper than the parser takes".into();
                 code::DEPTH_LIMIT
             } else {
                 code::PARSE_FAILED
             };
+            // The parser quotes the offending line whole: a megabyte line
+            // would come back whole.
+            if e.message.len() > MAX_MESSAGE {
+                let mut end = MAX_MESSAGE;
+                while !e.message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                e.message.truncate(end);
+                e.message.push('…');
+            }
             with_code(e, code)
         })?;
         super::shape::check(&doc, self.max_complexity)?;

@@ -476,3 +476,22 @@ fn an_export_weighs_a_fifth_of_a_request() {
         "{body:#}"
     );
 }
+
+/// A document nested past the parser's limit is QUERY_TOO_DEEP, and a parse
+/// error does not echo a long line back.
+#[test]
+fn deep_and_long_lines_get_short_coded_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let deep = format!(
+        "{{ {}id{} }}",
+        "entities { nodes { ".repeat(40),
+        " } }".repeat(40)
+    );
+    let (_, _, body) = post_query(server.port, &deep);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP", "{body:#}");
+    let long = format!("{{ {} !!! }}", "a ".repeat(20_000));
+    let (_, size, body) = post_query(server.port, &long);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    assert!(size < 1000, "an answer of {size} bytes");
+}
