@@ -176,6 +176,9 @@ pub struct ServeArgs {
     /// Parsed documents kept for reuse, persisted queries kept by hash, and requests that passed validation (each; 0 turns all three off).
     #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_SIZE", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_SIZE)]
     pub document_cache_size: usize,
+    /// Bytes the parsed documents kept may hold in all (estimated from their texts); the least recently used go first.
+    #[arg(long, env = "PARTNERGRAPH_DOCUMENT_CACHE_BYTES", default_value_t = crate::http::DEFAULT_DOCUMENT_CACHE_BYTES)]
+    pub document_cache_bytes: usize,
     /// Query responses kept and answered again without running until a write
     /// changes what they read (0 turns it off).
     #[arg(long, env = "PARTNERGRAPH_RESPONSE_CACHE_SIZE", default_value_t = crate::http::DEFAULT_RESPONSE_CACHE_SIZE)]

@@ -202,6 +202,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let state = web::Data::new(
         AppState::new(service, args.limits(), args.max_body_bytes, token)
             .with_document_cache(args.document_cache_size)
+            .with_document_cache_bytes(args.document_cache_bytes)
             .with_response_cache(args.response_cache_size)
             .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms))
             .with_body_timeout(Duration::from_millis(args.body_timeout_ms))

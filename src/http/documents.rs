@@ -57,10 +57,51 @@ pub fn request_key(query: &str, operation: Option<&str>, variables: &Variables) 
 /// persisted-query texts (by SHA-256) and of requests that passed
 /// validation (by `Key`).
 pub struct DocumentCache {
-    parsed: Option<Mutex<LruCache<String, ExecutableDocument>>>,
+    parsed: Option<Mutex<Parsed>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
     validated: Option<Mutex<LruCache<Key, ()>>>,
     validated_tally: Tally,
+}
+
+/// Parsed documents, bounded in entries and in estimated bytes.
+struct Parsed {
+    documents: LruCache<String, ExecutableDocument>,
+    /// What the kept documents are estimated to hold, in bytes.
+    bytes: usize,
+    /// The most bytes kept.
+    budget: usize,
+}
+
+/// Bytes a parsed document holds per byte of its text, as measured: a
+/// 16 KB document of many small fields parses into about 1.8 MB of nodes
+/// and positions. An estimate, on the high side, so that the budget holds.
+const PARSED_PER_TEXT_BYTE: usize = 120;
+
+/// How many bytes parsed documents may hold unless configured.
+pub const DEFAULT_DOCUMENT_CACHE_BYTES: usize = 64 << 20;
+
+/// The estimated memory of the parsed document of `text`.
+fn weight(text: &str) -> usize {
+    text.len().saturating_mul(PARSED_PER_TEXT_BYTE + 1)
+}
+
+impl Parsed {
+    fn keep(&mut self, text: &str, doc: &ExecutableDocument) {
+        let w = weight(text);
+        if w > self.budget {
+            return;
+        }
+        if let Some((old, _)) = self.documents.push(text.to_owned(), doc.clone()) {
+            self.bytes = self.bytes.saturating_sub(weight(&old));
+        }
+        self.bytes += w;
+        while self.bytes > self.budget {
+            let Some((old, _)) = self.documents.pop_lru() else {
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(weight(&old));
+        }
+    }
 }
 
 /// Look-ups in a cache that found what they looked for, and those that did
@@ -113,7 +154,13 @@ impl DocumentCache {
     pub fn new(capacity: usize) -> Self {
         let size = NonZeroUsize::new(capacity);
         DocumentCache {
-            parsed: size.map(|c| Mutex::new(LruCache::new(c))),
+            parsed: size.map(|c| {
+                Mutex::new(Parsed {
+                    documents: LruCache::new(c),
+                    bytes: 0,
+                    budget: DEFAULT_DOCUMENT_CACHE_BYTES,
+                })
+            }),
             persisted: size.map(|c| Mutex::new(LruCache::new(c))),
             validated: size.map(|c| Mutex::new(LruCache::new(c))),
             validated_tally: Tally::new(super::metrics::observe_validation_cache),
@@ -146,14 +193,22 @@ impl DocumentCache {
     /// The parsed document for `text`, if kept.
     pub fn parsed(&self, text: &str) -> Option<ExecutableDocument> {
         let mut parsed = lock(self.parsed.as_ref()?);
-        parsed.get(text).cloned()
+        parsed.documents.get(text).cloned()
+    }
+
+    /// Keeps parsed documents of at most `bytes` (estimated) in all.
+    pub fn with_parsed_bytes(self, bytes: usize) -> Self {
+        if let Some(parsed) = &self.parsed {
+            lock(parsed).budget = bytes;
+        }
+        self
     }
 
     /// Keeps the parsed document of `text`.
     pub fn keep_parsed(&self, text: &str, doc: &ExecutableDocument) {
         if let Some(parsed) = &self.parsed {
             if text.len() <= MAX_CACHED_TEXT {
-                lock(parsed).put(text.to_owned(), doc.clone());
+                lock(parsed).keep(text, doc);
             }
         }
     }
@@ -302,5 +357,13 @@ mod tests {
         let off = DocumentCache::new(0);
         off.keep_parsed("{ a }", &a);
         assert!(off.parsed("{ a }").is_none());
+        // And bounded in bytes: room for two of these, not three.
+        let bytes = DocumentCache::new(10).with_parsed_bytes(weight("{ a }") * 2);
+        let c = parse("{ c }").unwrap_or_else(|| panic!("parses"));
+        bytes.keep_parsed("{ a }", &a);
+        bytes.keep_parsed("{ b }", &b);
+        bytes.keep_parsed("{ c }", &c);
+        assert!(bytes.parsed("{ a }").is_none(), "the least recent went");
+        assert!(bytes.parsed("{ b }").is_some() && bytes.parsed("{ c }").is_some());
     }
 }

@@ -79,6 +79,8 @@ pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// How long a request waits for its `minGraphVersion` unless configured.
 pub const DEFAULT_CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+pub use documents::DEFAULT_DOCUMENT_CACHE_BYTES;
+
 /// How many parsed documents (and, separately, persisted queries) are kept
 /// unless configured otherwise.
 pub const DEFAULT_DOCUMENT_CACHE_SIZE: usize = 1000;
@@ -145,6 +147,13 @@ impl AppState {
     /// then always miss).
     pub fn with_document_cache(mut self, size: usize) -> Self {
         self.documents = documents::DocumentCache::new(size);
+        self
+    }
+
+    /// Keeps parsed documents of at most `bytes` (estimated) in all.
+    pub fn with_document_cache_bytes(mut self, bytes: usize) -> Self {
+        self.documents = std::mem::replace(&mut self.documents, documents::DocumentCache::new(0))
+            .with_parsed_bytes(bytes);
         self
     }
 

@@ -489,9 +489,15 @@ fn deep_and_long_lines_get_short_coded_answers() {
         " } }".repeat(40)
     );
     let (_, _, body) = post_query(server.port, &deep);
-    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP", "{body:#}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+        "{body:#}"
+    );
     let long = format!("{{ {} !!! }}", "a ".repeat(20_000));
     let (_, size, body) = post_query(server.port, &long);
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_PARSE_FAILED"
+    );
     assert!(size < 1000, "an answer of {size} bytes");
 }
