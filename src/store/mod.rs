@@ -241,6 +241,39 @@ pub(crate) fn decode_row<T: serde::de::DeserializeOwned>(
     Ok(item)
 }
 
+/// What a start-up reader thread sends to the thread building the graph:
+/// both engines read on a thread of their own while the caller builds.
+pub(crate) enum Batch {
+    /// How many documents, entities and relations follow.
+    Sizes(usize, usize, usize),
+    /// The next items, in order.
+    Items(Vec<Item>),
+}
+
+/// Items per [`Batch`]: enough that passing them costs little per item,
+/// few enough to keep both threads busy.
+pub(crate) const BATCH: usize = 2048;
+
+/// Batches a reader may run ahead by.
+pub(crate) const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Hands what a reader sends to `sink` until it stops reading; dropping
+/// the receiver then stops the reader at its next batch.
+pub(crate) fn feed(batches: std::sync::mpsc::Receiver<Batch>, sink: &mut dyn Sink) {
+    for batch in batches.iter() {
+        let taken = match batch {
+            Batch::Sizes(d, e, r) => {
+                sink.expect(d, e, r);
+                true
+            }
+            Batch::Items(items) => items.into_iter().all(|i| sink.item(i).is_continue()),
+        };
+        if !taken {
+            break;
+        }
+    }
+}
+
 /// One stored item, as [`Store::load_into`] hands it over.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {

@@ -6,28 +6,15 @@
 
 use super::error;
 use crate::model::{Document, Entity, Relation};
-use crate::store::{decode_row, Contents, Item, Sink, StoreError};
+use crate::store::{
+    decode_row, feed, Batch, Contents, Item, Sink, StoreError, BATCH, BATCHES_IN_FLIGHT,
+};
 use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, Row};
 use std::ops::ControlFlow;
 use std::sync::mpsc::SyncSender;
-
-/// Items per message from the reading task: enough that passing them costs
-/// little per item, few enough to keep both sides busy.
-const BATCH: usize = 2048;
-
-/// Messages the reading task may run ahead by.
-const BATCHES_IN_FLIGHT: usize = 8;
-
-/// What the reading task sends.
-enum Batch {
-    /// How many documents, entities and relations follow.
-    Sizes(usize, usize, usize),
-    /// The next items, in order.
-    Items(Vec<Item>),
-}
 
 /// Hands every item to `sink` (documents, entities, relations, each by
 /// id) and returns the version they are at.
@@ -50,20 +37,7 @@ pub(super) fn stream(options: &PgConnectOptions, sink: &mut dyn Sink) -> Result<
                 runtime.block_on(read_all(options, send))
             })
             .map_err(|e| StoreError::Database(format!("cannot start the reader: {e}")))?;
-        for batch in batches.iter() {
-            let taken = match batch {
-                Batch::Sizes(d, e, r) => {
-                    sink.expect(d, e, r);
-                    true
-                }
-                Batch::Items(items) => items.into_iter().all(|i| sink.item(i).is_continue()),
-            };
-            if !taken {
-                // Dropping the receiver stops the reader at its next batch.
-                break;
-            }
-        }
-        drop(batches);
+        feed(batches, sink);
         reader
             .join()
             .unwrap_or_else(|_| Err(StoreError::Database("the store reader failed".into())))

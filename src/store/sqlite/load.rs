@@ -3,7 +3,9 @@
 
 use super::database;
 use crate::model::{Document, Entity, Relation};
-use crate::store::{decode_row, Contents, Item, Sink, StoreError};
+use crate::store::{
+    decode_row, feed, Batch, Contents, Item, Sink, StoreError, BATCH, BATCHES_IN_FLIGHT,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::de::DeserializeOwned;
 use std::fs::File;
@@ -36,20 +38,7 @@ pub(super) fn stream(db: &Path, sink: &mut dyn Sink) -> Result<u64, StoreError> 
                 path: db.to_path_buf(),
                 source,
             })?;
-        for message in rx.iter() {
-            let taken = match message {
-                Batch::Sizes(d, e, r) => {
-                    sink.expect(d, e, r);
-                    true
-                }
-                Batch::Items(items) => items.into_iter().all(|i| sink.item(i).is_continue()),
-            };
-            if !taken {
-                // Dropping the receiver stops the reader at its next batch.
-                break;
-            }
-        }
-        drop(rx);
+        feed(rx, sink);
         let read = reader
             .join()
             .unwrap_or_else(|_| Err(StoreError::Database("the store reader failed".into())));
@@ -75,21 +64,6 @@ pub(super) fn stored_version(conn: &Connection, path: &Path) -> Result<u64, Stor
         }),
     }
 }
-
-/// What the reader thread of [`SqliteStore::load_into`] sends.
-enum Batch {
-    /// How many documents, entities and relations follow.
-    Sizes(usize, usize, usize),
-    /// The next items, in order.
-    Items(Vec<Item>),
-}
-
-/// Items per message from the reader thread: large enough that passing
-/// them costs little per item, small enough to keep both threads busy.
-const BATCH: usize = 2048;
-
-/// Messages the reader may run ahead by.
-const BATCHES_IN_FLIGHT: usize = 8;
 
 /// Reads the database file (then its write-ahead log) through once, ahead
 /// of SQLite, until `done`. On a cold page cache SQLite would read the disk
