@@ -370,18 +370,33 @@ fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<S
 /// The most errors one answer lists; the rest are counted in one more.
 const MAX_ERRORS: usize = 20;
 
-/// 503 OVERLOADED with Retry-After: the answer past `--max-in-flight`.
-fn overloaded(media: Media) -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .insert_header((header::RETRY_AFTER, "1"))
-        .content_type(media.content_type())
-        .body(
-            error_body(
-                "the server is running as many requests as it takes; retry shortly",
-                code::OVERLOADED,
-            )
-            .to_string(),
-        )
+/// 503 OVERLOADED with a `Retry-After` of `retry_after` seconds: the answer
+/// past a bound of what the server takes at once.
+fn overloaded(media: Media, message: &str, retry_after: u32) -> HttpResponse {
+    let mut response = refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        message,
+        code::OVERLOADED,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    response
+}
+
+/// The answer past `--max-in-flight`.
+fn too_busy(media: Media) -> HttpResponse {
+    overloaded(
+        media,
+        "the server is running as many requests as it takes; retry shortly",
+        1,
+    )
+}
+
+/// An error's `extensions.code`, if it has one.
+fn code_of(e: &ServerError) -> Option<&async_graphql::Value> {
+    e.extensions.as_ref().and_then(|x| x.get("code"))
 }
 
 /// The status of a request error: only graphql-response+json tells it by
@@ -434,7 +449,7 @@ async fn execute(
         let behind = state.service.snapshot().version() < min;
         let waiting = behind.then(|| super::InFlight::enter(state.max_in_flight));
         if matches!(waiting, Some(None)) {
-            return overloaded(media);
+            return too_busy(media);
         }
         if behind && !state.service.reached(min, wait).await {
             let at = state.service.snapshot().version();
@@ -564,7 +579,7 @@ async fn execute(
     // Shed load at once rather than queue without bound: the cache hits
     // above cost nothing and are never refused.
     let Some(_running) = super::InFlight::enter(state.max_in_flight) else {
-        return overloaded(media);
+        return too_busy(media);
     };
     let mut response = schema.execute(request).await;
     let kind = match op_type {
@@ -606,10 +621,7 @@ async fn execute(
     // Past the field budget every remaining field failed alike: answer with
     // one error and no partial data rather than thousands of copies.
     let over_budget = errors.iter().position(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from(code::BUDGET_EXCEEDED))
+        code_of(e).is_some_and(|c| *c == async_graphql::Value::from(code::BUDGET_EXCEEDED))
     });
     if let Some(i) = over_budget {
         let mut first = errors.swap_remove(i);
@@ -625,8 +637,7 @@ async fn execute(
         errors.truncate(MAX_ERRORS);
         let code = errors
             .first()
-            .and_then(|e| e.extensions.as_ref())
-            .and_then(|x| x.get("code"))
+            .and_then(code_of)
             .cloned()
             .unwrap_or_else(|| async_graphql::Value::from(fallback));
         let mut last = ServerError::new(format!("… and {more} more errors"), None);
@@ -636,10 +647,7 @@ async fn execute(
         errors.push(last);
     }
     let unavailable = errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from(code::STORE_UNAVAILABLE))
+        code_of(e).is_some_and(|c| *c == async_graphql::Value::from(code::STORE_UNAVAILABLE))
     });
     let status = if unavailable {
         StatusCode::SERVICE_UNAVAILABLE
@@ -699,16 +707,11 @@ fn websocket(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Http
     data.insert(WriteAccess::Missing);
     match super::websocket::serve(req, payload, state.schema.clone(), data) {
         Ok(response) => response,
-        Err(super::websocket::Refused::Full) => HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "5"))
-            .content_type(Media::Json.content_type())
-            .body(
-                error_body(
-                    "the server holds as many WebSocket connections as it takes; retry shortly",
-                    code::OVERLOADED,
-                )
-                .to_string(),
-            ),
+        Err(super::websocket::Refused::Full) => overloaded(
+            Media::Json,
+            "the server holds as many WebSocket connections as it takes; retry shortly",
+            5,
+        ),
         Err(super::websocket::Refused::Bad(e)) => HttpResponse::BadRequest()
             .content_type(Media::Json.content_type())
             .body(

@@ -43,7 +43,8 @@ mod websocket {
 
     type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-    async fn connect(port: u16) -> Socket {
+    /// Opens a graphql-transport-ws socket, or says why it could not.
+    async fn try_connect(port: u16) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
         let mut request = format!("ws://127.0.0.1:{port}/graphql")
             .into_client_request()
             .unwrap();
@@ -51,7 +52,13 @@ mod websocket {
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
-        tokio_tungstenite::connect_async(request).await.unwrap().0
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(ws, _)| ws)
+    }
+
+    async fn connect(port: u16) -> Socket {
+        try_connect(port).await.unwrap()
     }
 
     /// The close code the server ends the socket with, within `limit`.
@@ -180,14 +187,7 @@ mod websocket {
         drop(one);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let mut request = format!("ws://127.0.0.1:{}/graphql", server.port)
-                .into_client_request()
-                .unwrap();
-            request.headers_mut().insert(
-                "Sec-WebSocket-Protocol",
-                HeaderValue::from_static("graphql-transport-ws"),
-            );
-            if tokio_tungstenite::connect_async(request).await.is_ok() {
+            if try_connect(server.port).await.is_ok() {
                 break;
             }
             assert!(

@@ -45,6 +45,16 @@ fn instance(dir: &Path, name: &str, url: &str) -> Server {
     )
 }
 
+/// A database of its own and two instances on it, A and B (their logs
+/// in the returned directory).
+fn pair(purpose: &str) -> (ScratchDatabase, tempfile::TempDir, Server, Server) {
+    let db = database(purpose);
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(dir.path(), "a", &db.url);
+    let b = instance(dir.path(), "b", &db.url);
+    (db, dir, a, b)
+}
+
 /// The code of a response's first error.
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -78,10 +88,7 @@ fn version(port: u16) -> i64 {
 #[test]
 fn a_write_on_one_instance_is_read_on_the_other_with_min_graph_version() {
     let _server = sharing();
-    let db = database("ryw");
-    let dir = tempfile::tempdir().unwrap();
-    let a = instance(dir.path(), "a", &db.url);
-    let b = instance(dir.path(), "b", &db.url);
+    let (_db, _dir, a, b) = pair("ryw");
     assert_eq!(server::counts(a.port), server::counts(b.port));
 
     for (port, other) in [(a.port, b.port), (b.port, a.port)] {
@@ -131,10 +138,7 @@ fn a_write_on_one_instance_is_read_on_the_other_with_min_graph_version() {
 #[test]
 fn the_same_id_created_on_two_instances_at_once_succeeds_once() {
     let _server = sharing();
-    let db = database("conflict");
-    let dir = tempfile::tempdir().unwrap();
-    let a = instance(dir.path(), "a", &db.url);
-    let b = instance(dir.path(), "b", &db.url);
+    let (_db, _dir, a, b) = pair("conflict");
     for i in 0..12 {
         let id = format!("twice-{i}");
         let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -315,10 +319,7 @@ fn export(port: u16) -> String {
 #[test]
 fn an_instance_killed_mid_stream_loses_no_acknowledged_write() {
     let _server = sharing();
-    let db = database("kill");
-    let dir = tempfile::tempdir().unwrap();
-    let a = instance(dir.path(), "a", &db.url);
-    let b = instance(dir.path(), "b", &db.url);
+    let (db, dir, a, b) = pair("kill");
     let writers = Writers::start(&[a.port, b.port], 8, "w");
     std::thread::sleep(Duration::from_millis(1500));
     a.kill();
@@ -343,6 +344,17 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy to the server of `url` (`postgres://user@host:port/name`),
+    /// and the URL of the same database through it.
+    fn to(url: &str) -> (Proxy, String) {
+        let (head, name) = url.rsplit_once('/').unwrap();
+        let (user, addr) = head.rsplit_once('@').unwrap();
+        let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
+        let proxy = Proxy::start((host.to_owned(), port.parse().unwrap()));
+        let via = format!("{user}@{host}:{}/{name}", proxy.port);
+        (proxy, via)
+    }
+
     fn start(target: (String, u16)) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -400,12 +412,7 @@ fn while_the_database_is_away_reads_go_on_and_writes_fail_fast() {
     let db = database("away");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    // postgres://user@host:port/name, with the proxy's port.
-    let (head, name) = db.url.rsplit_once('/').unwrap();
-    let (user, addr) = head.rsplit_once('@').unwrap();
-    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
-    let proxy = Proxy::start((host.to_owned(), port.parse().unwrap()));
-    let via = format!("{user}@{host}:{}/{name}", proxy.port);
+    let (proxy, via) = Proxy::to(&db.url);
     let a = instance(dir, "a", &via);
     let b = instance(dir, "b", &db.url);
     let (status, body) = create(a.port, "before").unwrap();
@@ -461,11 +468,7 @@ fn connections_cut_during_writes_lose_no_acknowledged_write() {
     let _server = sharing();
     let db = database("cut");
     let tmp = tempfile::tempdir().unwrap();
-    let (head, name) = db.url.rsplit_once('/').unwrap();
-    let (user, addr) = head.rsplit_once('@').unwrap();
-    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "5432"));
-    let proxy = Proxy::start((host.to_owned(), port.parse().unwrap()));
-    let via = format!("{user}@{host}:{}/{name}", proxy.port);
+    let (proxy, via) = Proxy::to(&db.url);
     // Both instances reach the database only through the proxy.
     let a = instance(tmp.path(), "a", &via);
     let b = instance(tmp.path(), "b", &via);
@@ -560,10 +563,7 @@ fn restart_postgres() {
 fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
     // Alone: no other test here may see the server go.
     let _server = SERVER.blocking_write();
-    let db = database("restart");
-    let tmp = tempfile::tempdir().unwrap();
-    let a = instance(tmp.path(), "a", &db.url);
-    let b = instance(tmp.path(), "b", &db.url);
+    let (_db, _dir, a, b) = pair("restart");
     let writers = Writers::start(&[a.port, b.port], 4, "r");
     std::thread::sleep(Duration::from_millis(800));
     let before = writers.count();

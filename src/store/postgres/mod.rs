@@ -135,11 +135,6 @@ impl PostgresStore {
         self.timeout = timeout;
         self
     }
-
-    /// The database's address, without its password.
-    pub fn shown(&self) -> &str {
-        &self.shown
-    }
 }
 
 /// Wakes `news` for every notification, and whenever the connection was
@@ -240,4 +235,4 @@ impl Store for PostgresStore {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
