@@ -423,17 +423,27 @@ impl GraphService {
     /// (unless only following) every queued write as one group, all
     /// published together. Returns whether the store answered.
     async fn turn(&self, only_follow: bool) -> bool {
-        let mut spare = self.writer.lock().await;
-        let published = self.snapshot();
         let mut behind = Vec::new();
         if only_follow {
-            match self.store.log_after(published.version()).await {
+            // Read before the writer lock is taken, so that a poll finding
+            // nothing new never holds this instance's writes up.
+            match self.store.log_after(self.snapshot().version()).await {
                 Ok(log) if log.is_empty() => return self.answered(None),
                 Ok(log) => behind = log,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the store's change log");
                     return self.answered(Some(&error));
                 }
+            }
+        }
+        let mut spare = self.writer.lock().await;
+        let published = self.snapshot();
+        if only_follow {
+            // A write of this instance may have applied some of them since;
+            // what remains follows the published version without a gap.
+            behind.retain(|w| w.version > published.version());
+            if behind.is_empty() {
+                return self.answered(None);
             }
         } else if lock(&self.queue).is_empty() {
             // An earlier task took this write into its group.
