@@ -21,7 +21,6 @@ Every loop is bounded in count and time. Prints a line per phase and a
 Markdown table.
 """
 import argparse
-import http.client
 import json
 import os
 import signal
@@ -34,24 +33,18 @@ import urllib.parse
 
 from websockets.sync.client import connect
 
+# One keep-alive HTTP connection with the write token: bench/writes.py's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from writes import Client as HttpClient  # noqa: E402
+
 CREATE = "mutation($i: EntityInput!) { createEntity(input: $i) { id } }"
 
 
-class Client:
-    def __init__(self, url, token):
-        u = urllib.parse.urlparse(url)
-        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-        self.headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
-
+class Client(HttpClient):
     def create(self, ident, document, quote):
-        body = json.dumps({"query": CREATE, "variables": {"i": {
+        data = self.post(CREATE, {"i": {
             "id": ident, "kind": "ARMED_FORCE", "name": f"Probe {ident}",
-            "sources": [{"document": document, "quote": quote}]}}})
-        self.conn.request("POST", "/graphql", body, self.headers)
-        resp = self.conn.getresponse()
-        data = json.loads(resp.read())
-        if resp.status != 200 or data.get("errors"):
-            raise SystemExit(f"write failed: {resp.status} {data}")
+            "sources": [{"document": document, "quote": quote}]}})
         return data["extensions"]["graphVersion"]
 
 
