@@ -166,6 +166,9 @@ pub struct ServeArgs {
     /// Most fields one request may resolve; beyond it the request is refused (BUDGET_EXCEEDED).
     #[arg(long, env = "PARTNERGRAPH_MAX_RESOLVED_FIELDS", default_value_t = Limits::default().max_resolved_fields)]
     pub max_resolved_fields: usize,
+    /// Largest answer to one GraphQL request, in bytes (its JSON, escapes aside); a larger one is refused (BUDGET_EXCEEDED) as soon as it passes the size, and an export known to be larger before it is built.
+    #[arg(long, env = "PARTNERGRAPH_MAX_RESPONSE_BYTES", default_value_t = Limits::default().max_response_bytes)]
+    pub max_response_bytes: usize,
     /// Longest time, in milliseconds, one path, neighbourhood, funding-flow or centrality analysis may take (BUDGET_EXCEEDED beyond).
     #[arg(
         long,
@@ -183,6 +186,9 @@ pub struct ServeArgs {
     /// changes what they read (0 turns it off).
     #[arg(long, env = "PARTNERGRAPH_RESPONSE_CACHE_SIZE", default_value_t = crate::http::DEFAULT_RESPONSE_CACHE_SIZE)]
     pub response_cache_size: usize,
+    /// Bytes the kept query responses may hold in all (estimated: bodies and what they read); the least recently used go first.
+    #[arg(long, env = "PARTNERGRAPH_RESPONSE_CACHE_BYTES", default_value_t = crate::http::DEFAULT_RESPONSE_CACHE_BYTES)]
+    pub response_cache_bytes: usize,
     /// Largest request body, in bytes.
     #[arg(long, env = "PARTNERGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -192,6 +198,15 @@ pub struct ServeArgs {
     /// How long a client has to send a request's whole body (408 REQUEST_TIMEOUT beyond), so that a body sent a byte at a time cannot hold a connection.
     #[arg(long, env = "PARTNERGRAPH_BODY_TIMEOUT_MS", default_value_t = 10_000)]
     pub body_timeout_ms: u64,
+    /// Client connections open at once, in all (default: the open-file limit, raised to its hard limit at start, less 128 for the store and logs). Past it a new connection is answered 503 OVERLOADED and closed at once.
+    #[arg(long, env = "PARTNERGRAPH_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Client connections open at once from one address (0: no cap; behind a proxy or load balancer, where every client shares the proxy's address, set 0 or the proxy's own connection limit). Past it a new connection from that address is answered 503 OVERLOADED and closed at once.
+    #[arg(long, env = "PARTNERGRAPH_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = crate::http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// How often, in milliseconds, a WebSocket is pinged; a peer that sends nothing, not even a pong, for three intervals is closed.
+    #[arg(long, env = "PARTNERGRAPH_WEBSOCKET_PING_MS", default_value_t = 15_000)]
+    pub websocket_ping_ms: u64,
     /// Origins allowed to call the API from a browser (comma-separated; `*` for any). None by default.
     #[arg(long, env = "PARTNERGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -217,6 +232,7 @@ impl ServeArgs {
             max_path_length: self.max_path_length,
             max_neighborhood_depth: self.max_neighborhood_depth,
             max_resolved_fields: self.max_resolved_fields,
+            max_response_bytes: self.max_response_bytes,
             analysis_time_limit: std::time::Duration::from_millis(self.analysis_time_limit_ms),
         }
     }

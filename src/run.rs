@@ -204,21 +204,27 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             .with_document_cache(args.document_cache_size)
             .with_document_cache_bytes(args.document_cache_bytes)
             .with_response_cache(args.response_cache_size)
+            .with_response_cache_bytes(args.response_cache_bytes)
             .with_consistency_wait(Duration::from_millis(args.consistency_wait_ms))
             .with_body_timeout(Duration::from_millis(args.body_timeout_ms))
-            .with_max_in_flight(args.max_in_flight),
+            .with_max_in_flight(args.max_in_flight)
+            .with_websocket_ping(Duration::from_millis(args.websocket_ping_ms)),
     );
     let cors = args.cors_origins.clone();
-    let mut server = HttpServer::new(move || http::app(state.clone(), &cors))
-        .shutdown_timeout(args.shutdown_timeout)
-        .bind(args.listen)?;
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    server = server
+    let max_connections = connection_cap(args.max_connections);
+    let gate = http::connections::Gate::new(max_connections, args.max_connections_per_address);
+    let server = HttpServer::new(move || http::app(state.clone(), &cors))
+        .shutdown_timeout(args.shutdown_timeout)
+        .on_connect(move |io, data| gate.admit(io, data))
+        // The gate refuses past the cap; actix's own cap (per worker, and
+        // queueing rather than refusing) must never be what stops a client.
+        .max_connections(max_connections.saturating_add(64))
         .workers(workers)
-        .max_connections(connection_cap(workers));
+        .bind(args.listen)?;
     for addr in server.addrs() {
         // On stdout, so that scripts and tests can find a port chosen by the OS.
         println!("partnergraph listening on http://{addr}");
@@ -350,11 +356,11 @@ async fn export(
 }
 
 /// Raises the open-file limit to its hard limit (so that thousands of
-/// clients can be served), and returns how many connections each of
-/// `workers` may hold so that together they stay below it, with room for
-/// the store's files and connections: a crowd of slow clients then waits
-/// for a place instead of leaving the process unable to open a file.
-fn connection_cap(workers: usize) -> usize {
+/// clients can be served), and returns how many client connections may be
+/// open at once: `asked` if given, never more than the limit less room
+/// for the store's files and connections, so that a crowd of clients is
+/// refused rather than leaving the process unable to open a file.
+fn connection_cap(asked: Option<usize>) -> usize {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(error) => {
@@ -362,17 +368,17 @@ fn connection_cap(workers: usize) -> usize {
             rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
         }
     };
-    let total = usize::try_from(limit)
+    let room = usize::try_from(limit)
         .unwrap_or(usize::MAX)
         .saturating_sub(128)
-        .max(64);
-    let per_worker = (total / workers).clamp(16, 25_000);
+        .clamp(16, 1_000_000);
+    let cap = asked.map_or(room, |asked| asked.clamp(1, room));
     tracing::info!(
         open_files = limit,
-        connections = per_worker * workers,
+        connections = cap,
         "open-file limit and connection cap"
     );
-    per_worker
+    cap
 }
 
 /// A plain HTTP/1.1 GET of `path`, so the container image needs no curl.

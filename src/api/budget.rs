@@ -1,23 +1,32 @@
-//! A per-request budget of resolved fields. Depth and complexity limits
-//! bound the shape of a document, not the size of its answer: nested
-//! `neighbors` fifteen deep is shallow and simple by both measures yet
-//! fans out exponentially. Complexity multipliers would not help either,
-//! since async-graphql applies them only below object types, not below the
-//! `Entity` interface. So every field resolution is counted, and past the
-//! budget the rest of the request is refused.
+//! A per-request budget of resolved fields and of answer bytes. Depth and
+//! complexity limits bound the shape of a document, not the size of its
+//! answer: nested `neighbors` fifteen deep is shallow and simple by both
+//! measures yet fans out exponentially, and one field may hold a long
+//! text. Complexity multipliers would not help either, since async-graphql
+//! applies them only below object types, not below the `Entity` interface.
+//! So every field resolution is counted, with the bytes its name and value
+//! add to the answer, and past either budget the rest of the request is
+//! refused (`BUDGET_EXCEEDED`) before the answer is written out. A field
+//! that builds a large value in one go (`export`) asks the budget for its
+//! least size first ([`AnswerBytes::reserve`]), so that one too large for
+//! the budget is refused before it is built.
 
 use super::error::code;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
+    ResolveInfo,
 };
-use async_graphql::{Response, ServerError, ServerResult, Value};
+use async_graphql::{Request, Response, ServerError, ServerResult, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Refuses a request once it has resolved more than `max` fields.
+/// Refuses a request once it has resolved more than `max` fields, or its
+/// answer would hold more than `max_bytes` bytes.
 pub struct FieldBudget {
     /// The most fields one request may resolve.
     pub max: usize,
+    /// The most bytes one answer may hold (its JSON, escapes aside).
+    pub max_bytes: usize,
 }
 
 impl ExtensionFactory for FieldBudget {
@@ -26,6 +35,10 @@ impl ExtensionFactory for FieldBudget {
         Arc::new(Counter {
             max: self.max,
             used: AtomicUsize::new(0),
+            bytes: AnswerBytes {
+                max: self.max_bytes,
+                used: Arc::new(AtomicUsize::new(0)),
+            },
         })
     }
 }
@@ -33,17 +46,87 @@ impl ExtensionFactory for FieldBudget {
 struct Counter {
     max: usize,
     used: AtomicUsize,
+    bytes: AnswerBytes,
 }
 
-/// The message of a request that ran over its budget.
+/// The bytes one answer has used so far, in the request's data so that a
+/// resolver can ask for room before it builds a large value.
+#[derive(Clone)]
+pub struct AnswerBytes {
+    max: usize,
+    used: Arc<AtomicUsize>,
+}
+
+impl AnswerBytes {
+    /// Counts `n` more bytes of the answer; an error once they pass the
+    /// budget.
+    fn add(&self, n: usize) -> ServerResult<()> {
+        let before = self.used.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > self.max {
+            return Err(exceeded(format!(
+                "the answer would be larger than {} bytes; ask for less (smaller pages, fewer or smaller exports; a whole export of a large graph is GET /export/{{format}})",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether a value of at least `n` bytes still fits: if not, why, before
+    /// the value is built. Nothing is counted: the value is, once built.
+    pub fn reserve(&self, n: usize) -> Result<(), String> {
+        if self.used.load(Ordering::Relaxed).saturating_add(n) > self.max {
+            return Err(format!(
+                "the answer would be larger than {} bytes: this field alone would hold at least {n}; ask for less (a whole export of a large graph is GET /export/{{format}})",
+                self.max
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A `BUDGET_EXCEEDED` error saying `message`.
+fn exceeded(message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code::BUDGET_EXCEEDED);
+    err.extensions = Some(ext);
+    err
+}
+
+/// The message of a request that ran over its field budget.
 fn exceeded_message(max: usize) -> String {
     format!(
         "the answer would have more than {max} fields; ask for fewer (smaller pages, less nesting)"
     )
 }
 
+/// The bytes a resolved value adds to the answer's JSON, beyond those of
+/// the fields below it, which count themselves as they resolve: its
+/// scalars (in lists too) as written, escapes aside.
+fn written_size(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Boolean(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Enum(e) => e.len() + 2,
+        Value::Binary(b) => b.len() * 4 + 2,
+        Value::List(items) => 2 + items.iter().map(|v| written_size(v) + 1).sum::<usize>(),
+        Value::Object(_) => 2,
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for Counter {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        next.run(ctx, request.data(self.bytes.clone())).await
+    }
+
     /// A query executes once; a subscription once per event, and each
     /// event is an answer of its own, with the whole budget. Without this a
     /// subscription's count ran on from event to event, and after some
@@ -55,6 +138,7 @@ impl Extension for Counter {
         next: NextExecute<'_>,
     ) -> Response {
         self.used.store(0, Ordering::Relaxed);
+        self.bytes.used.store(0, Ordering::Relaxed);
         next.run(ctx, operation_name).await
     }
 
@@ -65,13 +149,13 @@ impl Extension for Counter {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         if self.used.fetch_add(1, Ordering::Relaxed) >= self.max {
-            let mut err = ServerError::new(exceeded_message(self.max), None);
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", code::BUDGET_EXCEEDED);
-            err.extensions = Some(ext);
-            return Err(err);
+            return Err(exceeded(exceeded_message(self.max)));
         }
-        next.run(ctx, info).await
+        let name = info.alias.unwrap_or(info.name).len() + 4;
+        let value = next.run(ctx, info).await?;
+        let size = value.as_ref().map_or(4, written_size);
+        self.bytes.add(name + size)?;
+        Ok(value)
     }
 }
 

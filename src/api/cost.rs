@@ -1,22 +1,47 @@
-//! The cost model: what a field weighs in the complexity limit
-//! (`--max-complexity`, 5,000 by default), checked before anything runs.
-//! A plain field weighs 1 plus what it selects. Heavier fields, as the
-//! README lists them:
-//! - a list with pages (`entities`, `relations`, `Entity.relations`):
-//!   1 + its page size (`first`, else `last`, else 20) × its selection;
-//! - a list of unknown length (`neighbors`, a neighbourhood's entities and
-//!   relations, funding flows): [`SPREAD`] × its selection;
+//! The cost model: what a query weighs against the complexity limit
+//! (`--max-complexity`, 5,000 by default), worked out from the parsed
+//! document, its variables and the schema before anything runs.
+//!
+//! Every field weighs 1 plus what it selects, and every item of a list
+//! weighs 1 plus its selection, as the README lists:
+//! - a page (`entities`, `relations`, `Entity.relations`): 1 + its size
+//!   (`first`, else `last`, else 20) × (its selection + 1);
+//! - a list of unknown length (`neighbors`, `members`, a neighbourhood's
+//!   or a path's entities and relations, …): [`SPREAD`] items; a list of
+//!   one item's own facts (`aliases`, `sources`, `categories`,
+//!   `positions`): [`SHORT`] items; the counts by kind: one per kind;
 //! - `shortestPath`: [`PATH`] + its selection; `paths`: [`PATH`] × its
-//!   `maxLength` + `first` × its selection; `neighborhood`: [`PATH`] ×
-//!   (`depth` + 1) + [`SPREAD`] × its selection;
-//! - `fundingFlows`: [`FLOWS`] + [`SPREAD`] × its selection;
-//! - `centrality`: [`RANKING`] + `first` × its selection;
+//!   `maxLength` + `first` items; `neighborhood`: [`PATH`] × (`depth` + 1)
+//!   + its selection;
+//! - `fundingFlows`: [`FLOWS`] + [`SPREAD`] items;
+//! - `centrality`: [`RANKING`] + `first` items;
 //! - `export`: [`EXPORT`]: five whole-graph exports fill a request.
+//!
+//! The weights go by the type a field is asked on, interfaces included, so
+//! `neighbors` weighs the same through `Entity` as through `Ministry`.
+//! (async-graphql's own complexity limit applies a field's weight only
+//! when its parent is an object type, which would leave every field asked
+//! through the `Entity` interface at 1; hence a model of our own, read
+//! from the schema's SDL.) Fragments are sized once each, so a document
+//! whose fragments spread one another costs its weight to check, not its
+//! expansion.
+
+use super::error::code;
+use async_graphql::parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
+    ServiceDocument, TypeKind, TypeSystemDefinition,
+};
+use async_graphql::{ErrorExtensionValues, Pos, ServerError, Value, Variables};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A path search, per hop it may take.
 pub const PATH: usize = 50;
-/// A list of unknown length: what its selection is multiplied by.
+/// A list of unknown length: the items it is weighed at.
 pub const SPREAD: usize = 10;
+/// A list of one item's own facts (aliases, sources): the items it is
+/// weighed at.
+pub const SHORT: usize = 4;
 /// The funding flows.
 pub const FLOWS: usize = 100;
 /// A centrality ranking (cached per version once computed).
@@ -26,13 +51,458 @@ pub const EXPORT: usize = 1000;
 
 /// The page a list field is asked for (`first`, else `last`, else the
 /// default page of 20), as a weight of at least 1.
-pub fn page(first: Option<i32>, last: Option<i32>) -> usize {
+pub fn page(first: Option<i64>, last: Option<i64>) -> usize {
     usize::try_from(first.or(last).unwrap_or(20))
         .unwrap_or(0)
         .max(1)
 }
 
 /// Hops asked for, as a weight of at least 1.
-pub fn hops(n: Option<i32>) -> usize {
+pub fn hops(n: Option<i64>) -> usize {
     usize::try_from(n.unwrap_or(1)).unwrap_or(0).max(1)
+}
+
+/// A list of `items` items, each weighing 1 plus `each`.
+pub fn list(items: usize, each: usize) -> usize {
+    items
+        .saturating_mul(each.saturating_add(1))
+        .saturating_add(1)
+}
+
+/// What the schema says of one field, for weighing it.
+#[derive(Debug)]
+struct FieldInfo {
+    /// The named type it returns, lists and non-null taken off.
+    returns: String,
+    /// It returns a list.
+    list: bool,
+    /// It takes `first`/`last` and returns a page (a `…Connection`).
+    paged: bool,
+    /// Its arguments' default values, by name.
+    defaults: HashMap<String, i64>,
+}
+
+/// The schema's fields, by type and name, read from its SDL.
+#[derive(Debug, Default)]
+pub struct Model {
+    fields: HashMap<(String, String), FieldInfo>,
+}
+
+/// The model of the served schema, read once.
+pub static MODEL: LazyLock<Model> = LazyLock::new(|| {
+    use async_graphql::Schema;
+    let sdl = Schema::build(super::Query, super::Mutation, super::Subscription)
+        .register_output_type::<super::types::EntityIsNode>()
+        .finish()
+        .sdl();
+    Model::of(&sdl)
+});
+
+impl Model {
+    /// The model of the schema `sdl` describes; empty if it does not parse
+    /// (then every field weighs 1 plus its selection).
+    pub fn of(sdl: &str) -> Model {
+        let Ok(doc) = async_graphql::parser::parse_schema(sdl) else {
+            return Model::default();
+        };
+        Model::from_document(&doc)
+    }
+
+    fn from_document(doc: &ServiceDocument) -> Model {
+        let mut fields = HashMap::new();
+        for def in &doc.definitions {
+            let TypeSystemDefinition::Type(t) = def else {
+                continue;
+            };
+            let defined = match &t.node.kind {
+                TypeKind::Object(o) => &o.fields,
+                TypeKind::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            for f in defined {
+                let f = &f.node;
+                let mut ty = &f.ty.node;
+                let mut list = false;
+                let returns = loop {
+                    match &ty.base {
+                        BaseType::Named(name) => break name.to_string(),
+                        BaseType::List(inner) => {
+                            list = true;
+                            ty = inner;
+                        }
+                    }
+                };
+                let arg = |n: &str| f.arguments.iter().any(|a| a.node.name.node == n);
+                let paged = (arg("first") || arg("last")) && returns.ends_with("Connection");
+                let defaults = f
+                    .arguments
+                    .iter()
+                    .filter_map(|a| {
+                        let v = a.node.default_value.as_ref()?;
+                        let Value::Number(n) = &v.node else {
+                            return None;
+                        };
+                        let n = n.as_i64()?;
+                        Some((a.node.name.node.to_string(), n))
+                    })
+                    .collect();
+                fields.insert(
+                    (t.node.name.node.to_string(), f.name.node.to_string()),
+                    FieldInfo {
+                        returns,
+                        list,
+                        paged,
+                        defaults,
+                    },
+                );
+            }
+        }
+        Model { fields }
+    }
+
+    /// The cost of the costliest operation of `doc` with `variables`.
+    pub fn cost(&self, doc: &ExecutableDocument, variables: &Variables) -> usize {
+        let mut walk = Walk {
+            model: self,
+            doc,
+            variables,
+            fragments: HashMap::new(),
+            visiting: Vec::new(),
+        };
+        let root = |ty: async_graphql::parser::types::OperationType| match ty {
+            async_graphql::parser::types::OperationType::Query => "Query",
+            async_graphql::parser::types::OperationType::Mutation => "Mutation",
+            async_graphql::parser::types::OperationType::Subscription => "Subscription",
+        };
+        match &doc.operations {
+            DocumentOperations::Single(op) => {
+                walk.set(root(op.node.ty), &op.node.selection_set.node)
+            }
+            DocumentOperations::Multiple(ops) => ops
+                .values()
+                .map(|op| walk.set(root(op.node.ty), &op.node.selection_set.node))
+                .max()
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// The refusal of a query that costs `cost`, more than `max`.
+pub fn refusal(cost: usize, max: usize) -> ServerError {
+    let mut e = ServerError::new(
+        format!(
+            "the query costs {cost}, more than the {max} allowed; ask for smaller pages, \
+             fewer nested lists or fewer heavy fields (the README lists what each weighs)"
+        ),
+        Some(Pos::default()),
+    );
+    e.locations.clear();
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", code::COMPLEXITY_LIMIT);
+    ext.set("cost", cost as u64);
+    ext.set("maxCost", max as u64);
+    e.extensions = Some(ext);
+    e
+}
+
+/// One walk over a document, each fragment weighed once.
+struct Walk<'a> {
+    model: &'a Model,
+    doc: &'a ExecutableDocument,
+    variables: &'a Variables,
+    fragments: HashMap<&'a str, usize>,
+    /// Fragments being weighed, to stop at a cycle (which validation
+    /// refuses anyway).
+    visiting: Vec<&'a str>,
+}
+
+impl<'a> Walk<'a> {
+    /// The weight of `set` asked on type `on`.
+    fn set(&mut self, on: &str, set: &'a SelectionSet) -> usize {
+        set.items.iter().fold(0usize, |total, item| {
+            let w = match &item.node {
+                Selection::Field(f) => self.field(on, &f.node),
+                Selection::InlineFragment(i) => {
+                    let on = i
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map_or(on, |c| c.node.on.node.as_str());
+                    self.set(on, &i.node.selection_set.node)
+                }
+                Selection::FragmentSpread(s) => self.fragment(s.node.fragment_name.node.as_str()),
+            };
+            total.saturating_add(w)
+        })
+    }
+
+    fn fragment(&mut self, name: &str) -> usize {
+        if let Some(w) = self.fragments.get(name) {
+            return *w;
+        }
+        let Some((key, fragment)) = self.doc.fragments.get_key_value(name) else {
+            // Unknown: validation names it.
+            return 0;
+        };
+        let key = key.as_str();
+        if self.visiting.contains(&key) {
+            return 0;
+        }
+        self.visiting.push(key);
+        let on = fragment.node.type_condition.node.on.node.as_str();
+        let w = self.set(on, &fragment.node.selection_set.node);
+        self.visiting.pop();
+        self.fragments.insert(key, w);
+        w
+    }
+
+    /// An integer argument of `f`, given or by default.
+    fn int(&self, f: &Field, info: Option<&FieldInfo>, name: &str) -> Option<i64> {
+        let given = f
+            .arguments
+            .iter()
+            .find(|(n, _)| n.node == name)
+            .and_then(|(_, v)| {
+                let value = v
+                    .node
+                    .clone()
+                    .into_const_with(|var| self.variables.get(&var).cloned().ok_or(()));
+                match value {
+                    Ok(Value::Number(n)) => n.as_i64(),
+                    _ => None,
+                }
+            });
+        given.or_else(|| info.and_then(|i| i.defaults.get(name).copied()))
+    }
+
+    fn field(&mut self, on: &str, f: &'a Field) -> usize {
+        let name = f.name.node.as_str();
+        let info = self.model.fields.get(&(on.to_owned(), name.to_owned()));
+        let child = match info {
+            Some(i) => self.set(&i.returns, &f.selection_set.node),
+            None => self.set("", &f.selection_set.node),
+        };
+        let Some(i) = info else {
+            return child.saturating_add(1);
+        };
+        let int = |n| self.int(f, Some(i), n);
+        match (on, name) {
+            ("Query", "shortestPath") => PATH.saturating_add(child),
+            ("Query", "paths") => (PATH.saturating_mul(hops(int("maxLength"))))
+                .saturating_add(list(page(int("first"), None), child)),
+            ("Query", "neighborhood") => PATH
+                .saturating_mul(hops(int("depth")).saturating_add(1))
+                .saturating_add(child),
+            ("Query", "fundingFlows") => FLOWS.saturating_add(list(SPREAD, child)),
+            ("Query", "centrality") => {
+                RANKING.saturating_add(list(page(int("first"), None), child))
+            }
+            ("Query", "export") => EXPORT.saturating_add(child),
+            (_, "entitiesByKind") => list(crate::model::EntityKind::ALL.len(), child),
+            (_, "relationsByKind") => list(crate::model::RelationKind::ALL.len(), child),
+            _ if i.paged => list(page(int("first"), int("last")), child),
+            // A page's items are weighed where the page is asked for.
+            _ if on.ends_with("Connection") => child.saturating_add(1),
+            (_, "aliases" | "sources" | "categories" | "positions") if i.list => list(SHORT, child),
+            _ if i.list => list(SPREAD, child),
+            _ => child.saturating_add(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cost computed before any work, against the work done, over
+    //! generated documents: fields, aliases-free repeats, inline fragments
+    //! with directives, and named fragments spreading one another.
+    //!
+    //! The graph has three entities and two relations, so every list of
+    //! unknown length holds fewer items than [`SPREAD`] and every page
+    //! fewer than its size: on it the cost must bound the fields resolved
+    //! exactly. (On larger graphs [`SPREAD`] is an estimate for lists of
+    //! unknown length, and the field budget bounds what they resolve.)
+    use super::*;
+    use crate::api::{builder, shape, Limits};
+    use crate::graph::testing::{graph, rel};
+    use crate::model::{EntityKind as K, RelationKind as R};
+    use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory};
+    use async_graphql::extensions::{NextResolve, ResolveInfo};
+    use async_graphql::{ServerResult, ValidationMode};
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Counts the fields resolved.
+    struct Work(Arc<AtomicUsize>);
+
+    impl ExtensionFactory for Work {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(Work(self.0.clone()))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Extension for Work {
+        async fn resolve(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            info: ResolveInfo<'_>,
+            next: NextResolve<'_>,
+        ) -> ServerResult<Option<Value>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            next.run(ctx, info).await
+        }
+    }
+
+    /// A selection on `Entity` (or on `Organization`, one of its types,
+    /// which has all of `Entity`'s fields), `depth` levels deep at most, spreading
+    /// fragments among `spreads`.
+    fn entity_selection(depth: u32, spreads: Vec<usize>) -> BoxedStrategy<String> {
+        let leaf = prop_oneof![
+            Just("id".to_owned()),
+            Just("name".to_owned()),
+            Just("kind".to_owned()),
+            Just("aliases".to_owned()),
+            Just("degree".to_owned()),
+            Just("sources { quote document { id } }".to_owned()),
+        ];
+        let spread = if spreads.is_empty() {
+            Just(String::new()).boxed()
+        } else {
+            proptest::sample::select(spreads.clone())
+                .prop_map(|i| format!("...F{i}"))
+                .boxed()
+        };
+        let item = if depth == 0 {
+            prop_oneof![4 => leaf, 1 => spread].boxed()
+        } else {
+            let inner = entity_selection(depth - 1, spreads);
+            prop_oneof![
+                4 => leaf,
+                1 => spread,
+                1 => inner.clone().prop_map(|s| format!("neighbors {{ {s} }}")),
+                1 => (1..4u8, inner.clone()).prop_map(|(n, s)| format!(
+                    "r{n}: relations(first: {n}) {{ totalCount nodes {{ id kind from {{ {s} }} }} }}"
+                )),
+                1 => inner.clone().prop_map(|s| format!("... on Organization {{ {s} }}")),
+                1 => (any::<bool>(), inner).prop_map(|(b, s)| format!(
+                    "... @include(if: {b}) {{ {s} }}"
+                )),
+            ]
+            .boxed()
+        };
+        proptest::collection::vec(item, 1..4)
+            .prop_map(|items| {
+                let items: Vec<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
+                if items.is_empty() {
+                    "id".to_owned()
+                } else {
+                    items.join(" ")
+                }
+            })
+            .boxed()
+    }
+
+    /// A whole document: up to three fragments on `Entity` (each may
+    /// spread later ones), all spread from the operation.
+    fn document() -> impl Strategy<Value = String> {
+        (0usize..4).prop_flat_map(|fragments| {
+            let bodies: Vec<BoxedStrategy<String>> = (0..fragments)
+                .map(|i| entity_selection(1, (i + 1..fragments).collect()))
+                .collect();
+            let all: Vec<usize> = (0..fragments).collect();
+            (
+                bodies,
+                entity_selection(2, all.clone()),
+                1..5u8,
+                any::<bool>(),
+            )
+                .prop_map(move |(bodies, selection, first, with_version)| {
+                    let spreads: String = all.iter().map(|i| format!(" ...F{i}")).collect();
+                    let mut doc = format!(
+                        "{{ entities(first: {first}) {{ totalCount nodes {{ {selection} }} }} \
+                         entity(id: \"a\") {{ id{spreads} }} {} }}\n",
+                        if with_version { "graphVersion" } else { "" }
+                    );
+                    for (i, body) in bodies.iter().enumerate() {
+                        doc.push_str(&format!("fragment F{i} on Entity {{ {body} }}\n"));
+                    }
+                    doc
+                })
+        })
+    }
+
+    fn cost(query: &str, variables: serde_json::Value) -> usize {
+        let Ok(doc) = async_graphql::parser::parse_query(query) else {
+            panic!("{query}")
+        };
+        MODEL.cost(&doc, &Variables::from_json(variables))
+    }
+
+    #[test]
+    fn weighs_as_the_readme_says() {
+        let none = serde_json::json!({});
+        assert_eq!(
+            cost(
+                "{ entities(first: 100) { nodes { id name neighbors { id } } } }",
+                none.clone()
+            ),
+            2501
+        );
+        // Through the interface as through one of its types, by variable as
+        // by literal, and the default page when none is asked for.
+        let q =
+            "query($n: Int) { entities(first: $n) { nodes { ... on Fund { neighbors { id } } } } }";
+        assert_eq!(
+            cost(q, serde_json::json!({ "n": 100 })),
+            1 + 100 * (1 + 21 + 1)
+        );
+        assert_eq!(cost(q, none.clone()), 1 + 20 * (1 + 21 + 1));
+        assert_eq!(cost("{ export(format: JSON) }", none.clone()), EXPORT + 1);
+        assert_eq!(
+            cost("{ paths(from: \"a\", to: \"b\") { length } }", none.clone()),
+            PATH * 4 + 1 + 20 * 2
+        );
+        assert_eq!(
+            cost(
+                "{ neighborhood(id: \"a\", depth: 2) { entities { id } } }",
+                none.clone()
+            ),
+            PATH * 3 + 1 + 10 * 2
+        );
+        // Fragments are weighed where they are spread, once each.
+        let spread = "{ entity(id: \"a\") { ...F } } fragment F on Entity { aliases }";
+        assert_eq!(cost(spread, none), 1 + 1 + 4);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn the_cost_is_never_below_the_work_done(doc in document()) {
+            let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
+            rel(&mut g, "r1", R::Supports, "a", "b");
+            rel(&mut g, "r2", R::Funds, "c", "b");
+            let work = Arc::new(AtomicUsize::new(0));
+            // The limit is not what is tested: every document runs.
+            let limits = Limits { max_complexity: usize::MAX, ..Limits::default() };
+            let schema = builder(limits, ValidationMode::Strict)
+                .extension(Work(work.clone()))
+                .finish();
+            let runtime = tokio::runtime::Builder::new_current_thread().build();
+            let Ok(runtime) = runtime else { panic!("no runtime") };
+            let request = async_graphql::Request::new(doc.clone()).data(Arc::new(g));
+            let response = runtime.block_on(schema.execute(request));
+            prop_assert!(response.errors.is_empty(), "{doc}\n{:?}", response.errors);
+            let parsed = async_graphql::parser::parse_query(&doc);
+            let Ok(parsed) = parsed else { panic!("{doc}") };
+            let cost = MODEL.cost(&parsed, &Variables::default());
+            let done = work.load(Ordering::Relaxed);
+            prop_assert!(done <= cost, "{doc}\nresolved {done} fields and items, cost {cost}");
+            prop_assert!(
+                shape::expanded(&parsed) <= cost,
+                "{doc}\nexpanded {}, cost {cost}",
+                shape::expanded(&parsed)
+            );
+        }
+    }
 }

@@ -127,7 +127,8 @@ const MAX_MESSAGE: usize = 300;
 /// Gives every request-level error (syntax, validation, depth and
 /// complexity limits) an `extensions.code`; async-graphql reports them
 /// with a message only. It also checks a parsed document's shape
-/// ([`super::shape`]) before validation expands it.
+/// ([`super::shape`]) before validation expands it, and its cost
+/// ([`super::cost`]) once validation has passed, before anything runs.
 pub struct ErrorCodes {
     /// The complexity limit, which bounds an operation's expanded fields.
     pub max_complexity: usize,
@@ -137,12 +138,17 @@ impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ErrorCodesExt {
             max_complexity: self.max_complexity,
+            cost: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 }
 
 struct ErrorCodesExt {
     max_complexity: usize,
+    /// The request's cost, worked out with the parsed document and checked
+    /// once validation has passed, so that a document too deep is told so
+    /// rather than that it costs too much.
+    cost: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -179,6 +185,10 @@ impl Extension for ErrorCodesExt {
             with_code(e, code)
         })?;
         super::shape::check(&doc, self.max_complexity)?;
+        self.cost.store(
+            super::cost::MODEL.cost(&doc, variables),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(doc)
     }
 
@@ -187,7 +197,7 @@ impl Extension for ErrorCodesExt {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
+        let validated = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| {
@@ -200,8 +210,13 @@ impl Extension for ErrorCodesExt {
                     };
                     with_code(e, code)
                 })
-                .collect()
-        })
+                .collect::<Vec<_>>()
+        })?;
+        let cost = self.cost.load(std::sync::atomic::Ordering::Relaxed);
+        if cost > self.max_complexity {
+            return Err(vec![super::cost::refusal(cost, self.max_complexity)]);
+        }
+        Ok(validated)
     }
 }
 

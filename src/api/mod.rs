@@ -1,7 +1,7 @@
 //! The GraphQL API: a thin translation layer from the contract's types and
 //! arguments to the graph and its analyses. Knows nothing of HTTP.
 
-mod budget;
+pub mod budget;
 pub mod cost;
 pub mod error;
 mod export;
@@ -39,6 +39,8 @@ pub struct Limits {
     pub max_neighborhood_depth: usize,
     /// Most fields one request may resolve.
     pub max_resolved_fields: usize,
+    /// Most bytes one answer may hold.
+    pub max_response_bytes: usize,
     /// Longest time one path, neighbourhood or centrality analysis may take.
     pub analysis_time_limit: std::time::Duration,
 }
@@ -53,6 +55,7 @@ impl Default for Limits {
             max_path_length: 6,
             max_neighborhood_depth: 4,
             max_resolved_fields: 100_000,
+            max_response_bytes: 64 << 20,
             analysis_time_limit: std::time::Duration::from_secs(5),
         }
     }
@@ -72,19 +75,26 @@ pub fn schema(limits: Limits) -> AppSchema {
 /// operation and variables. It still applies the depth and complexity
 /// limits, which cost little.
 pub fn schema_validating(limits: Limits, mode: ValidationMode) -> AppSchema {
+    builder(limits, mode).finish()
+}
+
+/// The schema's builder, for tests that add extensions of their own.
+fn builder(
+    limits: Limits,
+    mode: ValidationMode,
+) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query, Mutation, Subscription)
         .validation_mode(mode)
         .register_output_type::<types::EntityIsNode>()
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
         .extension(error::ErrorCodes {
             max_complexity: limits.max_complexity,
         })
         .extension(budget::FieldBudget {
             max: limits.max_resolved_fields,
+            max_bytes: limits.max_response_bytes,
         })
         .data(limits)
-        .finish()
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.

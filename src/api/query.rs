@@ -1,6 +1,5 @@
 //! The Query root.
 
-use super::cost;
 use super::error::ApiError;
 use super::reads::Reads;
 use super::types::{
@@ -120,7 +119,6 @@ impl Query {
     /// aliases, case- and accent-insensitive, ranked exact > prefix >
     /// substring, then by name. Without `search`, ordered by id.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "1 + cost::page(first, last) * child_complexity")]
     async fn entities(
         &self,
         ctx: &Context<'_>,
@@ -161,7 +159,6 @@ impl Query {
     }
 
     /// Relations, optionally of one kind, ordered by id.
-    #[graphql(complexity = "1 + cost::page(first, last) * child_complexity")]
     async fn relations(
         &self,
         ctx: &Context<'_>,
@@ -201,7 +198,6 @@ impl Query {
     }
 
     /// The path with the fewest hops; ties broken by relation id. Null when none.
-    #[graphql(complexity = "cost::PATH + child_complexity")]
     async fn shortest_path(
         &self,
         ctx: &Context<'_>,
@@ -226,9 +222,6 @@ impl Query {
     /// Simple paths of at most `maxLength` hops, ordered by length, then by
     /// relation ids; the first `first` of them.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "cost::PATH * cost::hops(max_length) + cost::page(first, None) * child_complexity"
-    )]
     async fn paths(
         &self,
         ctx: &Context<'_>,
@@ -266,9 +259,6 @@ impl Query {
     }
 
     /// The entities within `depth` hops and every relation among them.
-    #[graphql(
-        complexity = "cost::PATH * (cost::hops(depth) + 1) + cost::SPREAD * child_complexity"
-    )]
     async fn neighborhood(
         &self,
         ctx: &Context<'_>,
@@ -298,7 +288,6 @@ impl Query {
 
     /// Which money reaches whom: one flow per distinct path along
     /// AUTHORIZES/FUNDS, then from funded groups to their members.
-    #[graphql(complexity = "cost::FLOWS + cost::SPREAD * child_complexity")]
     async fn funding_flows(
         &self,
         ctx: &Context<'_>,
@@ -333,7 +322,6 @@ impl Query {
     /// 5,000 entities; beyond that, or when `samples` is given, it is
     /// estimated from that many sampled source entities (64 by default) and
     /// the results say `exact: false`. Rankings are cached per graph version.
-    #[graphql(complexity = "cost::RANKING + cost::page(first, None) * child_complexity")]
     async fn centrality(
         &self,
         ctx: &Context<'_>,
@@ -376,7 +364,6 @@ impl Query {
     /// restricted to some entity and relation kinds, as a file for an
     /// analysis tool: the same as `GET /export/{format}`. CSV, a zip, comes
     /// base64-encoded.
-    #[graphql(complexity = "cost::EXPORT + child_complexity")]
     async fn export(
         &self,
         ctx: &Context<'_>,
@@ -400,12 +387,21 @@ impl Query {
         )
         .map_err(ApiError::BadInput)?;
         let format: crate::interop::Format = format.into();
-        let bytes = crate::interop::select(&g, &sel)
-            .and_then(|data| crate::interop::export(&data, format))
-            .map_err(|e| match e {
-                crate::interop::InteropError::UnknownEntity(id) => ApiError::no_entity(&id),
-                other => ApiError::Internal(other.to_string()),
-            })?;
+        let failed = |e| match e {
+            crate::interop::InteropError::UnknownEntity(id) => ApiError::no_entity(&id),
+            other => ApiError::Internal(other.to_string()),
+        };
+        let data = crate::interop::select(&g, &sel).map_err(failed)?;
+        if let Some(budget) = ctx.data_opt::<super::budget::AnswerBytes>() {
+            // A compressed format has no least size to know beforehand; its
+            // output is counted once built, as every value is.
+            if !format.is_binary() {
+                budget
+                    .reserve(crate::interop::least_size(&data))
+                    .map_err(over_budget)?;
+            }
+        }
+        let bytes = crate::interop::export(&data, format).map_err(failed)?;
         Ok(if format.is_binary() {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -107,21 +107,32 @@ pub fn check(doc: &ExecutableDocument, max_expanded: usize) -> Result<(), Server
              {MAX_WRITTEN} are taken"
         )));
     }
+    let expanded = expanded(doc);
+    if expanded > max_expanded {
+        return Err(too_complex(format!(
+            "the operation selects {expanded} fields once its fragments are spread; \
+             at most {max_expanded} are taken"
+        )));
+    }
+    Ok(())
+}
+
+/// The fields the largest operation of `doc` selects once every fragment
+/// spread is replaced by its fragment, each fragment sized once.
+pub fn expanded(doc: &ExecutableDocument) -> usize {
     let mut sizes = Sizes {
         fragments: &doc.fragments,
         known: HashMap::new(),
         visiting: Vec::new(),
     };
-    for op in &operations {
-        let expanded = sizes.of(&op.node.selection_set.node);
-        if expanded > max_expanded {
-            return Err(too_complex(format!(
-                "the operation selects {expanded} fields once its fragments are spread; \
-                 at most {max_expanded} are taken"
-            )));
-        }
+    match &doc.operations {
+        DocumentOperations::Single(op) => sizes.of(&op.node.selection_set.node),
+        DocumentOperations::Multiple(ops) => ops
+            .values()
+            .map(|op| sizes.of(&op.node.selection_set.node))
+            .max()
+            .unwrap_or(0),
     }
-    Ok(())
 }
 
 fn too_complex(message: String) -> ServerError {

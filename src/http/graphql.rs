@@ -705,7 +705,13 @@ fn websocket(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Http
     let mut data = async_graphql::Data::default();
     data.insert(state.service.clone());
     data.insert(WriteAccess::Missing);
-    match super::websocket::serve(req, payload, state.schema.clone(), data) {
+    match super::websocket::serve(
+        req,
+        payload,
+        state.schema.clone(),
+        data,
+        state.websocket_ping,
+    ) {
         Ok(response) => response,
         Err(super::websocket::Refused::Full) => overloaded(
             Media::Json,

@@ -26,6 +26,8 @@ struct Metrics {
     responses: IntCounterVec,
     validations: IntCounterVec,
     commits: HistogramVec,
+    connections_open: IntGauge,
+    connections_refused: IntCounter,
 }
 
 /// Latency buckets from 100 µs to 10 s.
@@ -86,6 +88,16 @@ impl Metrics {
             .buckets(BUCKETS.to_vec()),
             &["outcome"],
         )?;
+        let connections_open = IntGauge::new(
+            "http_connections_open",
+            "Client connections open now (counted against --max-connections)",
+        )?;
+        let connections_refused = IntCounter::new(
+            "http_connections_refused_total",
+            "Connections answered 503 and closed at once, past --max-connections or --max-connections-per-address",
+        )?;
+        registry.register(Box::new(connections_open.clone()))?;
+        registry.register(Box::new(connections_refused.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(entities.clone()))?;
@@ -110,6 +122,8 @@ impl Metrics {
             responses,
             validations,
             commits,
+            connections_open,
+            connections_refused,
         })
     }
 }
@@ -177,6 +191,20 @@ pub fn observe_response_cache(hit: bool) {
     if let Some(m) = METRICS.as_ref() {
         let outcome = if hit { "hit" } else { "miss" };
         m.responses.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// Records a connection admitted (`1`) or closed (`-1`).
+pub fn connections_opened(by: i64) {
+    if let Some(m) = METRICS.as_ref() {
+        m.connections_open.add(by);
+    }
+}
+
+/// Records a connection refused past a connection cap.
+pub fn connection_refused() {
+    if let Some(m) = METRICS.as_ref() {
+        m.connections_refused.inc();
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: routes, GraphQL-over-HTTP, GraphiQL, health, CORS, body limits,
 //! request logging and graceful shutdown. The only module that knows HTTP.
 
+pub mod connections;
 mod documents;
 mod export;
 mod graphql;
@@ -44,7 +45,12 @@ pub struct AppState {
     body_timeout: std::time::Duration,
     /// GraphQL executions allowed at once; more are refused with 503.
     max_in_flight: usize,
+    /// How often a WebSocket is pinged.
+    websocket_ping: std::time::Duration,
 }
+
+/// Connections one client address may hold open unless configured.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
 
 /// GraphQL executions allowed at once unless configured.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
@@ -80,6 +86,7 @@ pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub const DEFAULT_CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub use documents::DEFAULT_DOCUMENT_CACHE_BYTES;
+pub use responses::DEFAULT_RESPONSE_CACHE_BYTES;
 
 /// How many parsed documents (and, separately, persisted queries) are kept
 /// unless configured otherwise.
@@ -119,6 +126,7 @@ impl AppState {
             consistency_wait: DEFAULT_CONSISTENCY_WAIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            websocket_ping: websocket::DEFAULT_PING_EVERY,
             service,
         }
     }
@@ -127,6 +135,12 @@ impl AppState {
     /// beyond).
     pub fn with_max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
+        self
+    }
+
+    /// Pings WebSockets every `every`, closing those silent for three.
+    pub fn with_websocket_ping(mut self, every: std::time::Duration) -> Self {
+        self.websocket_ping = every;
         self
     }
 
@@ -160,6 +174,12 @@ impl AppState {
     /// Keeps up to `size` query responses (0: none).
     pub fn with_response_cache(mut self, size: usize) -> Self {
         self.responses = responses_of(&self.service, size);
+        self
+    }
+
+    /// Keeps query responses of at most `bytes` (estimated) in all.
+    pub fn with_response_cache_bytes(mut self, bytes: usize) -> Self {
+        self.responses = self.responses.with_bytes(bytes);
         self
     }
 

@@ -52,6 +52,10 @@ struct Inner {
     /// The service's committed writes, in version order.
     events: broadcast::Receiver<Arc<Committed>>,
     entries: LruCache<Key, Entry>,
+    /// What the entries are estimated to hold, in bytes.
+    bytes: usize,
+    /// The most bytes kept.
+    budget: usize,
 }
 
 struct Entry {
@@ -64,6 +68,19 @@ struct Entry {
     /// The version it was computed on; it holds from there to the cache's.
     computed: u64,
     depends: Dependencies,
+    /// Its estimated memory, counted against the budget.
+    weight: usize,
+}
+
+/// How many bytes kept responses may hold unless configured.
+pub const DEFAULT_RESPONSE_CACHE_BYTES: usize = 64 << 20;
+
+/// The estimated memory of a kept response: its body, what it read, and
+/// the entry's own bookkeeping (the key, the list's links, a re-stamped
+/// version's few more digits).
+fn weight(body: &Bytes, depends: &Dependencies) -> usize {
+    let ids: usize = depends.ids.iter().map(|id| id.len().max(24) + 16).sum();
+    body.len() + ids + depends.searches.len() * 64 + 256
 }
 
 impl Entry {
@@ -87,6 +104,17 @@ impl Entry {
 }
 
 impl Inner {
+    /// Drops the least recently used entries until the rest fit the budget.
+    fn shrink(&mut self) {
+        while self.bytes > self.budget {
+            let Some((_, old)) = self.entries.pop_lru() else {
+                self.bytes = 0;
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(old.weight);
+        }
+    }
+
     /// Applies the committed writes up to `version`, which `g` includes;
     /// false when some are not announced yet.
     fn catch_up(&mut self, version: u64, g: &Graph) -> bool {
@@ -98,6 +126,7 @@ impl Inner {
                     // cache fell behind, or announced before it began
                     // following): nothing kept can be trusted.
                     self.entries.clear();
+                    self.bytes = 0;
                     self.version = c.version;
                 }
                 Ok(c) => {
@@ -108,7 +137,9 @@ impl Inner {
                         .map(|(k, _)| *k)
                         .collect();
                     for key in changed {
-                        self.entries.pop(&key);
+                        if let Some(e) = self.entries.pop(&key) {
+                            self.bytes = self.bytes.saturating_sub(e.weight);
+                        }
                     }
                     self.version = c.version;
                 }
@@ -131,10 +162,23 @@ impl ResponseCache {
                     version,
                     events,
                     entries: LruCache::new(c),
+                    bytes: 0,
+                    budget: DEFAULT_RESPONSE_CACHE_BYTES,
                 })
             }),
             tally: Tally::new(super::metrics::observe_response_cache),
         }
+    }
+
+    /// Keeps responses of at most `bytes` (estimated) in all, the least
+    /// recently used going first.
+    pub fn with_bytes(self, bytes: usize) -> Self {
+        if let Some(inner) = &self.inner {
+            let mut inner = lock(inner);
+            inner.budget = bytes;
+            inner.shrink();
+        }
+        self
     }
 
     /// Whether responses are kept at all.
@@ -174,18 +218,25 @@ impl ResponseCache {
             return;
         }
         let version_at = body.len() - tail.len() + "\"graphVersion\":".len();
+        let weight = weight(&body, &depends);
         let mut inner = lock(inner);
+        if weight > inner.budget {
+            return;
+        }
         if inner.catch_up(version, g) && inner.version == version {
-            inner.entries.put(
-                key,
-                Entry {
-                    body,
-                    version_at,
-                    stamped: version,
-                    computed: version,
-                    depends,
-                },
-            );
+            let entry = Entry {
+                body,
+                version_at,
+                stamped: version,
+                computed: version,
+                depends,
+                weight,
+            };
+            if let Some((_, old)) = inner.entries.push(key, entry) {
+                inner.bytes = inner.bytes.saturating_sub(old.weight);
+            }
+            inner.bytes += weight;
+            inner.shrink();
         }
     }
 
@@ -390,6 +441,31 @@ mod tests {
         g2.set_version(2);
         let g3 = write(&g2, &tx, Edit::EntityCreated("c".into()), ["c", "c"]);
         assert_eq!(cache.get(&g3, &k), None);
+    }
+
+    #[test]
+    fn bounded_in_bytes_least_recent_first() {
+        let (g, cache, _tx) = setup(100);
+        let one = weight(&body(1), &on(&["a"]));
+        let cache = cache.with_bytes(one * 2);
+        let keys = [key("{ a }"), key("{ b }"), key("{ c }")];
+        cache.put(&g, keys[0], body(1), on(&["a"]));
+        cache.put(&g, keys[1], body(1), on(&["a"]));
+        assert!(cache.get(&g, &keys[0]).is_some(), "now the most recent");
+        cache.put(&g, keys[2], body(1), on(&["a"]));
+        assert_eq!(cache.get(&g, &keys[1]), None, "room for two, not three");
+        assert!(cache.get(&g, &keys[0]).is_some() && cache.get(&g, &keys[2]).is_some());
+        // Replacing an entry gives its bytes back.
+        cache.put(&g, keys[2], body(1), on(&["a"]));
+        assert!(cache.get(&g, &keys[0]).is_some());
+        // One that alone passes the budget is not kept, and pushes nothing out.
+        let many: Vec<String> = (0..64)
+            .map(|i| format!("an-id-of-some-length-{i}"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        cache.put(&g, keys[1], body(1), on(&many));
+        assert_eq!(cache.get(&g, &keys[1]), None);
+        assert!(cache.get(&g, &keys[0]).is_some());
     }
 
     #[test]

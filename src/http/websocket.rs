@@ -15,7 +15,8 @@
 //! [`MAX_SUBSCRIPTIONS`] operations at once per connection, at most
 //! [`MAX_CONNECTIONS`] connections, `connection_init` within
 //! [`INIT_TIMEOUT`] (graphql-transport-ws closes with 4408 otherwise), and a
-//! peer that answers no ping for [`PONG_TIMEOUT`] is closed.
+//! peer that sends nothing, not even a pong, for [`SILENT_PINGS`] pings in a
+//! row is closed.
 
 use crate::api::AppSchema;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,11 +41,12 @@ const CLIENT_QUEUE: usize = 64;
 /// client is taken to be gone and the connection is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How often an idle connection is pinged, to keep proxies from closing it.
-const PING_EVERY: Duration = Duration::from_secs(15);
+/// How often an idle connection is pinged unless configured, to keep
+/// proxies from closing it and to find peers that are gone.
+pub const DEFAULT_PING_EVERY: Duration = Duration::from_secs(15);
 
-/// A peer that answers no ping for this long is taken to be gone.
-const PONG_TIMEOUT: Duration = Duration::from_secs(45);
+/// A peer silent for this many ping intervals is taken to be gone.
+pub const SILENT_PINGS: u32 = 3;
 
 /// How long a client has to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,7 +158,9 @@ pub(super) fn serve(
     payload: web::Payload,
     schema: AppSchema,
     data: Data,
+    ping_every: Duration,
 ) -> Result<HttpResponse, Refused> {
+    let ping_every = ping_every.max(Duration::from_millis(10));
     let protocol = req
         .headers()
         .get("sec-websocket-protocol")
@@ -184,7 +188,7 @@ pub(super) fn serve(
         let mut outgoing =
             std::pin::pin!(WebSocket::new(schema, from_client, protocol).connection_data(data));
         let mut ping =
-            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let init_by = tokio::time::sleep(INIT_TIMEOUT);
         let mut init_by = std::pin::pin!(init_by);
         let mut client = Client::default();
@@ -235,7 +239,7 @@ pub(super) fn serve(
                     None => break None,
                 },
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > PONG_TIMEOUT {
+                    if last_heard.elapsed() > ping_every * SILENT_PINGS {
                         break Some(CloseReason {
                             code: CloseCode::Away,
                             description: Some("no answer to pings".into()),

@@ -283,6 +283,28 @@ pub fn select(g: &Graph, sel: &Selection) -> Result<Dataset, InteropError> {
     })
 }
 
+/// The least number of bytes any text format writes for `data`: every
+/// one carries each id, name and quote, so their lengths together bound its
+/// output from below (markup, kinds and details come on top). Known before
+/// anything is written, so that an export too large for an answer is
+/// refused without being built.
+pub fn least_size(data: &Dataset) -> usize {
+    let quotes = |sources: &crate::model::Sources| -> usize {
+        sources.iter().map(|s| s.quote().len()).sum()
+    };
+    let entities: usize = data
+        .entities
+        .iter()
+        .map(|e| e.id.len() + e.name.len() + quotes(&e.sources))
+        .sum();
+    let relations: usize = data
+        .relations
+        .iter()
+        .map(|r| r.id.len() + quotes(&r.sources))
+        .sum();
+    entities + relations
+}
+
 /// Writes a dataset in a format. The output depends only on the dataset:
 /// two exports of the same data are byte-identical.
 pub fn export(data: &Dataset, format: Format) -> Result<Vec<u8>, InteropError> {

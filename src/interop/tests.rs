@@ -59,6 +59,18 @@ fn whole_graph_round_trips_in_every_format() {
 }
 
 #[test]
+fn least_size_bounds_every_text_format_from_below() {
+    for d in [whole(&builtin()), awkward()] {
+        let least = least_size(&d);
+        assert!(least > 0);
+        for f in Format::ALL.into_iter().filter(|f| !f.is_binary()) {
+            let written = exported(&d, f).len();
+            assert!(least <= written, "{f}: least {least}, written {written}");
+        }
+    }
+}
+
+#[test]
 fn exports_are_deterministic() {
     let d = whole(&builtin());
     for f in Format::ALL {

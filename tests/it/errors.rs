@@ -105,8 +105,9 @@ async fn too_deep_queries_are_refused() {
         .unwrap()
         .starts_with("application/json"));
 
-    // Within the default depth of 15 the same shape runs.
-    let (status, body) = gql(&deep_query(5), json!(null)).await;
+    // Within the default depth of 15 the same shape runs (three levels of
+    // `neighbors`, which the cost model admits: each level weighs ten).
+    let (status, body) = gql(&deep_query(3), json!(null)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.get("errors").is_none(), "{body:#}");
 }
@@ -358,9 +359,27 @@ async fn complexity_limit_is_configurable() {
 #[actix_web::test]
 async fn answers_that_fan_out_hit_the_field_budget() {
     // Twelve levels of `neighbors` is within the depth limit, yet its answer
-    // would have millions of fields.
+    // would have millions of fields: the cost model refuses it before any
+    // work, saying what it would cost.
     let (status, body) = gql(&deep_query(12), json!(null)).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{body:#}"
+    );
+    assert!(body["errors"][0]["extensions"]["cost"].as_u64() > Some(1_000_000_000));
+    // With no complexity limit to speak of, the field budget stops it.
+    let limits = Limits {
+        max_complexity: usize::MAX,
+        ..Limits::default()
+    };
+    let resp = send_to(
+        state_with(limits, 1 << 20),
+        &[],
+        post_graphql(body_of(&deep_query(12), json!(null))),
+    )
+    .await;
+    let body = resp.json();
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "BUDGET_EXCEEDED",
         "{body:#}"

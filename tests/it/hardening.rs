@@ -94,6 +94,51 @@ mod websocket {
         assert!(opened.elapsed() >= Duration::from_secs(9));
     }
 
+    /// A peer that stops answering pings is closed after three intervals,
+    /// while one that answers (by reading, which sends the pongs) stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_peer_that_answers_no_pings_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let server = tokio::task::spawn_blocking(move || {
+            Server::start_with(&data, &[("PARTNERGRAPH_WEBSOCKET_PING_MS", "200")])
+        })
+        .await
+        .unwrap();
+        let init = || Message::Text(json!({ "type": "connection_init" }).to_string().into());
+        let (mut silent, mut answering) = (connect(server.port).await, connect(server.port).await);
+        silent.send(init()).await.unwrap();
+        answering.send(init()).await.unwrap();
+        // The silent one is not read at all (so it sends no pong); the
+        // other is read throughout.
+        let until = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < until {
+            match tokio::time::timeout(Duration::from_millis(50), answering.next()).await {
+                Err(_) => {}
+                Ok(Some(Ok(Message::Close(frame)))) => panic!("closed: {frame:?}"),
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("the answering peer lost its socket: {other:?}"),
+            }
+        }
+        // Closed with 1001 (going away), or cut before the client read the
+        // close frame: either way, gone.
+        let closed = closed_with(&mut silent, Duration::from_secs(5)).await;
+        assert!(matches!(closed, Some(1001) | None), "{closed:?}");
+        // The answering peer is still served.
+        answering
+            .send(Message::Text(json!({ "type": "ping" }).to_string().into()))
+            .await
+            .unwrap();
+        let pong = loop {
+            match tokio::time::timeout(Duration::from_secs(5), answering.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => break t.to_string(),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no answer: {other:?}"),
+            }
+        };
+        assert!(pong.contains("pong"), "{pong}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_connection_runs_at_most_a_hundred_operations() {
         let dir = tempfile::tempdir().unwrap();
@@ -157,7 +202,13 @@ mod websocket {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connections_past_the_cap_are_refused_before_the_upgrade() {
         let dir = tempfile::tempdir().unwrap();
-        let server = started(dir.path()).await;
+        let data = dir.path().join("data");
+        // Every socket comes from one address: no cap per address here.
+        let server = tokio::task::spawn_blocking(move || {
+            Server::start_with(&data, &[("PARTNERGRAPH_MAX_CONNECTIONS_PER_ADDRESS", "0")])
+        })
+        .await
+        .unwrap();
         let mut open = Vec::new();
         for _ in 0..512 {
             open.push(connect(server.port).await);
@@ -500,4 +551,203 @@ fn deep_and_long_lines_get_short_coded_answers() {
         "GRAPHQL_PARSE_FAILED"
     );
     assert!(size < 1000, "an answer of {size} bytes");
+}
+
+/// A connection to `port` from `source`, one of loopback's many addresses,
+/// so that a test can be several clients.
+fn connect_from(source: [u8; 4], port: u16) -> std::net::TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from((source, 0)).into())
+        .unwrap();
+    socket
+        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap();
+    socket.into()
+}
+
+/// What the server sends on `stream` until it closes it (or `limit`
+/// passes), and whether it closed it.
+fn read_to_close(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> (String, bool) {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut answer = Vec::new();
+    let closed = match stream.read_to_end(&mut answer) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
+}
+
+/// Past the cap per client address, or in all, a new connection is
+/// answered 503 OVERLOADED and closed at once, while other clients are
+/// served; a closed connection gives its place back.
+#[test]
+fn connections_past_a_cap_are_refused_at_once() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            ("PARTNERGRAPH_MAX_CONNECTIONS", "6"),
+            ("PARTNERGRAPH_MAX_CONNECTIONS_PER_ADDRESS", "4"),
+        ],
+    );
+    let port = server.port;
+    let held: Vec<_> = (0..4).map(|_| connect_from([127, 0, 0, 2], port)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = |source| {
+        let mut extra = connect_from(source, port);
+        let asked = Instant::now();
+        let (answer, closed) = read_to_close(&mut extra, Duration::from_secs(5));
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+        assert!(answer.contains("\"OVERLOADED\""), "{answer}");
+        assert!(closed && asked.elapsed() < Duration::from_secs(1));
+    };
+    refused([127, 0, 0, 2]);
+    // Another address is served meanwhile.
+    assert!(server::gql(port, "{ graphVersion }", serde_json::json!({}))["graphVersion"].is_u64());
+    let more: Vec<_> = (0..2).map(|_| connect_from([127, 0, 0, 3], port)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    refused([127, 0, 0, 4]);
+    drop((held, more));
+    // Once the server has seen them close, the address is served again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        use std::io::Write;
+        let mut again = connect_from([127, 0, 0, 2], port);
+        write!(
+            again,
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let (answer, _) = read_to_close(&mut again, Duration::from_secs(5));
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no place given back: {answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, metrics) = server::get(port, "/metrics").unwrap();
+    let refusals = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("partnergraph_http_connections_refused_total "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(refusals.is_some_and(|n| n >= 2), "{refusals:?}");
+}
+
+/// 1,100 bodies sent slowly from one client, on a server started with an
+/// open-file limit of 1,024: those past the per-address cap are refused at
+/// once, the rest cut off at the body timeout, and a fresh client is
+/// answered meanwhile.
+#[test]
+fn a_crowd_of_slow_bodies_from_one_client_locks_nobody_out() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    // The test itself holds 1,100 sockets.
+    assert!(rlimit::increase_nofile_limit(4096).is_ok_and(|n| n >= 1200));
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_under(
+        &dir.path().join("data"),
+        &[("PARTNERGRAPH_BODY_TIMEOUT_MS", "1500")],
+        Some("ulimit -Sn 1024"),
+    );
+    let port = server.port;
+    let mut slow: Vec<_> = (0..1100)
+        .map(|_| {
+            let mut s = connect_from([127, 0, 0, 2], port);
+            // A refused one may already be closed: the write may fail.
+            let _ = write!(
+                s,
+                "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Content-Length: 200\r\n\r\n{{"
+            );
+            s
+        })
+        .collect();
+    let asked = Instant::now();
+    assert!(server::gql(port, "{ graphVersion }", serde_json::json!({}))["graphVersion"].is_u64());
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    let started = Instant::now();
+    let (mut refused, mut timed_out) = (0, 0);
+    for s in &mut slow {
+        let (answer, _) = read_to_close(s, Duration::from_secs(5));
+        if answer.starts_with("HTTP/1.1 503") {
+            refused += 1;
+        } else if answer.starts_with("HTTP/1.1 408") {
+            timed_out += 1;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(
+        timed_out,
+        partnergraph::http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        "{refused} refused"
+    );
+    assert_eq!(refused + timed_out, 1100);
+    assert!(resident_mib(server.pid()) < 300);
+}
+
+/// An answer past --max-response-bytes is refused with BUDGET_EXCEEDED, an
+/// export known to be too large before it is built; nothing refused is kept.
+#[test]
+fn answers_past_the_size_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[("PARTNERGRAPH_MAX_RESPONSE_BYTES", "3000")],
+    );
+    for _ in 0..2 {
+        let (status, size, body) = post_query(server.port, "{ export(format: GRAPHML) }");
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BUDGET_EXCEEDED",
+            "{body:#}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("alone would hold at least"), "{message}");
+        assert!(size < 1000, "{size}");
+    }
+    let (_, size, body) = post_query(
+        server.port,
+        "{ entities(first: 100) { nodes { id name aliases description } } }",
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BUDGET_EXCEEDED",
+        "{body:#}"
+    );
+    assert!(body["data"].is_null(), "{body:#}");
+    assert!(size < 1000, "{size}");
+    let (_, _, body) = post_query(server.port, "{ entity(id: \"ctef\") { name } }");
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+/// 500 distinct 16 KB documents, each refused, leave the server's memory
+/// as it was: nothing refused is kept.
+#[test]
+fn refused_documents_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    // One request first, so that what every request needs is in place.
+    post_query(server.port, "{ graphVersion }");
+    let before = resident_mib(server.pid());
+    for i in 0..500 {
+        let fields: String = (0..2400).map(|j| format!("u{i}x{j} ")).collect();
+        let query = format!("{{ graphVersion {} }}", &fields[..16_000]);
+        let (_, _, body) = post_query(server.port, &query);
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{body:#}"
+        );
+    }
+    let after = resident_mib(server.pid());
+    assert!(
+        after < before + 40,
+        "{before} MiB before, {after} MiB after"
+    );
 }

@@ -157,7 +157,6 @@ macro_rules! entity_type {
             }
             /// Relations of this entity, ordered by relation id.
             #[allow(clippy::too_many_arguments)]
-            #[graphql(complexity = "1 + crate::api::cost::page(first, last) * child_complexity")]
             async fn relations(
                 &self,
                 ctx: &Context<'_>,
@@ -172,7 +171,6 @@ macro_rules! entity_type {
                 self.0.relations(ctx, direction.unwrap_or_default(), kinds, Page { after, before, first, last })
             }
             /// Entities one relation away, each once, ordered by id.
-            #[graphql(complexity = "crate::api::cost::SPREAD * child_complexity")]
             async fn neighbors(
                 &self,
                 ctx: &Context<'_>,
