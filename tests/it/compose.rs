@@ -155,6 +155,8 @@ fn the_scale_profile_puts_two_ready_instances_on_postgres_behind_a_balancer() {
         let service = &services[name];
         let keys = environment_keys(&service["environment"]);
         assert!(keys.contains(&"PARTNERGRAPH_DATABASE_URL".to_owned()));
+        // Behind the balancer every client has its address.
+        assert!(keys.contains(&"PARTNERGRAPH_MAX_CONNECTIONS_PER_ADDRESS".to_owned()));
         for key in keys.iter().filter(|k| k.starts_with("PARTNERGRAPH_")) {
             assert!(vars.contains(key), "{name} sets {key}, which no flag reads");
         }
