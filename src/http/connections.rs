@@ -133,10 +133,16 @@ impl Gate {
 fn refuse(stream: &actix_web::rt::net::TcpStream) {
     let socket = socket2::SockRef::from(stream);
     let _ = socket.send(REFUSAL.as_bytes());
-    // What the client sent already is read away first: closing a socket
-    // with unread bytes resets it, and the client could lose the answer.
+    // What the client sent already is read away first (a request's worth,
+    // no more, so that a client sending without end cannot hold the
+    // worker): closing a socket with unread bytes resets it, and the client
+    // could lose the answer.
     let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
-    while matches!(socket.recv(&mut scratch), Ok(n) if n > 0) {}
+    for _ in 0..16 {
+        if !matches!(socket.recv(&mut scratch), Ok(n) if n > 0) {
+            break;
+        }
+    }
     let _ = socket.shutdown(std::net::Shutdown::Both);
 }
 
