@@ -466,7 +466,11 @@ fn costly_document_shapes_are_refused_before_any_work() {
     fan_out.push_str("fragment F22 on Query { graphVersion }\n");
     let directives = format!("{{ graphVersion {} }}", "@a ".repeat(300_000));
     let fields = format!("{{ {} }}", "a ".repeat(450_000));
+    let exports: String = (0..4900)
+        .map(|i| format!("e{i}: export(format: JSON) "))
+        .collect();
     for (what, query) in [
+        ("exports", format!("{{ {exports} }}")),
         ("fan-out", fan_out),
         ("directives", directives),
         ("fields", fields),
