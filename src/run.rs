@@ -7,7 +7,7 @@ use crate::http::{self, AppState};
 use crate::interop::{self, Format, Selection};
 use crate::service::{GraphService, OpenError, WriteError};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
-use actix_web::{web, HttpServer};
+use actix_web::web;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -210,28 +210,26 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             .with_max_in_flight(args.max_in_flight)
             .with_websocket_ping(Duration::from_millis(args.websocket_ping_ms)),
     );
-    let cors = args.cors_origins.clone();
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let max_connections = connection_cap(args.max_connections);
-    let gate = http::connections::Gate::new(max_connections, args.max_connections_per_address);
-    let server = HttpServer::new(move || http::app(state.clone(), &cors))
-        .shutdown_timeout(args.shutdown_timeout)
-        .on_connect(move |io, data| gate.admit(io, data))
-        // The gate refuses past the cap; actix's own cap (per worker, and
-        // queueing rather than refusing) must never be what stops a client.
-        .max_connections(max_connections.saturating_add(64))
-        .workers(workers)
-        .bind(args.listen)?;
-    for addr in server.addrs() {
-        // On stdout, so that scripts and tests can find a port chosen by the OS.
-        println!("partnergraph listening on http://{addr}");
-        tracing::info!(%addr, "listening; GraphQL at /graphql, GraphiQL at /graphiql");
-    }
+    let (server, addr) = http::server::bind(
+        state,
+        http::server::Settings {
+            listen: args.listen,
+            workers,
+            shutdown_timeout: args.shutdown_timeout,
+            cors_origins: args.cors_origins.clone(),
+            max_connections: connection_cap(args.max_connections),
+            max_connections_per_address: args.max_connections_per_address,
+        },
+    )?;
+    // On stdout, so that scripts and tests can find a port chosen by the OS.
+    println!("partnergraph listening on http://{addr}");
+    tracing::info!(%addr, "listening; GraphQL at /graphql, GraphiQL at /graphiql");
     let _ = std::io::stdout().flush();
-    server.run().await?;
+    server.await?;
     tracing::info!("shut down");
     Ok(())
 }

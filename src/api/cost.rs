@@ -458,7 +458,7 @@ mod tests {
             1 + 100 * (1 + 21 + 1)
         );
         assert_eq!(cost(q, none.clone()), 1 + 20 * (1 + 21 + 1));
-        assert_eq!(cost("{ export(format: JSON) }", none.clone()), EXPORT + 1);
+        assert_eq!(cost("{ export(format: JSON) }", none.clone()), EXPORT);
         assert_eq!(
             cost("{ paths(from: \"a\", to: \"b\") { length } }", none.clone()),
             PATH * 4 + 1 + 20 * 2

@@ -10,7 +10,7 @@
 //! its first byte is read; a place taken there is given back when actix
 //! drops the connection's data, at close.
 
-use std::any::Any;
+use actix_web::rt::net::TcpStream;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -107,12 +107,10 @@ impl Gate {
         })
     }
 
-    /// For `HttpServer::on_connect`: admits the connection `io`, keeping its
-    /// place in `data` for as long as it lives, or answers 503 and closes it.
-    pub fn admit(self: &Arc<Self>, io: &dyn Any, data: &mut actix_web::dev::Extensions) {
-        let Some(stream) = io.downcast_ref::<actix_web::rt::net::TcpStream>() else {
-            return;
-        };
+    /// Admits the connection `stream`, keeping its place in `data` (the
+    /// connection's own data, dropped when it closes), or answers 503 and
+    /// closes it.
+    pub fn admit(self: &Arc<Self>, stream: &TcpStream, data: &mut actix_web::dev::Extensions) {
         let address = stream.peer_addr().ok().map(|a| a.ip());
         match self.enter(address) {
             Some(place) => {
@@ -130,7 +128,7 @@ impl Gate {
 /// end-of-file at once and drops the connection. The socket is written
 /// directly: the bytes are few and a fresh socket's buffer is empty, where
 /// the runtime would first wait to learn it is writable.
-fn refuse(stream: &actix_web::rt::net::TcpStream) {
+fn refuse(stream: &TcpStream) {
     let socket = socket2::SockRef::from(stream);
     let _ = socket.send(REFUSAL.as_bytes());
     // What the client sent already is read away first (a request's worth,

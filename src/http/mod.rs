@@ -7,7 +7,9 @@ mod export;
 mod graphql;
 pub mod metrics;
 mod responses;
+pub mod server;
 mod websocket;
+pub mod wire;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
 use crate::service::GraphService;

@@ -755,3 +755,53 @@ fn refused_documents_leave_nothing_behind() {
         "{before} MiB before, {after} MiB after"
     );
 }
+
+/// Requests the HTTP layer cannot read (a URL over 64 KiB, a head over
+/// 128 KiB, a garbled request line) get a coded JSON answer, as every
+/// other refusal does, and the server goes on serving.
+#[test]
+fn requests_too_long_or_garbled_to_read_get_coded_answers() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let long_get = |words: usize| {
+        let query = format!("{{ graphVersion {} }}", "a ".repeat(words));
+        let query: String = query
+            .bytes()
+            .map(|b| match b {
+                b' ' => "%20".to_owned(),
+                b'{' => "%7B".to_owned(),
+                b'}' => "%7D".to_owned(),
+                b => (b as char).to_string(),
+            })
+            .collect();
+        format!(
+            "GET /graphql?query={query} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n"
+        )
+    };
+    for (request, status) in [
+        (long_get(20_000), "400"),
+        (long_get(50_000), "431"),
+        ("GARBLED\r\n\r\n".to_owned(), "400"),
+    ] {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        // The server may answer and close before the whole head is sent.
+        let _ = s.write_all(request.as_bytes());
+        let (answer, closed) = read_to_close(&mut s, std::time::Duration::from_secs(5));
+        assert!(closed);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer:.300}"
+        );
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            json["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+            "{body}"
+        );
+    }
+    assert!(
+        server::gql(server.port, "{ graphVersion }", serde_json::json!({}))["graphVersion"]
+            .is_u64()
+    );
+}
