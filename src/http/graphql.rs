@@ -255,7 +255,7 @@ pub async fn post(
         Ok(Ok(())) => {}
         Ok(Err(refused)) => return refused,
         Err(_) => {
-            return refuse(
+            let mut late = refuse(
                 StatusCode::REQUEST_TIMEOUT,
                 media,
                 &format!(
@@ -263,7 +263,16 @@ pub async fn post(
                     state.body_timeout.as_millis()
                 ),
                 code::REQUEST_TIMEOUT,
-            )
+            );
+            // The rest of the body would keep the connection: a chunked one
+            // sent a byte at a time never ends. Reading stops here, and the
+            // connection closes once the answer is out.
+            late.head_mut()
+                .set_connection_type(actix_http::ConnectionType::Close);
+            if let Some(wire) = req.conn_data::<super::wire::Closer>() {
+                wire.stop_reading();
+            }
+            return late;
         }
     }
     let params = match serde_json::from_slice::<Value>(&body) {

@@ -79,7 +79,10 @@ pub fn bind(
                     let stopping = stopping.clone();
                     async move { stopping.notified().await }
                 })
-                .on_connect_ext(move |io: &Wire<TcpStream>, data| gate.admit(io.get_ref(), data))
+                .on_connect_ext(move |io: &Wire<TcpStream>, data| {
+                    data.insert(io.closer());
+                    gate.admit(io.get_ref(), data);
+                })
                 .h1(map_config(app, |_| AppConfig::default()));
             fn_service(|io: TcpStream| async move {
                 let peer = io.peer_addr().ok();

@@ -9,10 +9,16 @@
 //! Written by hand because no library sits at this point: the rewrite
 //! matches the exact bytes actix-http writes (a test through the binary
 //! fails if they ever change), and touches nothing else.
+//!
+//! It also lets a handler stop a connection's reading ([`Closer`]): a body
+//! that comes too slowly is answered 408, and actix-http would otherwise go
+//! on reading the rest of it, which a chunked body sent a byte at a time
+//! never ends.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -83,9 +89,22 @@ fn own_answer_after_others(buf: &[u8]) -> Option<usize> {
     })
 }
 
+/// Kept in a connection's data: stops its reading, so that it ends once
+/// the answer in hand is out.
+pub struct Closer(Arc<AtomicBool>);
+
+impl Closer {
+    /// From now on the connection reads end-of-file.
+    pub fn stop_reading(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// A connection whose outgoing bytes are rewritten as the module says.
 pub struct Wire<T> {
     io: T,
+    /// Set by the connection's [`Closer`].
+    stopped: Arc<AtomicBool>,
     /// An answer taken in place of actix-http's, and how much of it is
     /// written.
     pending: Option<(&'static [u8], usize)>,
@@ -94,7 +113,16 @@ pub struct Wire<T> {
 impl<T> Wire<T> {
     /// Wraps `io`.
     pub fn new(io: T) -> Self {
-        Wire { io, pending: None }
+        Wire {
+            io,
+            stopped: Arc::new(AtomicBool::new(false)),
+            pending: None,
+        }
+    }
+
+    /// What stops this connection's reading.
+    pub fn closer(&self) -> Closer {
+        Closer(Arc::clone(&self.stopped))
     }
 
     /// The connection underneath.
@@ -127,7 +155,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Wire<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        if this.stopped.load(Ordering::Relaxed) {
+            // End-of-file: nothing more is read.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
     }
 }
 
