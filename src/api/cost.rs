@@ -85,7 +85,8 @@ struct FieldInfo {
 /// The schema's fields, by type and name, read from its SDL.
 #[derive(Debug, Default)]
 pub struct Model {
-    fields: HashMap<(String, String), FieldInfo>,
+    /// By type, then by field: looked up by `&str`, nothing allocated.
+    types: HashMap<String, HashMap<String, FieldInfo>>,
 }
 
 /// The model of the served schema, read once.
@@ -109,7 +110,7 @@ impl Model {
     }
 
     fn from_document(doc: &ServiceDocument) -> Model {
-        let mut fields = HashMap::new();
+        let mut types: HashMap<String, HashMap<String, FieldInfo>> = HashMap::new();
         for def in &doc.definitions {
             let TypeSystemDefinition::Type(t) = def else {
                 continue;
@@ -146,18 +147,21 @@ impl Model {
                         Some((a.node.name.node.to_string(), n))
                     })
                     .collect();
-                fields.insert(
-                    (t.node.name.node.to_string(), f.name.node.to_string()),
-                    FieldInfo {
-                        returns,
-                        list,
-                        paged,
-                        defaults,
-                    },
-                );
+                types
+                    .entry(t.node.name.node.to_string())
+                    .or_default()
+                    .insert(
+                        f.name.node.to_string(),
+                        FieldInfo {
+                            returns,
+                            list,
+                            paged,
+                            defaults,
+                        },
+                    );
             }
         }
-        Model { fields }
+        Model { types }
     }
 
     /// The cost of the costliest operation of `doc` with `variables`.
@@ -277,7 +281,7 @@ impl<'a> Walk<'a> {
 
     fn field(&mut self, on: &str, f: &'a Field) -> usize {
         let name = f.name.node.as_str();
-        let info = self.model.fields.get(&(on.to_owned(), name.to_owned()));
+        let info = self.model.types.get(on).and_then(|fields| fields.get(name));
         let child = match info {
             Some(i) => self.set(&i.returns, &f.selection_set.node),
             None => self.set("", &f.selection_set.node),
