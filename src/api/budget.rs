@@ -86,11 +86,7 @@ impl AnswerBytes {
 
 /// A `BUDGET_EXCEEDED` error saying `message`.
 fn exceeded(message: String) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code::BUDGET_EXCEEDED);
-    err.extensions = Some(ext);
-    err
+    super::error::ensure_code(ServerError::new(message, None), code::BUDGET_EXCEEDED)
 }
 
 /// The message of a request that ran over its field budget.

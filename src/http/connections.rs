@@ -17,16 +17,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 /// The answer a refused connection gets before it is closed: fixed bytes,
 /// written straight to the socket.
-static REFUSAL: LazyLock<String> = LazyLock::new(|| {
-    let body = serde_json::json!({ "errors": [{
-        "message": "too many connections are open; retry shortly",
-        "extensions": { "code": crate::api::error::code::OVERLOADED },
-    }]})
-    .to_string();
-    format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
+static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    super::wire::raw_answer(
+        "503 Service Unavailable",
+        "retry-after: 1\r\n",
+        crate::api::error::code::OVERLOADED,
+        "too many connections are open; retry shortly",
     )
 });
 
@@ -130,7 +126,7 @@ impl Gate {
 /// the runtime would first wait to learn it is writable.
 fn refuse(stream: &TcpStream) {
     let socket = socket2::SockRef::from(stream);
-    let _ = socket.send(REFUSAL.as_bytes());
+    let _ = socket.send(&REFUSAL);
     // What the client sent already is read away first (a request's worth,
     // no more, so that a client sending without end cannot hold the
     // worker): closing a socket with unread bytes resets it, and the client
@@ -150,7 +146,9 @@ mod tests {
 
     #[test]
     fn the_refusal_is_a_whole_http_answer() {
-        let (head, body) = REFUSAL.as_str().split_once("\r\n\r\n").unwrap_or_default();
+        let text = String::from_utf8_lossy(&REFUSAL);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.contains("retry-after: 1"));
         assert!(head.contains(&format!("content-length: {}", body.len())));
         let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
         assert_eq!(json["errors"][0]["extensions"]["code"], "OVERLOADED");

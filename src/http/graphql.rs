@@ -76,7 +76,7 @@ fn negotiate(req: &HttpRequest) -> Option<Media> {
     best.map(|(_, m)| m)
 }
 
-fn error_body(message: &str, code: &str) -> Value {
+pub(super) fn error_body(message: &str, code: &str) -> Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 

@@ -45,20 +45,22 @@ static REWRITES: LazyLock<[(&[u8], Vec<u8>); 2]> = LazyLock::new(|| {
     ]
 });
 
-/// A whole HTTP answer with `status` and a coded JSON error saying
-/// `message`; the connection closes after it, as actix-http's own would.
-fn answer(status: &str, message: &str) -> Vec<u8> {
-    let body = serde_json::json!({ "errors": [{
-        "message": message,
-        "extensions": { "code": crate::api::error::code::BAD_REQUEST },
-    }]})
-    .to_string();
+/// A whole HTTP/1.1 answer written straight to a connection: `status`,
+/// any `headers` (each ending in CRLF), and the coded JSON error every
+/// refusal of the service carries; the connection closes after it.
+pub(super) fn raw_answer(status: &str, headers: &str, code: &str, message: &str) -> Vec<u8> {
+    let body = super::graphql::error_body(message, code).to_string();
     format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-         connection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
+}
+
+/// An answer in place of actix-http's own, as the module says.
+fn answer(status: &str, message: &str) -> Vec<u8> {
+    raw_answer(status, "", crate::api::error::code::BAD_REQUEST, message)
 }
 
 /// If `buf` starts with one of actix-http's own answers, how many bytes of
