@@ -3,6 +3,7 @@
 use crate::config::{Cli, Command, ServeArgs, StoreArgs};
 use crate::dataset::{self, Dataset, LoadError};
 use crate::edit;
+use crate::graph::GraphError;
 use crate::http::{self, AppState};
 use crate::interop::{self, Format, Selection};
 use crate::service::{GraphService, OpenError, WriteError};
@@ -297,8 +298,19 @@ async fn import(
     // since a write's error is the graph's alone.
     let refused = Arc::new(std::sync::Mutex::new(None::<String>));
     let slot = refused.clone();
+    // An import is not kept to be run a second time (that would hold two
+    // copies of a large file in memory): if another instance wrote to a
+    // shared store while it was applied, it is refused and can be run again.
+    let mut data = Some(data);
     let written = service
         .write(move |g| {
+            let Some(data) = data.take() else {
+                return Err(GraphError::Invalid(
+                    "another instance wrote to the database while the import was applied; \
+                     nothing was imported: run the import again"
+                        .into(),
+                ));
+            };
             edit::ingest_dataset(g, data).map_err(|(item, error)| {
                 if let Ok(mut slot) = slot.lock() {
                     *slot = Some(item);

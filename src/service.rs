@@ -49,15 +49,17 @@
 //!
 //! # Following a shared store
 //!
-//! Over a store other instances write to (PostgreSQL), every turn of the
-//! writer starts by applying what they committed since: a group of writes
+//! Over a store other instances write to (PostgreSQL), a group of writes is
+//! first applied to the spare copy as this instance has it and committed
+//! only if the store is still at that version (one exchange; most of the
+//! time nobody else wrote). Otherwise it is taken back and the writer
 //! begins a turn in the store, which locks out every other writer and hands
 //! back the writes it has not applied; they are applied first, each as its
-//! own version, so the group is checked against exactly what the database
-//! holds. Between writes, [`GraphService::follow_store`] applies them as the
-//! store announces them. Either way a write from elsewhere costs what it
-//! changes, on the spare copy like a write of this instance, and is
-//! announced like one.
+//! own version, and the group is run again after them. Either way the
+//! group is checked against exactly what the database holds. Between
+//! writes, [`GraphService::follow_store`] applies the others' writes as the
+//! store announces them. A write from elsewhere costs what it changes, on
+//! the spare copy like a write of this instance, and is announced like one.
 //!
 //! # Events
 //!
@@ -156,8 +158,10 @@ pub enum OpenError {
 
 /// A write's work on the graph, its result boxed so that writes of every
 /// result type queue together.
+/// It may run more than once: a group is run again when another instance
+/// committed first (see [`GraphService::turn`]).
 type Work =
-    Box<dyn FnOnce(&mut Graph) -> Result<(Box<dyn Any + Send>, Vec<Edit>), GraphError> + Send>;
+    Box<dyn FnMut(&mut Graph) -> Result<(Box<dyn Any + Send>, Vec<Edit>), GraphError> + Send>;
 
 /// What a queued write is answered with.
 type Reply = Result<(Box<dyn Any + Send>, Arc<Committed>, Arc<Graph>), WriteError>;
@@ -377,13 +381,16 @@ impl GraphService {
     /// writes queued at the same time), then publishes the new snapshot and
     /// announces it. A refused `f` leaves nothing of what it did. The work
     /// runs on a task of its own, so a caller that goes away cannot leave a
-    /// write committed but unpublished.
+    /// write committed but unpublished. `f` may run more than once, each
+    /// time from the graph as it then is (another instance of a shared
+    /// store committed first), and only its last run counts.
     pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<Written<T>, WriteError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Graph) -> Result<(T, Vec<Edit>), GraphError> + Send + 'static,
+        F: FnMut(&mut Graph) -> Result<(T, Vec<Edit>), GraphError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let mut f = f;
         let work: Work = Box::new(move |g| {
             f(g).map(|(value, edits)| (Box::new(value) as Box<dyn Any + Send>, edits))
         });
@@ -422,6 +429,13 @@ impl GraphService {
     /// One turn of the writer: the writes other instances committed, then
     /// (unless only following) every queued write as one group, all
     /// published together. Returns whether the store answered.
+    ///
+    /// The group is first applied to the spare copy as it is and committed
+    /// only if the store is still at the copy's version
+    /// ([`Store::commit_at`]): one exchange with a shared store, not a turn.
+    /// If another instance wrote first, the group is taken back and run
+    /// again in a turn of the store, after what the others wrote, so every
+    /// write is checked against the version it follows.
     async fn turn(&self, only_follow: bool) -> bool {
         let mut behind = Vec::new();
         if only_follow {
@@ -452,146 +466,160 @@ impl GraphService {
         let mut copy = self.take_spare(&mut spare, &published).await;
         // Taken only now, so that writes that came while reads were leaving
         // the spare copy join this group rather than wait for the next.
-        let jobs: Vec<Job> = if only_follow {
+        let mut jobs: Vec<Job> = if only_follow {
             Vec::new()
         } else {
             lock(&self.queue).drain(..).collect()
         };
         let Some(g) = Arc::get_mut(&mut copy) else {
             // take_spare hands over a copy nobody else holds.
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(WriteError::Aborted("no graph to write to".into())));
-            }
+            abort(jobs, "no graph to write to");
             return true;
         };
+
+        let mut optimistic = None;
         if !jobs.is_empty() {
-            match self.store.begin(g.version()).await {
-                Ok(log) => behind = log,
+            let base = g.version();
+            g.begin_undo();
+            let Ok(group) = run_group(g, &mut jobs) else {
+                // The copy is dropped; the next write copies the graph.
+                abort(jobs, "the write's group was abandoned");
+                return true;
+            };
+            // A store only this process writes cannot have moved. A shared
+            // one is asked even when every write was refused: a refusal
+            // must hold at a version the store really had.
+            let ask = !group.writes.is_empty() || self.store.shared();
+            let outcome = if ask {
+                self.store.commit_at(base, &group.writes).await
+            } else {
+                Ok(true)
+            };
+            match outcome {
+                Ok(true) => optimistic = Some(group),
+                Ok(false) => {
+                    // Another instance wrote first.
+                    let taken_back = g.undo_to(0);
+                    g.end_undo();
+                    if taken_back.is_err() {
+                        abort(jobs, "the write's group was abandoned");
+                        return true;
+                    }
+                }
                 Err(error) => {
-                    tracing::error!(%error, writes = jobs.len(), "the store refused a turn to write");
-                    spare.graph = Some(copy);
+                    tracing::error!(%error, writes = group.writes.len(), "a group of writes was not committed");
+                    let taken_back = g.undo_to(0);
+                    g.end_undo();
                     for job in jobs {
                         let _ = job.reply.send(Err(WriteError::Store(again(&error))));
                     }
+                    if taken_back.is_ok() {
+                        spare.graph = Some(copy);
+                    }
                     return self.answered(Some(&error));
                 }
             }
         }
-        g.begin_undo();
 
-        // What other instances committed comes first: it is the truth the
-        // queued writes are checked against.
-        let mut applied: Vec<(Arc<Logged>, Committed)> = Vec::with_capacity(behind.len());
-        for logged in behind {
-            match apply_logged(g, &logged, &published) {
-                Ok(committed) => applied.push((Arc::new(logged), committed)),
-                Err((item, error)) => {
-                    // The graph refuses what the database committed: this
-                    // instance can no longer follow; the copy is dropped.
-                    tracing::error!(version = logged.version, %item, %error,
-                        "a write from the store's log cannot be applied; restart this instance");
-                    // Not ready until restarted: load balancers stop
-                    // sending it traffic it would answer from an old graph.
-                    self.diverged.store(true, Ordering::SeqCst);
-                    self.store.abandon().await;
-                    for job in jobs {
-                        let _ = job.reply.send(Err(WriteError::Aborted(format!(
-                            "this instance cannot apply version {} from the store: {item}: {error}",
-                            logged.version
-                        ))));
-                    }
-                    return true;
-                }
-            }
-        }
-        let base = g.version();
-        let mine = g.undo_mark();
-        let mut accepted = Vec::with_capacity(jobs.len());
-        let mut writes: Vec<Logged> = Vec::with_capacity(jobs.len());
-        let begun = !jobs.is_empty();
-        let mut jobs = jobs.into_iter();
-        for job in jobs.by_ref() {
-            let mark = g.undo_mark();
-            let refused = match (job.work)(g) {
-                Ok((value, edits)) => match changes(g, &edits) {
-                    Ok(c) => {
-                        let touched = touched(g, mark, &edits);
-                        let version = base + accepted.len() as u64 + 1;
-                        writes.push(Logged {
-                            version,
-                            changes: c,
-                        });
-                        let committed = Committed {
-                            version,
-                            edits,
-                            touched,
-                        };
-                        accepted.push((job.reply, value, committed));
-                        continue;
-                    }
-                    Err((item, error)) => {
-                        tracing::error!(%item, %error, "a write's edits name what it did not leave");
-                        error
-                    }
-                },
-                Err(error) => error,
-            };
-            let taken_back = g.undo_to(mark);
-            let _ = job.reply.send(Err(WriteError::Refused(refused)));
-            if let Err(error) = taken_back {
-                // Only a damaged graph refuses an undo: the copy is dropped
-                // (the next write copies the published graph) and nothing
-                // of this group is committed.
-                tracing::error!(%error, "a refused write could not be taken back");
-                self.store.abandon().await;
-                let aborted = || {
-                    Err(WriteError::Aborted(
-                        "the write's group was abandoned".into(),
-                    ))
-                };
-                for (reply, _, _) in accepted {
-                    let _ = reply.send(aborted());
-                }
-                for job in jobs {
-                    let _ = job.reply.send(aborted());
-                }
-                return true;
-            }
-        }
+        let mut applied: Vec<(Arc<Logged>, Committed)> = Vec::new();
         let mut failure = None;
-        if accepted.is_empty() {
-            if begun {
-                self.store.abandon().await;
-            }
-        } else {
-            g.set_version(base + accepted.len() as u64);
-            if let Err(error) = self.store.commit(&writes).await {
-                tracing::error!(%error, writes = accepted.len(), "a group of writes was not committed");
-                for (reply, _, _) in accepted.drain(..) {
-                    let _ = reply.send(Err(WriteError::Store(again(&error))));
+        let group = match optimistic {
+            Some(group) => group,
+            None => {
+                let begun = !jobs.is_empty();
+                if begun {
+                    match self.store.begin(g.version()).await {
+                        Ok(log) => behind = log,
+                        Err(error) => {
+                            tracing::error!(%error, writes = jobs.len(), "the store refused a turn to write");
+                            spare.graph = Some(copy);
+                            for job in jobs {
+                                let _ = job.reply.send(Err(WriteError::Store(again(&error))));
+                            }
+                            return self.answered(Some(&error));
+                        }
+                    }
                 }
-                writes.clear();
-                // Taken back so the copy can stay the spare; if that fails it
-                // is dropped and the next write copies the graph.
-                if g.undo_to(mine).is_err() {
-                    return self.answered(Some(&error));
+                g.begin_undo();
+                // What other instances committed comes first: it is the
+                // truth the queued writes are checked against.
+                applied.reserve(behind.len());
+                for logged in behind {
+                    match apply_logged(g, &logged, &published) {
+                        Ok(committed) => applied.push((Arc::new(logged), committed)),
+                        Err((item, error)) => {
+                            // The graph refuses what the database committed:
+                            // this instance can no longer follow; the copy
+                            // is dropped.
+                            tracing::error!(version = logged.version, %item, %error,
+                                "a write from the store's log cannot be applied; restart this instance");
+                            // Not ready until restarted: load balancers stop
+                            // sending it traffic it would answer from an old
+                            // graph.
+                            self.diverged.store(true, Ordering::SeqCst);
+                            self.store.abandon().await;
+                            abort(
+                                jobs,
+                                &format!(
+                                    "this instance cannot apply version {} from the store: {item}: {error}",
+                                    logged.version
+                                ),
+                            );
+                            return true;
+                        }
+                    }
                 }
-                g.set_version(base);
-                failure = Some(error);
+                let mine = g.undo_mark();
+                let Ok(mut group) = run_group(g, &mut jobs) else {
+                    if begun {
+                        self.store.abandon().await;
+                    }
+                    abort(jobs, "the write's group was abandoned");
+                    return true;
+                };
+                if group.writes.is_empty() {
+                    if begun {
+                        self.store.abandon().await;
+                    }
+                } else if let Err(error) = self.store.commit(&group.writes).await {
+                    tracing::error!(%error, writes = group.writes.len(), "a group of writes was not committed");
+                    group.writes.clear();
+                    // Taken back so the copy can stay the spare; if that
+                    // fails it is dropped and the next write copies the
+                    // graph.
+                    if g.undo_to(mine).is_err() {
+                        for job in jobs {
+                            let _ = job.reply.send(Err(WriteError::Store(again(&error))));
+                        }
+                        return self.answered(Some(&error));
+                    }
+                    failure = Some(error);
+                }
+                group
             }
-        }
+        };
+        g.set_version(g.version() + group.writes.len() as u64);
         g.end_undo();
+
+        // Refused writes, and writes the store failed, are answered now.
+        let mut accepted = Vec::with_capacity(group.writes.len());
+        for (job, outcome) in jobs.into_iter().zip(group.outcomes) {
+            let answer = match (outcome, &failure) {
+                (Ok((value, committed)), None) => {
+                    accepted.push((job.reply, value, Arc::new(committed)));
+                    continue;
+                }
+                (Ok(_), Some(error)) => WriteError::Store(again(error)),
+                (Err(refused), _) => WriteError::Refused(refused),
+            };
+            let _ = job.reply.send(Err(answer));
+        }
+        let writes = group.writes;
         if accepted.is_empty() && applied.is_empty() {
             // Nothing changed; the copy stays the spare, caught up.
             spare.graph = Some(copy);
             return self.answered(failure.as_ref());
         }
-        let accepted: Vec<_> = accepted
-            .into_iter()
-            .map(|(reply, value, committed)| (reply, value, Arc::new(committed)))
-            .collect();
         let applied: Vec<(Arc<Logged>, Arc<Committed>)> = applied
             .into_iter()
             .map(|(logged, committed)| (logged, Arc::new(committed)))
@@ -684,6 +712,70 @@ fn again(error: &StoreError) -> StoreError {
         StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
         other => StoreError::Database(other.to_string()),
     }
+}
+
+/// Fails every write of `jobs` as not completed.
+fn abort(jobs: Vec<Job>, why: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(WriteError::Aborted(why.to_owned())));
+    }
+}
+
+/// What the writes of a group did on the graph.
+struct Group {
+    /// For each write, in order: its value and its announcement, or why
+    /// the graph refused it.
+    outcomes: Vec<Result<(Box<dyn Any + Send>, Committed), GraphError>>,
+    /// The accepted writes as the store keeps them, each its own version
+    /// after the graph's.
+    writes: Vec<Logged>,
+}
+
+/// Runs each of `jobs` on `g` in order; a refused one is taken back alone.
+/// The undo journal must be on. Fails only if a refused write could not be
+/// taken back (the graph is damaged and must be dropped); nobody has been
+/// answered then.
+fn run_group(g: &mut Graph, jobs: &mut [Job]) -> Result<Group, GraphError> {
+    let base = g.version();
+    let mut group = Group {
+        outcomes: Vec::with_capacity(jobs.len()),
+        writes: Vec::with_capacity(jobs.len()),
+    };
+    for job in jobs.iter_mut() {
+        let mark = g.undo_mark();
+        let refused = match (job.work)(g) {
+            Ok((value, edits)) => match changes(g, &edits) {
+                Ok(c) => {
+                    let touched = touched(g, mark, &edits);
+                    let version = base + group.writes.len() as u64 + 1;
+                    group.writes.push(Logged {
+                        version,
+                        changes: c,
+                    });
+                    group.outcomes.push(Ok((
+                        value,
+                        Committed {
+                            version,
+                            edits,
+                            touched,
+                        },
+                    )));
+                    continue;
+                }
+                Err((item, error)) => {
+                    tracing::error!(%item, %error, "a write's edits name what it did not leave");
+                    error
+                }
+            },
+            Err(error) => error,
+        };
+        if let Err(error) = g.undo_to(mark) {
+            tracing::error!(%error, "a refused write could not be taken back");
+            return Err(error);
+        }
+        group.outcomes.push(Err(refused));
+    }
+    Ok(group)
 }
 
 /// Applies a write another instance committed, as a write of this one
@@ -989,7 +1081,7 @@ mod tests {
             "including the Asayish and Peshmerga",
         );
         let relate = Relation::new("", RelationKind::PartOf, "shared-unit", forces, quote);
-        a.write(move |g| edit::create_relation(g, None, relate))
+        a.write(move |g| edit::create_relation(g, None, relate.clone()))
             .await
             .unwrap();
         a.write(|g| edit::delete_entity(g, "shared-unit", true).map(|e| ((), e)))
@@ -1024,6 +1116,32 @@ mod tests {
         ));
         assert_eq!(b.snapshot().version(), a.snapshot().version());
         assert!(b.snapshot().entity("twice").is_some());
+
+        // A write on B that needs what A just wrote: refused by B's own
+        // copy, which has not followed yet, the store says that copy is
+        // behind, and the write runs again after A's and is accepted.
+        a.write(|g| edit::create_entity(g, Some("late".into()), asayish_unit()))
+            .await
+            .unwrap();
+        let quote = Source::new(
+            "k24-peshmerga-us-iraq-talks",
+            "including the Asayish and Peshmerga",
+        );
+        let relate = Relation::new("", RelationKind::PartOf, "late", forces, quote);
+        let runs = Arc::new(AtomicU64::new(0));
+        let counted = runs.clone();
+        let joined = b
+            .write(move |g| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                edit::create_relation(g, None, relate.clone())
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(joined.committed.version, a.snapshot().version() + 1);
+        assert!(b.snapshot().relation(&joined.value).is_some());
+        assert!(a.follow().await);
+        assert_eq!(dump(&a.snapshot()), dump(&b.snapshot()));
     }
 
     #[tokio::test]
@@ -1160,7 +1278,7 @@ mod tests {
         };
         for _ in 0..3 {
             let refused = ingest("nobody");
-            let r = svc.write(move |g| edit::ingest(g, refused)).await;
+            let r = svc.write(move |g| edit::ingest(g, refused.clone())).await;
             assert!(matches!(
                 r,
                 Err(WriteError::Refused(GraphError::DanglingEnd { .. }))
@@ -1168,7 +1286,7 @@ mod tests {
             assert_eq!(dump(&svc.snapshot()), before);
         }
         let accepted = ingest("a");
-        let w = svc.write(move |g| edit::ingest(g, accepted)).await;
+        let w = svc.write(move |g| edit::ingest(g, accepted.clone())).await;
         let w = w.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(w.value.relations, ["a-part-of-b", "b-part-of-a"]);
         // Two more writes: each copy has had every change once.
@@ -1178,7 +1296,7 @@ mod tests {
                 ..Default::default()
             };
             let r = svc
-                .write(move |g| Ok(((), edit::update_entity(g, "b", patch)?)))
+                .write(move |g| Ok(((), edit::update_entity(g, "b", patch.clone())?)))
                 .await;
             assert!(r.is_ok());
         }
@@ -1211,7 +1329,8 @@ mod tests {
             let svc = svc.clone();
             tokio::spawn(async move {
                 let e = Entity::new("", EntityKind::ArmedForce, &format!("Force {i}"), source());
-                svc.write(move |g| edit::create_entity(g, None, e)).await
+                svc.write(move |g| edit::create_entity(g, None, e.clone()))
+                    .await
             })
         });
         let mut versions = Vec::new();
@@ -1249,7 +1368,7 @@ mod tests {
         let mut events = svc.subscribe();
         let create = |id: &str| {
             let e = Entity::new(id, EntityKind::ArmedForce, &id.to_uppercase(), source());
-            move |g: &mut Graph| edit::create_entity(g, None, e)
+            move |g: &mut Graph| edit::create_entity(g, None, e.clone())
         };
         assert!(svc.write(create("b")).await.is_ok());
         store.refuse.store(true, Ordering::SeqCst);
@@ -1282,7 +1401,7 @@ mod tests {
         );
         let create = |id: &str| {
             let e = Entity::new(id, EntityKind::ArmedForce, &id.to_uppercase(), source());
-            move |g: &mut Graph| edit::create_entity(g, None, e)
+            move |g: &mut Graph| edit::create_entity(g, None, e.clone())
         };
         assert!(svc.write(create("b")).await.is_ok());
         // This snapshot is the copy the next write would write to... after

@@ -186,7 +186,7 @@ mod tests {
                 let name = format!("Unit {i}");
                 let unit = Entity::new("", EntityKind::SecurityService, &name, source());
                 let written = writer
-                    .write(move |g| edit::create_entity(g, None, unit))
+                    .write(move |g| edit::create_entity(g, None, unit.clone()))
                     .await;
                 assert!(written.is_ok(), "{written:?}");
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;

@@ -81,7 +81,7 @@ fn write_error(e: WriteError) -> async_graphql::Error {
 async fn write<T, F>(ctx: &Context<'_>, f: F) -> Result<Written<T>>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Graph) -> std::result::Result<(T, Vec<edit::Edit>), GraphError> + Send + 'static,
+    F: FnMut(&mut Graph) -> std::result::Result<(T, Vec<edit::Edit>), GraphError> + Send + 'static,
 {
     authorize(ctx)?;
     let written = service(ctx)?.write(f).await.map_err(write_error)?;
@@ -139,7 +139,7 @@ impl Mutation {
     async fn create_entity(&self, ctx: &Context<'_>, input: EntityInput) -> Result<Entity> {
         authorize(ctx)?;
         let (id, e) = input.into_model()?;
-        let w = write(ctx, move |g| edit::create_entity(g, id, e)).await?;
+        let w = write(ctx, move |g| edit::create_entity(g, id.clone(), e.clone())).await?;
         entity(&w, &w.value)
     }
 
@@ -153,7 +153,7 @@ impl Mutation {
         authorize(ctx)?;
         let key = id.0.clone();
         let w = write(ctx, move |g| {
-            Ok(((), edit::update_entity(g, &key, patch.into())?))
+            Ok(((), edit::update_entity(g, &key, patch.clone().into())?))
         })
         .await?;
         entity(&w, &id)
@@ -185,7 +185,10 @@ impl Mutation {
     ) -> Result<RelationObj> {
         authorize(ctx)?;
         let (id, r) = input.into_model()?;
-        let w = write(ctx, move |g| edit::create_relation(g, id, r)).await?;
+        let w = write(ctx, move |g| {
+            edit::create_relation(g, id.clone(), r.clone())
+        })
+        .await?;
         relation(&w, &w.value)
     }
 
@@ -200,7 +203,7 @@ impl Mutation {
         let patch = patch.into_model()?;
         let key = id.0.clone();
         let w = write(ctx, move |g| {
-            Ok(((), edit::update_relation(g, &key, patch)?))
+            Ok(((), edit::update_relation(g, &key, patch.clone())?))
         })
         .await?;
         relation(&w, &id)
@@ -219,7 +222,7 @@ impl Mutation {
     async fn ingest(&self, ctx: &Context<'_>, input: IngestInput) -> Result<IngestResult> {
         authorize(ctx)?;
         let input = input.into_model()?;
-        let w = write(ctx, move |g| edit::ingest(g, input)).await?;
+        let w = write(ctx, move |g| edit::ingest(g, input.clone())).await?;
         let done = &w.value;
         Ok(IngestResult {
             graph_version: w.committed.version,

@@ -46,6 +46,17 @@
 //! commits them with [`Store::commit`] or ends the turn with
 //! [`Store::abandon`]. Versions are therefore gap-free and in commit order
 //! whatever the number of instances.
+//!
+//! A turn costs exchanges with the server while every other writer waits,
+//! and most of the time nobody else has written. So a writer first tries
+//! without one: it applies its group to the graph as it has it, at version
+//! `base`, and asks [`Store::commit_at`] to commit only if the store is
+//! still at `base` (for PostgreSQL, one statement that sets the counter
+//! only where it still holds `base`, and writes the rows and the log only
+//! if it did). If someone else wrote first, nothing is written; the writer
+//! takes its group back and takes a turn as above, running the group again
+//! after the others' writes. The group's checks therefore always ran
+//! against the version its commit follows.
 
 mod memory;
 mod postgres;
@@ -345,6 +356,25 @@ pub trait Store: Send + Sync + 'static {
     /// Returns only once the transaction is durably committed (fsync'd); on
     /// error nothing of it is applied.
     async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError>;
+
+    /// Commits `writes` as [`commit`](Self::commit) does, without a turn
+    /// begun first, but only if the store is still at version `base`: how
+    /// a writer commits a group it applied to its own copy of the graph
+    /// before asking anyone (see the module doc). `Ok(false)`: another
+    /// writer committed after `base`, and nothing was written; the writer
+    /// then takes a turn. With no writes, only tells whether the store is
+    /// still at `base`.
+    async fn commit_at(&self, base: u64, writes: &[Logged]) -> Result<bool, StoreError> {
+        if !self.begin(base).await?.is_empty() {
+            self.abandon().await;
+            return Ok(false);
+        }
+        if writes.is_empty() {
+            self.abandon().await;
+            return Ok(true);
+        }
+        self.commit(writes).await.map(|()| true)
+    }
 
     /// Ends a turn without writing.
     async fn abandon(&self) {}

@@ -214,6 +214,13 @@ impl Store for PostgresStore {
         writer.commit(writes, self.timeout).await
     }
 
+    async fn commit_at(&self, base: u64, writes: &[Logged]) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        writer
+            .commit_at(&self.options, base, writes, self.timeout)
+            .await
+    }
+
     async fn abandon(&self) {
         self.writer.lock().await.abandon().await;
     }

@@ -112,3 +112,92 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_group_commits_without_a_turn_only_where_the_store_still_is() {
+    let (_db, store) = holding_a().await;
+    let b = logged(2, vec![Change::PutEntity(entity("b", "B"))]);
+    // At version 1: written, in one statement.
+    assert!(store.commit_at(1, &b).await.unwrap());
+    // Still "at version 1" is now wrong: nothing is written.
+    let stale = logged(2, vec![Change::PutEntity(entity("c", "C"))]);
+    assert!(!store.commit_at(1, &stale).await.unwrap());
+    // A group of several kinds of change goes through a turn, and is
+    // refused the same way.
+    let mixed = logged(
+        2,
+        vec![
+            Change::PutEntity(entity("c", "C")),
+            Change::PutRelation(relation("r", "a", "c")),
+        ],
+    );
+    assert!(!store.commit_at(1, &mixed).await.unwrap());
+    let got = store.load().await.unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.entities, vec![entity("a", "A"), entity("b", "B")]);
+    assert_eq!(store.log_after(1).await.unwrap(), b);
+    // Nothing to write: only asks.
+    assert!(store.commit_at(2, &[]).await.unwrap());
+    assert!(!store.commit_at(1, &[]).await.unwrap());
+    // At the right version, the mixed group is written whole.
+    let mixed = logged(
+        3,
+        vec![
+            Change::PutEntity(entity("c", "C")),
+            Change::PutRelation(relation("r", "a", "c")),
+        ],
+    );
+    assert!(store.commit_at(2, &mixed).await.unwrap());
+    let got = store.load().await.unwrap();
+    assert_eq!((got.version, got.relations.len()), (3, 1));
+    assert_eq!(store.log_after(2).await.unwrap(), mixed);
+}
+
+#[tokio::test]
+async fn a_group_without_a_turn_waits_for_a_turn_and_then_is_refused() {
+    let db = scratch().await;
+    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    assert!(b.begin(0).await.unwrap().is_empty());
+    // A's one statement waits for B's turn to end...
+    let a2 = a.clone();
+    let waiting = tokio::spawn(async move {
+        a2.commit_at(
+            0,
+            &logged(1, vec![Change::PutEntity(entity("x", "from A"))]),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished());
+    b.commit(&logged(1, vec![Change::PutEntity(entity("x", "from B"))]))
+        .await
+        .unwrap();
+    // ...and then writes nothing, since the counter has moved.
+    assert!(!waiting.await.unwrap().unwrap());
+    let got = a.load().await.unwrap();
+    assert_eq!(
+        (got.version, got.entities),
+        (1, vec![entity("x", "from B")])
+    );
+    assert_eq!(a.log_after(0).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_without_a_turn_is_refused_whole_by_the_database() {
+    let (_db, store) = holding_a().await;
+    let err = store
+        .commit_at(
+            1,
+            &logged(2, vec![Change::PutRelation(relation("r", "a", "missing"))]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let got = store.load().await.unwrap();
+    assert_eq!((got.version, got.relations.len()), (1, 0));
+    assert!(store.log_after(1).await.unwrap().is_empty());
+    // The store goes on.
+    let b = logged(2, vec![Change::PutEntity(entity("b", "B"))]);
+    assert!(store.commit_at(1, &b).await.unwrap());
+}

@@ -40,9 +40,10 @@ pub(super) async fn within<T>(
 /// A turn is three exchanges with the server: `BEGIN` and the lock on the
 /// version row, sent together; the changes, the log, the counter and the
 /// notification, in one statement when the changes are of one kind (a
-/// single write's usually are); and `COMMIT`. Any failure drops the
-/// connection, which ends the transaction on the server; the next turn
-/// connects again.
+/// single write's usually are); and `COMMIT`. A group committed without a
+/// turn ([`Writer::commit_at`]) is one exchange when it fits in that one
+/// statement. Any failure drops the connection, which ends the transaction
+/// on the server; the next turn connects again.
 #[derive(Default)]
 pub(super) struct Writer {
     conn: Option<PgConnection>,
@@ -114,6 +115,58 @@ impl Writer {
         }
     }
 
+    /// Commits `writes` only if the database is still at version `base`,
+    /// without a turn (see [`Store::commit_at`](crate::store::Store::commit_at)):
+    /// one statement on its own (its own transaction) when the group fits
+    /// in one, as a single write does; otherwise a turn, abandoned if
+    /// others wrote first. With no writes, reads the counter.
+    pub(super) async fn commit_at(
+        &mut self,
+        options: &PgConnectOptions,
+        base: u64,
+        writes: &[Logged],
+        timeout: Duration,
+    ) -> Result<bool, StoreError> {
+        self.abandon().await;
+        let doing = "cannot commit a write";
+        let plan = match writes {
+            [] => None,
+            _ => Some(Plan::of(writes)?),
+        };
+        if plan.as_ref().is_some_and(|p| !p.is_one_statement()) {
+            let behind = self.begin(options, base, timeout).await?;
+            if !behind.is_empty() {
+                self.abandon().await;
+                return Ok(false);
+            }
+            return self.commit(writes, timeout).await.map(|()| true);
+        }
+        if self.conn.is_none() {
+            let options = options.clone();
+            let connect = async move { PgConnection::connect_with(&options).await };
+            self.conn = Some(within(timeout, doing, connect).await?);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(StoreError::Unavailable(format!("{doing}: not connected")));
+        };
+        let result = match &plan {
+            Some(plan) => plan.send_last(conn, timeout).await,
+            None => {
+                let read = sqlx::query_scalar::<_, i64>("SELECT version FROM graph_version")
+                    .fetch_one(&mut *conn);
+                within(timeout, doing, read)
+                    .await
+                    .and_then(|stored| Ok(stored == version(base)?))
+            }
+        };
+        if result.is_err() {
+            // Whether a statement cut off committed is unknown: the log
+            // tells, once the connection is made again.
+            self.conn = None;
+        }
+        result
+    }
+
     /// Ends the open turn, if any, without writing.
     pub(super) async fn abandon(&mut self) {
         if !std::mem::take(&mut self.open) {
@@ -149,6 +202,144 @@ impl Writer {
     }
 }
 
+/// A group of writes as statements: the runs of changes that go first,
+/// the log batches that go first, and the last statement, which holds the
+/// last run and batch, sets the counter and notifies.
+struct Plan<'a> {
+    runs: Vec<Run<'a>>,
+    batches: Vec<Vec<(i64, i32, String)>>,
+    last_run: Option<Run<'a>>,
+    last_batch: Vec<(i64, i32, String)>,
+    /// The version before the group, and its last.
+    base: i64,
+    last: i64,
+}
+
+impl<'a> Plan<'a> {
+    /// The statements for `writes`, which must not be empty.
+    fn of(writes: &'a [Logged]) -> Result<Plan<'a>, StoreError> {
+        let (Some(first), Some(last)) = (writes.first(), writes.last()) else {
+            return Err(StoreError::Database("no writes to commit".into()));
+        };
+        let changes: Vec<&Change> = writes.iter().flat_map(|w| &w.changes).collect();
+        let mut runs = runs(&changes)?;
+        // One run goes with the log in the last statement; more go first.
+        let last_run = if runs.len() == 1 { runs.pop() } else { None };
+        // The log, in parts of at most CHUNK changes, one row per part,
+        // sent in statements of at most LOG_BYTES.
+        let mut rows: Vec<(i64, i32, String)> = Vec::new();
+        for w in writes {
+            let chunks: Vec<&[Change]> = if w.changes.is_empty() {
+                vec![&[]]
+            } else {
+                w.changes.chunks(CHUNK).collect()
+            };
+            for (part, chunk) in chunks.into_iter().enumerate() {
+                let body = serde_json::to_string(chunk).map_err(|e| StoreError::Encode {
+                    table: "change_log",
+                    id: w.version.to_string(),
+                    message: e.to_string(),
+                })?;
+                rows.push((
+                    version(w.version)?,
+                    i32::try_from(part).unwrap_or(i32::MAX),
+                    body,
+                ));
+            }
+        }
+        let mut batches = batches(rows, LOG_BYTES);
+        let last_batch = batches.pop().unwrap_or_default();
+        Ok(Plan {
+            runs,
+            batches,
+            last_run,
+            last_batch,
+            base: version(first.version.saturating_sub(1))?,
+            last: version(last.version)?,
+        })
+    }
+
+    /// Whether the whole group is the last statement alone.
+    fn is_one_statement(&self) -> bool {
+        self.runs.is_empty() && self.batches.is_empty()
+    }
+
+    /// Sends the statements that go before the last one.
+    async fn send_first(
+        &self,
+        conn: &mut PgConnection,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let doing = "cannot commit a write";
+        for run in &self.runs {
+            within(timeout, doing, run.execute(&mut *conn)).await?;
+        }
+        for batch in &self.batches {
+            let (v, p, c) = columns(batch);
+            let insert = sqlx::query(
+                "INSERT INTO change_log (version, part, changes) \
+                 SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)",
+            )
+            .bind(v)
+            .bind(p)
+            .bind(c)
+            .execute(&mut *conn);
+            within(timeout, doing, insert).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the last statement: if the counter still holds the version
+    /// before the group, it writes the last run and batch, sets the counter
+    /// and notifies; otherwise it writes nothing. Returns whether it wrote.
+    ///
+    /// The counter's row is locked by the `UPDATE`, which a concurrent
+    /// writer's turn makes wait; once it may go on, PostgreSQL checks the
+    /// condition again against the row as that turn left it, so a group
+    /// never follows a version it was not checked against. The rows and
+    /// the log are written only through a join with the counter's result.
+    async fn send_last(
+        &self,
+        conn: &mut PgConnection,
+        timeout: Duration,
+    ) -> Result<bool, StoreError> {
+        let (v, p, c) = columns(&self.last_batch);
+        let data = self
+            .last_run
+            .as_ref()
+            .map(|run| format!("data AS ({}), ", run.sql(7, true)))
+            .unwrap_or_default();
+        let sql = format!(
+            "WITH counter AS (
+                 UPDATE graph_version SET version = $4 WHERE version = $6 RETURNING version
+             ), {data}logged AS (
+                 INSERT INTO change_log (version, part, changes)
+                 SELECT v, p, c::json
+                 FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c), counter
+             )
+             SELECT pg_notify($5, version::text) FROM counter"
+        );
+        let query = sqlx::query(&sql)
+            .bind(v)
+            .bind(p)
+            .bind(c)
+            .bind(self.last)
+            .bind(CHANNEL)
+            .bind(self.base);
+        let query = match &self.last_run {
+            Some(run) => run.bind(query),
+            None => query,
+        };
+        let rows = within(
+            timeout,
+            "cannot commit a write",
+            query.fetch_all(&mut *conn),
+        )
+        .await?;
+        Ok(!rows.is_empty())
+    }
+}
+
 /// Writes `writes` into the tables and the log, sets the counter, notifies,
 /// and commits the transaction open on `conn`.
 async fn commit(
@@ -157,79 +348,21 @@ async fn commit(
     timeout: Duration,
 ) -> Result<(), StoreError> {
     let doing = "cannot commit a write";
-    let Some(last) = writes.last() else {
+    if writes.is_empty() {
         return within(timeout, doing, conn.execute("COMMIT"))
             .await
             .map(drop);
-    };
-    let changes: Vec<&Change> = writes.iter().flat_map(|w| &w.changes).collect();
-    let mut runs = runs(&changes)?;
-    // One run goes with the log in the last statement; more go first.
-    let with_log = if runs.len() == 1 { runs.pop() } else { None };
-    for run in &runs {
-        within(timeout, doing, run.execute(&mut *conn)).await?;
     }
-    // The log, in parts of at most CHUNK changes, one row per part, sent
-    // in statements of at most LOG_BYTES.
-    let mut rows: Vec<(i64, i32, String)> = Vec::new();
-    for w in writes {
-        let chunks: Vec<&[Change]> = if w.changes.is_empty() {
-            vec![&[]]
-        } else {
-            w.changes.chunks(CHUNK).collect()
-        };
-        for (part, chunk) in chunks.into_iter().enumerate() {
-            let body = serde_json::to_string(chunk).map_err(|e| StoreError::Encode {
-                table: "change_log",
-                id: w.version.to_string(),
-                message: e.to_string(),
-            })?;
-            rows.push((
-                version(w.version)?,
-                i32::try_from(part).unwrap_or(i32::MAX),
-                body,
-            ));
-        }
+    let plan = Plan::of(writes)?;
+    plan.send_first(conn, timeout).await?;
+    if !plan.send_last(conn, timeout).await? {
+        // The turn holds the counter's lock: only a database changed
+        // behind the instances' backs gets here.
+        return Err(StoreError::Database(format!(
+            "the version counter moved from {} during a turn",
+            plan.base
+        )));
     }
-    let mut batches = batches(rows, LOG_BYTES);
-    let last_batch = batches.pop().unwrap_or_default();
-    for batch in batches {
-        let (v, p, c) = columns(batch);
-        let insert = sqlx::query(
-            "INSERT INTO change_log (version, part, changes) \
-             SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)",
-        )
-        .bind(v)
-        .bind(p)
-        .bind(c)
-        .execute(&mut *conn);
-        within(timeout, doing, insert).await?;
-    }
-    let (v, p, c) = columns(last_batch);
-    let data = with_log
-        .as_ref()
-        .map(|run| format!("data AS ({}), ", run.sql(6)))
-        .unwrap_or_default();
-    let sql = format!(
-        "WITH {data}logged AS (
-             INSERT INTO change_log (version, part, changes)
-             SELECT v, p, c::json FROM unnest($1::bigint[], $2::int[], $3::text[]) AS t(v, p, c)
-         ), counter AS (
-             UPDATE graph_version SET version = $4 RETURNING version
-         )
-         SELECT pg_notify($5, version::text) FROM counter"
-    );
-    let query = sqlx::query(&sql)
-        .bind(v)
-        .bind(p)
-        .bind(c)
-        .bind(version(last.version)?)
-        .bind(CHANNEL);
-    let query = match &with_log {
-        Some(run) => run.bind(query),
-        None => query,
-    };
-    within(timeout, doing, query.execute(&mut *conn)).await?;
     within(timeout, doing, conn.execute("COMMIT"))
         .await
         .map(drop)
@@ -254,12 +387,12 @@ fn batches(rows: Vec<(i64, i32, String)>, max_bytes: usize) -> Vec<Vec<(i64, i32
 }
 
 /// Log rows as the three columns `unnest` takes.
-fn columns(rows: Vec<(i64, i32, String)>) -> (Vec<i64>, Vec<i32>, Vec<String>) {
+fn columns(rows: &[(i64, i32, String)]) -> (Vec<i64>, Vec<i32>, Vec<&str>) {
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for (v, p, c) in rows {
-        out.0.push(v);
-        out.1.push(p);
-        out.2.push(c);
+        out.0.push(*v);
+        out.1.push(*p);
+        out.2.push(c.as_str());
     }
     out
 }
@@ -399,23 +532,31 @@ fn runs<'a>(changes: &[&'a Change]) -> Result<Vec<Run<'a>>, StoreError> {
 }
 
 impl<'a> Run<'a> {
-    /// The statement, its parameters numbered from `first`.
-    fn sql(&self, first: usize) -> String {
+    /// The statement, its parameters numbered from `first`; `gated`: as
+    /// part of [`Plan::send_last`], writing only if its `counter` has a row.
+    fn sql(&self, first: usize, gated: bool) -> String {
         let (a, b, c, d) = (first, first + 1, first + 2, first + 3);
+        let (join, exists) = if gated {
+            (", counter", " AND EXISTS (SELECT 1 FROM counter)")
+        } else {
+            ("", "")
+        };
         match self {
             Run::Put(table, _) => format!(
                 "INSERT INTO {table} (id, body) \
-                 SELECT i, b::json FROM unnest(${a}::text[], ${b}::text[]) AS t(i, b) \
+                 SELECT i, b::json FROM unnest(${a}::text[], ${b}::text[]) AS t(i, b){join} \
                  ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body"
             ),
             Run::PutRelations(_) => format!(
                 "INSERT INTO relations (id, from_id, to_id, body) \
                  SELECT i, f, t, b::json \
-                 FROM unnest(${a}::text[], ${b}::text[], ${c}::text[], ${d}::text[]) AS x(i, f, t, b) \
+                 FROM unnest(${a}::text[], ${b}::text[], ${c}::text[], ${d}::text[]) AS x(i, f, t, b){join} \
                  ON CONFLICT (id) DO UPDATE \
                  SET from_id = EXCLUDED.from_id, to_id = EXCLUDED.to_id, body = EXCLUDED.body"
             ),
-            Run::Delete(table, _) => format!("DELETE FROM {table} WHERE id = ANY(${a}::text[])"),
+            Run::Delete(table, _) => {
+                format!("DELETE FROM {table} WHERE id = ANY(${a}::text[]){exists}")
+            }
         }
     }
 
@@ -445,7 +586,7 @@ impl<'a> Run<'a> {
     }
 
     async fn execute(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let sql = self.sql(1);
+        let sql = self.sql(1, false);
         self.bind(sqlx::query(&sql)).execute(conn).await.map(drop)
     }
 }
