@@ -721,11 +721,14 @@ fn abort(jobs: Vec<Job>, why: &str) {
     }
 }
 
+/// An accepted write: its value, and the write as it will be announced.
+type Accepted = (Box<dyn Any + Send>, Committed);
+
 /// What the writes of a group did on the graph.
 struct Group {
     /// For each write, in order: its value and its announcement, or why
     /// the graph refused it.
-    outcomes: Vec<Result<(Box<dyn Any + Send>, Committed), GraphError>>,
+    outcomes: Vec<Result<Accepted, GraphError>>,
     /// The accepted writes as the store keeps them, each its own version
     /// after the graph's.
     writes: Vec<Logged>,
