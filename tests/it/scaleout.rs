@@ -628,3 +628,58 @@ fn a_large_import_into_postgresql_takes_as_long_as_it_needs() {
         "import took {took:?}"
     );
 }
+
+#[test]
+fn an_import_overtaken_by_another_instance_imports_nothing_and_says_so() {
+    let _server = sharing();
+    let (db, tmp) = (database("overtaken"), tempfile::tempdir().unwrap());
+    let b = instance(tmp.path(), "b", &db.url);
+    let file = tmp.path().join("big.json");
+    let file_s = file.display().to_string();
+    let generate = [
+        "generate",
+        "--entities",
+        "20000",
+        "--relations",
+        "100000",
+        "--out",
+    ];
+    cli(tmp.path(), &[&generate[..], &[file_s.as_str()]].concat());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let generated: Value = serde_json::from_str(&text).unwrap();
+    let first = generated["entities"][0]["id"].as_str().unwrap().to_owned();
+
+    // B writes all the while the import is applied in memory (seconds),
+    // so the import's commit finds the database past the version it was
+    // checked against.
+    let writers = Writers::start(&[b.port], 1, "o");
+    eventually(Duration::from_secs(10), "B writes", || writers.count() > 0);
+    let out = server::run_bounded(
+        server::command(tmp.path()).args([
+            "import",
+            "--no-seed",
+            "--database-url",
+            &db.url,
+            &file_s,
+        ]),
+        Duration::from_secs(120),
+    );
+    let (acknowledged, refusals) = writers.stop();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(said.contains("run the import again"), "{said}");
+    assert!(refusals.is_empty(), "{refusals:?}");
+
+    // Nothing of the import is in the database; every write of B's is.
+    let dump = tmp.path().join("after.json");
+    let dump_s = dump.display().to_string();
+    cli(tmp.path(), &["export", "--database-url", &db.url, &dump_s]);
+    let exported = std::fs::read_to_string(&dump).unwrap();
+    assert!(!exported.contains(&format!("\"{first}\"")));
+    let last = acknowledged.last().unwrap();
+    assert!(exported.contains(&format!("\"{last}\"")), "{last}");
+}
