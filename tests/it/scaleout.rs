@@ -584,25 +584,21 @@ fn postgresql_restarted_during_writes_loses_no_acknowledged_write() {
     both_hold(&a, &b, &acknowledged);
 }
 
+/// A generated graph of 20,000 entities and 100,000 relations in `dir`:
+/// its file's path.
+fn generate(dir: &Path) -> String {
+    let file = dir.join("big.json").display().to_string();
+    let args = ["generate", "--entities", "20000", "--relations", "100000"];
+    cli(dir, &[&args[..], &["--out", &file]].concat());
+    file
+}
+
 #[test]
 fn a_large_import_into_postgresql_takes_as_long_as_it_needs() {
     let _server = sharing();
     let db = database("bigimport");
     let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("big.json");
-    let file_s = file.display().to_string();
-    cli(
-        tmp.path(),
-        &[
-            "generate",
-            "--entities",
-            "20000",
-            "--relations",
-            "100000",
-            "--out",
-            &file_s,
-        ],
-    );
+    let file_s = generate(tmp.path());
     // Each exchange has a second; the whole import takes many.
     let started = Instant::now();
     let out = cli(
@@ -634,18 +630,8 @@ fn an_import_overtaken_by_another_instance_imports_nothing_and_says_so() {
     let _server = sharing();
     let (db, tmp) = (database("overtaken"), tempfile::tempdir().unwrap());
     let b = instance(tmp.path(), "b", &db.url);
-    let file = tmp.path().join("big.json");
-    let file_s = file.display().to_string();
-    let generate = [
-        "generate",
-        "--entities",
-        "20000",
-        "--relations",
-        "100000",
-        "--out",
-    ];
-    cli(tmp.path(), &[&generate[..], &[file_s.as_str()]].concat());
-    let text = std::fs::read_to_string(&file).unwrap();
+    let file_s = generate(tmp.path());
+    let text = std::fs::read_to_string(&file_s).unwrap();
     let generated: Value = serde_json::from_str(&text).unwrap();
     let first = generated["entities"][0]["id"].as_str().unwrap().to_owned();
 
@@ -675,10 +661,7 @@ fn an_import_overtaken_by_another_instance_imports_nothing_and_says_so() {
     assert!(refusals.is_empty(), "{refusals:?}");
 
     // Nothing of the import is in the database; every write of B's is.
-    let dump = tmp.path().join("after.json");
-    let dump_s = dump.display().to_string();
-    cli(tmp.path(), &["export", "--database-url", &db.url, &dump_s]);
-    let exported = std::fs::read_to_string(&dump).unwrap();
+    let exported = cli(tmp.path(), &["export", "--database-url", &db.url, "-"]);
     assert!(!exported.contains(&format!("\"{first}\"")));
     let last = acknowledged.last().unwrap();
     assert!(exported.contains(&format!("\"{last}\"")), "{last}");

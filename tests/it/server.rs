@@ -39,28 +39,50 @@ pub fn command(data_dir: &Path) -> Command {
     cmd
 }
 
-/// Runs `cmd` to its end, or kills it and panics after `limit`.
+/// Runs `cmd` to its end, or kills it and panics after `limit`. Its output
+/// is read while it runs, so a command that writes more than a pipe holds
+/// does not block on it.
 pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start partnergraph");
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut out);
+            }
+            out
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().expect("poll the child").is_some() {
-            return child.wait_with_output().expect("read the child's output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break Some(status);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("read the child's output");
-            panic!(
-                "partnergraph did not exit within {limit:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let _ = child.wait();
+            break None;
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = stdout.join().expect("read the child's stdout");
+    let stderr = stderr.join().expect("read the child's stderr");
+    match status {
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "partnergraph did not exit within {limit:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
     }
 }
 

@@ -23,6 +23,14 @@ async fn holding_a() -> (ScratchDatabase, PostgresStore) {
     (db, store)
 }
 
+/// Two stores, as two instances have, on one new database.
+async fn two_stores() -> (ScratchDatabase, Arc<PostgresStore>, Arc<PostgresStore>) {
+    let db = scratch().await;
+    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    (db, a, b)
+}
+
 #[tokio::test]
 async fn postgres_passes_the_scenario_as_memory_does() {
     let db = scratch().await;
@@ -42,9 +50,7 @@ async fn migrations_run_once_and_reopen_keeps_everything() {
 
 #[tokio::test]
 async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
-    let db = scratch().await;
-    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
-    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let (_db, a, b) = two_stores().await;
     assert!(a.begin(0).await.unwrap().is_empty());
     a.commit(&logged(1, vec![Change::PutEntity(entity("a", "A"))]))
         .await
@@ -70,18 +76,23 @@ async fn a_turn_sees_what_others_committed_and_excludes_them_until_it_ends() {
 #[tokio::test]
 async fn the_database_refuses_a_relation_whose_end_is_missing() {
     let (_db, store) = holding_a().await;
-    let err = store
-        .commit(&logged(
-            2,
-            vec![Change::PutRelation(relation("r", "a", "missing"))],
-        ))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    // Nothing of it was kept, not even its version.
-    let got = store.load().await.unwrap();
-    assert_eq!((got.version, got.relations.len()), (1, 0));
-    assert!(store.log_after(1).await.unwrap().is_empty());
+    let dangling = logged(2, vec![Change::PutRelation(relation("r", "a", "missing"))]);
+    // In a turn, and in the one statement of a write without a turn.
+    for without_turn in [false, true] {
+        let err = if without_turn {
+            store.commit_at(1, &dangling).await.unwrap_err()
+        } else {
+            store.commit(&dangling).await.unwrap_err()
+        };
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        // Nothing of it was kept, not even its version.
+        let got = store.load().await.unwrap();
+        assert_eq!((got.version, got.relations.len()), (1, 0));
+        assert!(store.log_after(1).await.unwrap().is_empty());
+    }
+    // The store goes on.
+    let b = logged(2, vec![Change::PutEntity(entity("b", "B"))]);
+    assert!(store.commit_at(1, &b).await.unwrap());
 }
 
 #[tokio::test]
@@ -155,9 +166,7 @@ async fn a_group_commits_without_a_turn_only_where_the_store_still_is() {
 
 #[tokio::test]
 async fn a_group_without_a_turn_waits_for_a_turn_and_then_is_refused() {
-    let db = scratch().await;
-    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
-    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let (_db, a, b) = two_stores().await;
     assert!(b.begin(0).await.unwrap().is_empty());
     // A's one statement waits for B's turn to end...
     let a2 = a.clone();
@@ -181,23 +190,4 @@ async fn a_group_without_a_turn_waits_for_a_turn_and_then_is_refused() {
         (1, vec![entity("x", "from B")])
     );
     assert_eq!(a.log_after(0).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_group_without_a_turn_is_refused_whole_by_the_database() {
-    let (_db, store) = holding_a().await;
-    let err = store
-        .commit_at(
-            1,
-            &logged(2, vec![Change::PutRelation(relation("r", "a", "missing"))]),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    let got = store.load().await.unwrap();
-    assert_eq!((got.version, got.relations.len()), (1, 0));
-    assert!(store.log_after(1).await.unwrap().is_empty());
-    // The store goes on.
-    let b = logged(2, vec![Change::PutEntity(entity("b", "B"))]);
-    assert!(store.commit_at(1, &b).await.unwrap());
 }
