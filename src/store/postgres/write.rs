@@ -66,18 +66,31 @@ impl Writer {
     ) -> Result<Vec<Logged>, StoreError> {
         // A turn left open (its writer went away) is ended first.
         self.abandon().await;
-        let doing = "cannot begin a write";
-        if self.conn.is_none() {
-            let options = options.clone();
-            let connect = async move { PgConnection::connect_with(&options).await };
-            self.conn = Some(within(timeout, doing, connect).await?);
-        }
+        self.connect(options, timeout, "cannot begin a write")
+            .await?;
         let result = self.lock_version(applied, timeout).await;
         match &result {
             Ok(_) => self.open = true,
             Err(_) => self.conn = None,
         }
         result
+    }
+
+    /// The kept connection, made first if there is none.
+    async fn connect(
+        &mut self,
+        options: &PgConnectOptions,
+        timeout: Duration,
+        doing: &str,
+    ) -> Result<&mut PgConnection, StoreError> {
+        if self.conn.is_none() {
+            let options = options.clone();
+            let connect = async move { PgConnection::connect_with(&options).await };
+            self.conn = Some(within(timeout, doing, connect).await?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable(format!("{doing}: not connected")))
     }
 
     async fn lock_version(
@@ -141,14 +154,7 @@ impl Writer {
             }
             return self.commit(writes, timeout).await.map(|()| true);
         }
-        if self.conn.is_none() {
-            let options = options.clone();
-            let connect = async move { PgConnection::connect_with(&options).await };
-            self.conn = Some(within(timeout, doing, connect).await?);
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(StoreError::Unavailable(format!("{doing}: not connected")));
-        };
+        let conn = self.connect(options, timeout, doing).await?;
         let result = match &plan {
             Some(plan) => plan.send_last(conn, timeout).await,
             None => {
