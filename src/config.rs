@@ -117,6 +117,17 @@ pub struct StoreArgs {
     /// With --database-url: how long one exchange with PostgreSQL may take before the database counts as unavailable (writes then fail with 503 STORE_UNAVAILABLE).
     #[arg(long, env = "PARTNERGRAPH_STORE_TIMEOUT_MS", default_value_t = 5000)]
     pub store_timeout_ms: u64,
+    /// With --database-url: how long the change log keeps a write after its commit (default 7 days; 0 keeps it forever). Instances follow each other through the log; one cut off from the database for longer must be restarted.
+    #[arg(long, env = "PARTNERGRAPH_LOG_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub log_retention_secs: u64,
+}
+
+impl StoreArgs {
+    /// How long the change log keeps a write; `None`: forever.
+    pub fn log_retention(&self) -> Option<std::time::Duration> {
+        (self.log_retention_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.log_retention_secs))
+    }
 }
 
 /// Where the graph is stored unless told otherwise: beside the working

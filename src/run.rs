@@ -159,7 +159,8 @@ async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, RunError> {
         Some(url) => crate::http::metrics::timed(
             PostgresStore::open(url)
                 .await?
-                .with_timeout(Duration::from_millis(args.store_timeout_ms)),
+                .with_timeout(Duration::from_millis(args.store_timeout_ms))
+                .with_log_retention(args.log_retention()),
         ),
         None => crate::http::metrics::timed(SqliteStore::open(&args.data_dir).await?),
     })

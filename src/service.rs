@@ -663,6 +663,12 @@ impl GraphService {
     /// Records whether the store answered (an error other than its absence
     /// is an answer) and returns it.
     fn answered(&self, error: Option<&StoreError>) -> bool {
+        if let Some(pruned @ StoreError::Pruned { .. }) = error {
+            // The log this instance would catch up from is gone: it stays
+            // unready until restarted, rather than answer from an old graph.
+            tracing::error!(error = %pruned, "cannot follow the store any more; restart this instance");
+            self.diverged.store(true, Ordering::SeqCst);
+        }
         let reachable = !matches!(error, Some(StoreError::Unavailable(_)));
         self.reachable.store(reachable, Ordering::SeqCst);
         reachable
@@ -710,6 +716,10 @@ fn again(error: &StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Pruned { applied, pruned_to } => StoreError::Pruned {
+            applied: *applied,
+            pruned_to: *pruned_to,
+        },
         other => StoreError::Database(other.to_string()),
     }
 }

@@ -69,7 +69,9 @@ fn write_error(e: WriteError) -> async_graphql::Error {
             };
             refused(g.to_string(), code)
         }
-        WriteError::Store(e @ StoreError::Unavailable(_)) => {
+        // An instance that can no longer follow the store is unavailable
+        // for writes until restarted; another instance can take them.
+        WriteError::Store(e @ (StoreError::Unavailable(_) | StoreError::Pruned { .. })) => {
             refused(e.to_string(), code::STORE_UNAVAILABLE)
         }
         WriteError::Store(e @ StoreError::Conflict(_)) => refused(e.to_string(), code::CONFLICT),

@@ -227,6 +227,21 @@ pub enum StoreError {
     /// written.
     #[error("the database refused the write: {0}")]
     Conflict(String),
+    /// The change log no longer holds the writes after `applied`: they were
+    /// pruned (see `--log-retention-secs`) while this instance was not
+    /// following. It cannot catch up from the log; a restart reads a fresh
+    /// snapshot.
+    #[error(
+        "the change log no longer holds the writes after version {applied} (pruned up to \
+         {pruned_to}); this instance fell too far behind to follow it: restart it to read \
+         a fresh snapshot, or keep the log longer with --log-retention-secs"
+    )]
+    Pruned {
+        /// The last version this instance applied.
+        applied: u64,
+        /// Every version up to this one may be gone from the log.
+        pruned_to: u64,
+    },
 }
 
 /// A stored row's item: its JSON `body` decoded, and checked to carry the

@@ -666,3 +666,89 @@ fn an_import_overtaken_by_another_instance_imports_nothing_and_says_so() {
     let last = acknowledged.last().unwrap();
     assert!(exported.contains(&format!("\"{last}\"")), "{last}");
 }
+
+/// How far the database's change log has been pruned.
+fn pruned_to(url: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT pruned_to FROM log_horizon")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn an_instance_cut_off_past_the_log_retention_says_so_and_a_restart_catches_up() {
+    let _server = sharing();
+    let db = database("prune");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (proxy, via) = Proxy::to(&db.url);
+    let start = |name: &str, url: &str| {
+        Server::start_with(
+            &dir.join(name),
+            &[
+                ("PARTNERGRAPH_DATABASE_URL", url),
+                ("PARTNERGRAPH_LOG_RETENTION_SECS", "1"),
+            ],
+        )
+    };
+    let a = start("a", &db.url);
+    let b = start("b", &via);
+    let (status, body) = create(a.port, "seen").unwrap();
+    assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    eventually(Duration::from_secs(10), "B has A's first write", || {
+        version(b.port) == version(a.port)
+    });
+
+    // While B is cut off, A writes, and the log lets go of those writes.
+    proxy.cut();
+    for i in 0..3 {
+        let (status, body) = create(a.port, &format!("unseen-{i}")).unwrap();
+        assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    }
+    let written = version(a.port);
+    eventually(Duration::from_secs(15), "the log pruned", || {
+        pruned_to(&db.url) >= written
+    });
+    // B, back, cannot follow: it stays unready, says why, and takes no
+    // write, rather than answer from a graph it cannot bring up to date.
+    proxy.restore();
+    eventually(Duration::from_secs(15), "B says it must restart", || {
+        b.log().contains("pruned up to")
+    });
+    assert!(b.log().contains("restart"), "{}", b.log());
+    assert_eq!(server::get(b.port, "/readyz").unwrap().0, 503);
+    assert!(version(b.port) < written);
+    let (status, body) = create(b.port, "on-b").unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (503, "STORE_UNAVAILABLE"),
+        "{body:#}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("pruned"));
+
+    // Restarted, it reads a fresh snapshot, is ready, and follows again.
+    drop(b);
+    let b = start("b2", &db.url);
+    eventually(Duration::from_secs(10), "B ready after its restart", || {
+        server::get(b.port, "/readyz").unwrap().0 == 200
+    });
+    assert_eq!(version(b.port), written);
+    let ids: Vec<String> = ["seen", "unseen-2"].map(String::from).to_vec();
+    assert_eq!(server::present(b.port, &ids), ids);
+    let (status, body) = create(a.port, "later").unwrap();
+    assert_eq!((status, code(&body)), (200, ""), "{body:#}");
+    eventually(Duration::from_secs(10), "B follows A again", || {
+        version(b.port) == version(a.port)
+    });
+    assert!(server::present(b.port, &["on-b".into()]).is_empty());
+}

@@ -6,7 +6,8 @@
 //! once): `documents`, `entities` and `relations`, one row per item with
 //! its body as JSON (relations also name their ends, which must exist when
 //! a transaction commits); `graph_version`, one row, the version; and
-//! `change_log`, every write by the version it produced.
+//! `change_log`, every write by the version it produced, kept for a
+//! retention and then pruned; `log_horizon`, one row, how far it was.
 //!
 //! The change log is the truth. A write is one transaction that locks the
 //! `graph_version` row (`SELECT … FOR UPDATE`, held to the end), so that
@@ -25,9 +26,12 @@
 //!
 //! - this file: open, migrate, and the [`Store`] methods;
 //! - `load.rs`: the start-up read, one REPEATABLE READ snapshot, streamed;
-//! - `write.rs`: turns, commits and reading the log.
+//! - `write.rs`: turns, commits and reading the log;
+//! - `prune.rs`: deleting the log's old writes (see
+//!   [`PostgresStore::with_log_retention`]).
 
 mod load;
+mod prune;
 pub mod scratch;
 mod write;
 
@@ -58,6 +62,8 @@ pub struct PostgresStore {
     /// Woken by the listener task for every notification and reconnection.
     news: Arc<Notify>,
     listener: tokio::task::JoinHandle<()>,
+    /// Deletes the log's old writes now and then, if a retention is set.
+    pruner: Option<tokio::task::JoinHandle<()>>,
     timeout: Duration,
     /// The database's address without its password, for messages.
     shown: String,
@@ -74,6 +80,9 @@ impl std::fmt::Debug for PostgresStore {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.listener.abort();
+        if let Some(pruner) = &self.pruner {
+            pruner.abort();
+        }
     }
 }
 
@@ -125,6 +134,7 @@ impl PostgresStore {
             writer: Mutex::new(write::Writer::default()),
             news,
             listener,
+            pruner: None,
             timeout: TIMEOUT,
             shown,
         })
@@ -133,6 +143,39 @@ impl PostgresStore {
     /// Sets how long an operation may take before it fails as unavailable.
     pub fn with_timeout(mut self, timeout: Duration) -> PostgresStore {
         self.timeout = timeout;
+        self
+    }
+
+    /// Keeps the change log's writes for `keep` after their commit, and
+    /// prunes older ones now and then (every instance tries; one at a time
+    /// does it). `None` keeps the log whole. An instance that stops
+    /// following the log for longer than `keep` (cut off from the database,
+    /// or suspended) cannot catch up from it any more: it reports
+    /// [`StoreError::Pruned`] and must be restarted, which reads a fresh
+    /// snapshot; instances starting up never need older writes.
+    pub fn with_log_retention(mut self, keep: Option<Duration>) -> PostgresStore {
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
+        }
+        if let Some(keep) = keep {
+            let (pool, timeout) = (self.pool.clone(), self.timeout);
+            self.pruner = Some(tokio::spawn(async move {
+                let mut every = tokio::time::interval(prune::every(keep));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    match prune::prune(&pool, keep, timeout).await {
+                        Ok(0) => {}
+                        Ok(versions) => {
+                            tracing::info!(versions, "pruned the change log's old writes")
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot prune the change log; trying again later")
+                        }
+                    }
+                }
+            }));
+        }
         self
     }
 }

@@ -191,3 +191,74 @@ async fn a_group_without_a_turn_waits_for_a_turn_and_then_is_refused() {
     );
     assert_eq!(a.log_after(0).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn pruning_deletes_old_writes_and_a_reader_behind_them_is_told() {
+    let (_db, store) = holding_a().await;
+    store
+        .commit(&logged(2, vec![Change::PutEntity(entity("b", "B"))]))
+        .await
+        .unwrap();
+    // Young writes are kept.
+    let hour = Duration::from_secs(3600);
+    assert_eq!(prune::prune(&store.pool, hour, TIMEOUT).await.unwrap(), 0);
+    assert_eq!(store.log_after(0).await.unwrap().len(), 2);
+
+    // Kept for no time at all, every committed write goes.
+    assert_eq!(
+        prune::prune(&store.pool, Duration::ZERO, TIMEOUT)
+            .await
+            .unwrap(),
+        2
+    );
+    // A reader that applied less cannot follow, in either way of reading
+    // the log; one that applied all of it reads on as before.
+    for applied in [0, 1] {
+        let err = store.log_after(applied).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Pruned { applied: a, pruned_to: 2 } if a == applied),
+            "{err:?}"
+        );
+        let err = store.begin(applied).await.unwrap_err();
+        assert!(matches!(err, StoreError::Pruned { .. }), "{err:?}");
+        assert!(err.to_string().contains("restart"), "{err}");
+    }
+    assert!(store.log_after(2).await.unwrap().is_empty());
+    let c = logged(3, vec![Change::PutEntity(entity("c", "C"))]);
+    assert!(store.commit_at(2, &c).await.unwrap());
+    assert_eq!(store.log_after(2).await.unwrap(), c);
+    // The tables are untouched: a new instance starts from them.
+    let got = store.load().await.unwrap();
+    assert_eq!((got.version, got.entities.len()), (3, 3));
+    // Nothing more to prune until another write is old enough.
+    assert_eq!(prune::prune(&store.pool, hour, TIMEOUT).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn instances_pruning_at_once_each_delete_a_version_once() {
+    let (_db, a, b) = two_stores().await;
+    for v in 1..=20u64 {
+        a.commit(&logged(
+            v,
+            vec![Change::PutEntity(entity(&format!("e{v}"), "E"))],
+        ))
+        .await
+        .unwrap();
+    }
+    let (pa, pb) = tokio::join!(
+        prune::prune(&a.pool, Duration::ZERO, TIMEOUT),
+        prune::prune(&b.pool, Duration::ZERO, TIMEOUT)
+    );
+    // One may skip its round while the other holds the horizon; together
+    // they deleted each version once, and all of them.
+    let (pa, pb) = (pa.unwrap(), pb.unwrap());
+    let rest = prune::prune(&a.pool, Duration::ZERO, TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(pa + pb + rest, 20);
+    let err = b.log_after(19).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Pruned { pruned_to: 20, .. }),
+        "{err:?}"
+    );
+}

@@ -423,9 +423,13 @@ pub(super) async fn log_after(
     let doing = "cannot read the change log";
     let from = version(applied)?;
     let upto = version(upto.unwrap_or(applied.saturating_add(LOG_PAGE as u64)))?;
+    // The horizon is read in the same statement (one snapshot) as the
+    // log: a prune between two statements could otherwise pass for a log
+    // with nothing new. The outer join gives it even when there is none.
     let mut rows = sqlx::query(
-        "SELECT version, changes::text FROM change_log \
-         WHERE version > $1 AND version <= $2 ORDER BY version, part",
+        "SELECT h.pruned_to, l.version, l.changes::text FROM log_horizon h \
+         LEFT JOIN change_log l ON l.version > $1 AND l.version <= $2 \
+         ORDER BY l.version, l.part",
     )
     .bind(from)
     .bind(upto)
@@ -435,8 +439,17 @@ pub(super) async fn log_after(
     // long as it takes to read.
     while let Some(row) = within(timeout, doing, rows.try_next()).await? {
         let fail = |e| error(doing, e);
-        let v: i64 = row.try_get(0).map_err(fail)?;
-        let body: &str = row.try_get(1).map_err(fail)?;
+        let pruned_to: i64 = row.try_get(0).map_err(fail)?;
+        let pruned_to = u64::try_from(pruned_to).unwrap_or(0);
+        if pruned_to > applied {
+            return Err(StoreError::Pruned { applied, pruned_to });
+        }
+        let (Some(v), Some(body)) = (
+            row.try_get::<Option<i64>, _>(1).map_err(fail)?,
+            row.try_get::<Option<&str>, _>(2).map_err(fail)?,
+        ) else {
+            continue;
+        };
         let v = u64::try_from(v).unwrap_or(0);
         let corrupt = |message: String| StoreError::Corrupt {
             table: "change_log",
