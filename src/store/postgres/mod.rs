@@ -38,6 +38,7 @@ mod write;
 use super::{Contents, Logged, Sink, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
@@ -61,6 +62,9 @@ pub struct PostgresStore {
     writer: Mutex<write::Writer>,
     /// Woken by the listener task for every notification and reconnection.
     news: Arc<Notify>,
+    /// The newest version this store committed itself: notifications up to
+    /// it are of writes this instance has (see [`listen`]).
+    own: Arc<AtomicU64>,
     listener: tokio::task::JoinHandle<()>,
     /// Deletes the log's old writes now and then, if a retention is set.
     pruner: Option<tokio::task::JoinHandle<()>>,
@@ -127,17 +131,37 @@ impl PostgresStore {
             .await
             .map_err(|e| error(&format!("cannot listen on {shown}"), e))?;
         let news = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen(listener, news.clone()));
+        let own = Arc::new(AtomicU64::new(0));
+        let listener = tokio::spawn(listen(listener, news.clone(), own.clone()));
         Ok(PostgresStore {
             pool,
             options,
             writer: Mutex::new(write::Writer::default()),
             news,
+            own,
             listener,
             pruner: None,
             timeout: TIMEOUT,
             shown,
         })
+    }
+
+    /// Records `writes` as this store's own before they are sent, and
+    /// returns what to restore if they are not committed (the writer lock
+    /// is held, so nobody else changes it meanwhile).
+    ///
+    /// Before, not after: PostgreSQL notifies the listener as the commit
+    /// answers, and the listener is usually first. A notification skipped
+    /// meanwhile for another instance's write of one of these versions is
+    /// not lost: that write means this commit fails to find the version it
+    /// expects, and the writer's turn then reads it from the log (or, if
+    /// the commit fails otherwise, the next poll does).
+    fn committing(&self, writes: &[Logged]) -> u64 {
+        let before = self.own.load(Ordering::SeqCst);
+        if let Some(last) = writes.last() {
+            self.own.fetch_max(last.version, Ordering::SeqCst);
+        }
+        before
     }
 
     /// Sets how long an operation may take before it fails as unavailable.
@@ -180,13 +204,29 @@ impl PostgresStore {
     }
 }
 
-/// Wakes `news` for every notification, and whenever the connection was
-/// lost (notifications may have been missed then). `PgListener` reconnects
-/// by itself; while it cannot, this retries every [`POLL`].
-async fn listen(mut listener: PgListener, news: Arc<Notify>) {
+/// Wakes `news` for every notification of a version newer than `own`, and
+/// whenever the connection was lost (notifications may have been missed
+/// then). `PgListener` reconnects by itself; while it cannot, this retries
+/// every [`POLL`].
+///
+/// A notification of a version up to `own`, the newest this instance
+/// committed, is of a write it has: its own, or one committed before its
+/// own, which was checked to follow everything before it. Waking the
+/// follower for those would read the log once per commit of this
+/// instance's own writes, for nothing.
+async fn listen(mut listener: PgListener, news: Arc<Notify>, own: Arc<AtomicU64>) {
     loop {
         match listener.try_recv().await {
-            Ok(_) => news.notify_one(),
+            Ok(Some(note)) => {
+                let had = note
+                    .payload()
+                    .parse::<u64>()
+                    .is_ok_and(|v| v <= own.load(Ordering::SeqCst));
+                if !had {
+                    news.notify_one();
+                }
+            }
+            Ok(None) => news.notify_one(),
             Err(e) => {
                 tracing::warn!(error = %e, "lost the store's notifications; retrying");
                 news.notify_one();
@@ -254,14 +294,24 @@ impl Store for PostgresStore {
                 )));
             }
         }
-        writer.commit(writes, self.timeout).await
+        let before = self.committing(writes);
+        let result = writer.commit(writes, self.timeout).await;
+        if result.is_err() {
+            self.own.store(before, Ordering::SeqCst);
+        }
+        result
     }
 
     async fn commit_at(&self, base: u64, writes: &[Logged]) -> Result<bool, StoreError> {
         let mut writer = self.writer.lock().await;
-        writer
+        let before = self.committing(writes);
+        let result = writer
             .commit_at(&self.options, base, writes, self.timeout)
-            .await
+            .await;
+        if !matches!(result, Ok(true)) {
+            self.own.store(before, Ordering::SeqCst);
+        }
+        result
     }
 
     async fn abandon(&self) {

@@ -262,3 +262,46 @@ async fn instances_pruning_at_once_each_delete_a_version_once() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn only_other_instances_commits_wake_the_follower() {
+    let (_db, a, b) = two_stores().await;
+    // The listeners are listening once a commit's notification reaches them;
+    // B's first write proves A's is.
+    b.commit(&logged(1, vec![Change::PutEntity(entity("b", "B"))]))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), a.news.notified())
+        .await
+        .unwrap();
+    // A's own writes, with and without a turn, wake nothing: nothing is
+    // waiting to be taken once their notifications had time to arrive.
+    assert!(a
+        .commit_at(1, &logged(2, vec![Change::PutEntity(entity("a", "A"))]))
+        .await
+        .unwrap());
+    assert!(a.begin(2).await.unwrap().is_empty());
+    a.commit(&logged(3, vec![Change::PutEntity(entity("c", "C"))]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let woken = tokio::time::timeout(Duration::from_millis(50), a.news.notified()).await;
+    assert!(woken.is_err(), "A was woken by its own writes");
+    // B hears of them.
+    tokio::time::timeout(Duration::from_secs(5), b.news.notified())
+        .await
+        .unwrap();
+    // A write refused (the store is not at its base) claims nothing: B's
+    // next version, which it had claimed, still wakes A.
+    assert!(!a
+        .commit_at(4, &logged(5, vec![Change::PutEntity(entity("x", "X"))]))
+        .await
+        .unwrap());
+    assert!(b
+        .commit_at(3, &logged(4, vec![Change::PutEntity(entity("d", "D"))]))
+        .await
+        .unwrap());
+    tokio::time::timeout(Duration::from_secs(5), a.news.notified())
+        .await
+        .unwrap();
+}
