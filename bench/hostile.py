@@ -40,6 +40,8 @@ import tempfile
 import threading
 import time
 
+import wrkout
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORIGINAL_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
 ACCEPT = "application/graphql-response+json, application/json"
@@ -1008,16 +1010,8 @@ def wrk(url, body_file, seconds, connections=32, threads=2):
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
          "--latency", "-s", os.path.join(HERE, "post.lua"), url + "/graphql"],
         env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
-
-    def ms(v):
-        n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-        return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    count = int(re.search(r"(\d+) requests in", out).group(1))
-    return rps, p50, p99, int(errors.group(1)) if errors else 0, count
+    s = wrkout.summary(out)
+    return s["rps"], s["p50"], s["p99"], s["errors"], s["requests"]
 
 
 def throughput(args):

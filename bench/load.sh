@@ -65,20 +65,9 @@ gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]
 load() {
   local url="$1" body="$2" out
   out="$(BODY_FILE="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency -s bench/post.lua "$url")"
-  python3 - "$out" <<'PY'
-import re, sys
-out = sys.argv[1]
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-if errors:
-    sys.exit(f"wrk saw {errors.group(1)} error responses")
-print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
-PY
+  read -r rps p50 p99 errors < <(python3 bench/wrkout.py <<<"$out")
+  if [ "$errors" != 0 ]; then echo "wrk saw $errors error responses" >&2; exit 1; fi
+  printf '%.0f %s %s\n' "$rps" "$p50" "$p99"
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -17,13 +17,14 @@ import argparse
 import http.client
 import json
 import os
-import re
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.parse
+
+import wrkout
 
 CREATE = "mutation($input: EntityInput!) { createEntity(input: $input) { id } }"
 
@@ -94,7 +95,7 @@ def throughput(args, writes, clients, seconds):
         env=env, capture_output=True, text=True, check=True)
     if out.stderr.strip():
         raise SystemExit(out.stderr[:2000])
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+    return wrkout.summary(out.stdout)["rps"]
 
 
 def paced_writer(args, writes, rate, stop_event, count):
@@ -113,12 +114,10 @@ def wrk(args, body_file, seconds):
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", "bench/post.lua", f"{args.url}/graphql"],
         env={**os.environ, "BODY_FILE": body_file}, capture_output=True, text=True, check=True).stdout
 
-    def ms(v):
-        n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-        return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-    if "Non-2xx" in out:
+    s = wrkout.summary(out)
+    if s["errors"]:
         raise SystemExit(out)
-    return ms(re.search(r"\s50%\s+(\S+)", out).group(1)), ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    return s["p50"], s["p99"]
 
 
 def main():

@@ -76,19 +76,6 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 # Parses wrk's output on stdin: prints "req/s p50_ms p99_ms non2xx".
-wrk_summary() {
-  python3 -c '
-import re, sys
-out = sys.stdin.read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = re.search(r"\s50%\s+(\S+)", out)
-p99 = re.search(r"\s99%\s+(\S+)", out)
-bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-print(f"{rps:.1f} {ms(p50.group(1)) if p50 else 0:.3f} {ms(p99.group(1)) if p99 else 0:.3f} {bad.group(1) if bad else 0}")
-'
-}
+wrk_summary() { python3 "$root/bench/wrkout.py"; }
 
 gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"; }
