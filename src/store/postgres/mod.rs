@@ -119,10 +119,17 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(format!("cannot migrate {shown}: {e}")))?;
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.run(&pool).await.map_err(|e| match e {
+            // A newer partnergraph migrated it (instances of mixed versions,
+            // or a rollback): said as such, not as a missing file.
+            sqlx::migrate::MigrateError::VersionMissing(found) => StoreError::Database(format!(
+                "database {shown} has schema version {found}, newer than this partnergraph \
+                 reads (up to {}); run the partnergraph that migrated it, or a newer one",
+                migrator.iter().map(|m| m.version).max().unwrap_or(0)
+            )),
+            e => StoreError::Database(format!("cannot migrate {shown}: {e}")),
+        })?;
         let mut listener = PgListener::connect_with(&pool)
             .await
             .map_err(|e| error(&format!("cannot listen on {shown}"), e))?;

@@ -305,3 +305,22 @@ async fn only_other_instances_commits_wake_the_follower() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_version_is_refused_as_such() {
+    let (db, store) = holding_a().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (999, 'from a newer partnergraph', true, '\\x00', 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    drop(store);
+    let err = PostgresStore::open(&db.url).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("schema version 999") && message.contains("newer"),
+        "{message}"
+    );
+}
