@@ -36,13 +36,17 @@ fn database(purpose: &str) -> ScratchDatabase {
 
 /// An instance on `url`, with a data directory (unused) for its log.
 fn instance(dir: &Path, name: &str, url: &str) -> Server {
-    Server::start_with(
-        &dir.join(name),
-        &[
-            ("PARTNERGRAPH_DATABASE_URL", url),
-            ("PARTNERGRAPH_CONSISTENCY_WAIT_MS", "3000"),
-        ],
-    )
+    instance_with(dir, name, url, &[])
+}
+
+/// [`instance`] with these environment variables set too.
+fn instance_with(dir: &Path, name: &str, url: &str, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("PARTNERGRAPH_DATABASE_URL", url),
+        ("PARTNERGRAPH_CONSISTENCY_WAIT_MS", "3000"),
+    ];
+    all.extend_from_slice(env);
+    Server::start_with(&dir.join(name), &all)
 }
 
 /// A database of its own and two instances on it, A and B (their logs
@@ -689,15 +693,8 @@ fn an_instance_cut_off_past_the_log_retention_says_so_and_a_restart_catches_up()
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (proxy, via) = Proxy::to(&db.url);
-    let start = |name: &str, url: &str| {
-        Server::start_with(
-            &dir.join(name),
-            &[
-                ("PARTNERGRAPH_DATABASE_URL", url),
-                ("PARTNERGRAPH_LOG_RETENTION_SECS", "1"),
-            ],
-        )
-    };
+    let retention = [("PARTNERGRAPH_LOG_RETENTION_SECS", "1")];
+    let start = |name: &str, url: &str| instance_with(dir, name, url, &retention);
     let a = start("a", &db.url);
     let b = start("b", &via);
     let (status, body) = create(a.port, "seen").unwrap();
