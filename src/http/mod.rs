@@ -1,4 +1,4 @@
-//! HTTP: routes, GraphQL-over-HTTP, GraphiQL, health, CORS, body limits,
+//! HTTP: routes, GraphQL-over-HTTP, the web pages, health, CORS, body limits,
 //! request logging and graceful shutdown. The only module that knows HTTP.
 
 pub mod connections;
@@ -6,6 +6,7 @@ mod documents;
 mod export;
 mod graphql;
 pub mod metrics;
+mod pages;
 mod responses;
 pub mod server;
 mod websocket;
@@ -17,7 +18,6 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{http::header, middleware, web, App, HttpRequest, HttpResponse};
-use async_graphql::http::GraphiQLSource;
 use serde_json::json;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -263,23 +263,13 @@ pub fn app(
                 .default_service(web::to(graphql::method_not_allowed)),
         )
         .route("/export/{format}", web::get().to(export::export))
-        .route("/graphiql", web::get().to(graphiql))
+        .service(pages::resource("/", pages::explorer))
+        .service(pages::resource("/graphiql", pages::graphiql))
+        .service(pages::resource("/assets/{file}", pages::assets))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics_text))
         .default_service(web::to(not_found))
-}
-
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("partnergraph")
-                .finish(),
-        )
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -316,6 +306,6 @@ async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
 
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({
-        "errors": [{"message": "not found: the API is at /graphql, GraphiQL at /graphiql", "extensions": {"code": "NOT_FOUND"}}]
+        "errors": [{"message": "not found: the API is at /graphql, the explorer at /, GraphiQL at /graphiql", "extensions": {"code": "NOT_FOUND"}}]
     }))
 }
