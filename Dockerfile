@@ -1,7 +1,14 @@
-# Build stage: the release binary, with the article's dataset compiled in.
+# Build stage: the release binary, with the article's dataset and the web
+# pages (bundled from npm by build.rs, so Node.js and npm are needed here
+# and only here) compiled in.
 FROM rust:1.95-slim-bookworm AS build
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+COPY Cargo.toml Cargo.lock rust-toolchain.toml build.rs README.md ./
+COPY web/package.json web/package-lock.json web/
+RUN cd web && npm ci --no-audit --no-fund
+COPY web web
 COPY src src
 COPY data data
 COPY migrations migrations

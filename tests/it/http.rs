@@ -68,14 +68,117 @@ async fn get_refuses_mutations() {
     assert_eq!(r.status, StatusCode::OK);
 }
 
+/// The explorer, GraphiQL and their files: served by the binary, with a
+/// policy that lets them reach nothing but this server.
 #[actix_web::test]
-async fn graphiql_page() {
-    let r = send(TestRequest::get().uri("/graphiql")).await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(r.header("content-type").unwrap().starts_with("text/html"));
-    let html = r.text().to_lowercase();
-    assert!(html.contains("graphiql"));
-    assert!(html.contains("/graphql"));
+async fn the_web_pages_are_served_with_a_self_only_policy() {
+    for (path, marker) in [
+        ("/", "/assets/explorer.js"),
+        ("/graphiql", "/assets/graphiql.js"),
+    ] {
+        let r = send(TestRequest::get().uri(path)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        let csp = r.header("content-security-policy").unwrap();
+        assert!(csp.starts_with("default-src 'self';"), "{csp}");
+        for directive in [
+            "script-src 'self';",
+            "connect-src 'self';",
+            "style-src 'self';",
+        ] {
+            assert!(csp.contains(directive), "{csp} lacks {directive}");
+        }
+        assert!(!csp.contains("http") && !csp.contains('*') && !csp.contains("unsafe"));
+        assert_eq!(
+            r.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        let html = r.text();
+        assert!(html.contains(marker), "{path} does not load {marker}");
+        // Nothing in the page names another origin.
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{html}"
+        );
+    }
+    // The explorer's hooks that browser tests and users rely on.
+    let html = send(TestRequest::get().uri("/")).await.text();
+    assert!(html.contains(r#"type="search""#) && html.contains(r#"aria-label="Search""#));
+}
+
+#[actix_web::test]
+async fn page_files_are_gzipped_when_asked_and_revalidated_by_etag() {
+    let plain = send(TestRequest::get().uri("/assets/explorer.js")).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(
+        !plain.text().contains("https://"),
+        "the bundle names another origin"
+    );
+    let etag = plain.header("etag").unwrap();
+
+    let gz = send(
+        TestRequest::get()
+            .uri("/assets/explorer.js")
+            .insert_header(("accept-encoding", "gzip, br")),
+    )
+    .await;
+    assert_eq!(gz.header("content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(gz.header("vary").as_deref(), Some("Accept-Encoding"));
+    assert!(gz.body.len() < plain.body.len() / 2);
+    assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
+
+    let again = send(
+        TestRequest::get()
+            .uri("/assets/explorer.js")
+            .insert_header(("if-none-match", etag.as_str())),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+
+    let head = send(
+        TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/"),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::OK);
+
+    let missing = send(TestRequest::get().uri("/assets/nothing.js")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "NOT_FOUND");
+    let outside = send(TestRequest::get().uri("/assets/..%2Fexplorer.html")).await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+}
+
+/// GraphiQL opens with the README's example queries, read from the README
+/// when the page is built.
+#[actix_web::test]
+async fn graphiql_carries_the_readme_examples() {
+    let js = send(TestRequest::get().uri("/assets/graphiql.js"))
+        .await
+        .text();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("\n## Example queries").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let mut found = 0;
+    for block in section.split("```graphql\n").skip(1) {
+        let query = block.split("```").next().unwrap();
+        // Bundled as a JSON string: compare a line of each.
+        let line = query.lines().find(|l| l.trim().len() > 8).unwrap().trim();
+        assert!(
+            js.contains(line),
+            "GraphiQL lacks the README example line {line:?}"
+        );
+        found += 1;
+    }
+    assert!(found >= 5, "only {found} examples in the README");
 }
 
 #[actix_web::test]

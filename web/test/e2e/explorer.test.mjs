@@ -2,6 +2,7 @@
 // every request to another origin blocked and counted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer } from './server.mjs';
 import { openBrowser } from './browser.mjs';
 
@@ -87,6 +88,42 @@ test('an analyst searches, reads the evidence, expands, follows the money and a 
     assert.ok(await quote.isVisible());
     await page.getByText('In the document').first().click();
     assert.match(await page.locator('.in-document mark').first().innerText(), /CTEF/);
+  });
+
+  await step(page, 'the drawing saves as PNG', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).click()]);
+    assert.match(download.suggestedFilename(), /^partnergraph-ctef\.png$/);
+    const bytes = readFileSync(/** @type {string} */ (await download.path()));
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
+  });
+
+  await step(page, 'copy as GraphQL query gives queries that run as pasted', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    await page.getByRole('button', { name: 'Copy as GraphQL query' }).click();
+    await page.locator('#copy-note').filter({ hasText: 'Copied.' }).waitFor();
+    const text = await page.evaluate(() => navigator.clipboard.readText());
+    const queries = text.split('\n\n');
+    assert.equal(queries.length, 2, text);
+    const entity = await post(queries[0] ?? '');
+    assert.equal(entity.data.entity.name, 'Counter-ISIS Train and Equip Fund');
+    const relations = await post(queries[1] ?? '');
+    assert.equal(relations.data.entity.relations.totalCount, 3);
+  });
+
+  await step(page, 'direction and relation kinds filter the neighbours', async () => {
+    await page.getByLabel('Direction').selectOption('INCOMING');
+    await page.waitForURL(/dir=INCOMING/);
+    await page.getByRole('heading', { name: 'Relations (1 of 1)' }).waitFor();
+    await page.getByLabel('Direction').selectOption('BOTH');
+    await page.getByText('Relation kinds: all').click();
+    await page.getByRole('checkbox', { name: 'funds' }).check();
+    await page.waitForURL(/kinds=FUNDS/);
+    await page.getByRole('heading', { name: 'Relations (2 of 2)' }).waitFor();
+    assert.equal(await waitForNodes(page, (n) => n === 3), 3);
+    await page.getByRole('checkbox', { name: 'funds' }).uncheck();
+    await page.waitForURL(/#\/entity\/ctef$/);
+    await page.getByRole('heading', { name: 'Relations (3 of 3)' }).waitFor();
   });
 
   let before = 0;

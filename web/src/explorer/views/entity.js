@@ -15,6 +15,9 @@ const EXPORTS = [['graphml', 'GraphML'], ['gexf', 'GEXF'], ['node-link', 'node-l
 
 /** @typedef {Extract<import('../state.js').View, { view: 'entity' }>} EntityState */
 
+/** Whether the list of relation kinds is open: it stays so while kinds are picked one by one. */
+let kindsOpen = false;
+
 /**
  * @param {import('./context.js').Context} ctx
  * @param {EntityState} view
@@ -135,7 +138,10 @@ function neighbourControls(ctx, view, count, degree) {
     onchange: (e) => ctx.go({ ...view, dir: /** @type {any} */ (e.target).value }),
   }, [['BOTH', 'both ways'], ['OUTGOING', 'outgoing'], ['INCOMING', 'incoming']].map(([v, label]) =>
     h('option', { value: v, selected: v === view.dir }, [label])));
-  const kinds = h('details', { class: 'kinds' }, [
+  const kinds = h('details', {
+    class: 'kinds', open: kindsOpen,
+    ontoggle: (e) => { kindsOpen = /** @type {HTMLDetailsElement} */ (e.target).open; },
+  }, [
     h('summary', {}, [view.kinds.length ? `Relation kinds: ${view.kinds.map(kindLabel).join(', ')}` : 'Relation kinds: all']),
     ...RELATION_KINDS.map((k) => h('label', {}, [
       h('input', {
