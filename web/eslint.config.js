@@ -18,7 +18,7 @@ export default [
     },
   },
   {
-    files: ['build.mjs', 'test/**', 'eslint.config.js'],
+    files: ['build.mjs', 'test/**', 'bench/**', 'eslint.config.js'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 ];

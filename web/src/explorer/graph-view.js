@@ -95,6 +95,15 @@ export class GraphView {
     for (const edge of g.edges()) if (!drawing.edges.has(edge)) g.dropEdge(edge);
     let added = 0;
     const count = drawing.nodes.size;
+    /** @type {Map<string, string[]>} */
+    const neighbours = new Map();
+    for (const e of drawing.edges.values()) {
+      for (const [a, b] of [[e.from, e.to], [e.to, e.from]]) {
+        const list = neighbours.get(a);
+        if (list) list.push(b);
+        else neighbours.set(a, [b]);
+      }
+    }
     const size = count > 1000 ? 3 : count > 200 ? 5 : 8;
     for (const n of drawing.nodes.values()) {
       const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size };
@@ -102,7 +111,7 @@ export class GraphView {
         g.mergeNodeAttributes(n.id, attrs);
         continue;
       }
-      const near = this.placedNeighbour(drawing, n.id);
+      const near = this.placedNeighbour(neighbours.get(n.id) ?? []);
       const angle = Math.random() * 2 * Math.PI;
       const r = near ? 1 + Math.random() : 10 * Math.random();
       const x = (near?.x ?? 0) + r * Math.cos(angle);
@@ -128,15 +137,13 @@ export class GraphView {
   }
 
   /**
-   * A neighbour of `id` in `drawing` that already has a position.
-   * @param {Drawing} drawing
-   * @param {string} id
+   * The position of the first of `ids` already placed.
+   * @param {string[]} ids
    * @returns {{ x: number, y: number } | null}
    */
-  placedNeighbour(drawing, id) {
-    for (const e of drawing.edges.values()) {
-      const other = e.from === id ? e.to : e.to === id ? e.from : null;
-      if (other && this.graph.hasNode(other)) {
+  placedNeighbour(ids) {
+    for (const other of ids) {
+      if (this.graph.hasNode(other)) {
         return { x: this.graph.getNodeAttribute(other, 'x'), y: this.graph.getNodeAttribute(other, 'y') };
       }
     }

@@ -234,7 +234,7 @@ test('on a phone the page fits the screen', async () => {
   await context.close();
 });
 
-test('GraphiQL runs the README examples and a subscription, with no CDN', async () => {
+test('GraphiQL runs the README examples, a subscription, and a write with the token, with no CDN', async () => {
   const { page, context, errors } = await b.newPage();
   await b.step(page, 'graphiql', async () => {
     await page.goto(`${server.base}/graphiql`);
@@ -251,6 +251,16 @@ test('GraphiQL runs the README examples and a subscription, with no CDN', async 
     const r = await post(`mutation { updateEntity(id: "ctef", patch: { description: "A total of $358 million is designated under it." }) { id } }`, TOKEN);
     assert.equal(r.errors, undefined, JSON.stringify(r));
     await page.locator('.result-window').getByText('ENTITY_UPDATED').waitFor({ timeout: 10_000 });
+
+    // The Token button puts the write token in the headers; the Write tab
+    // then writes.
+    page.once('dialog', (d) => d.accept(TOKEN));
+    await page.getByRole('tab', { name: 'Write' }).click();
+    await page.locator('.graphiql-query-editor').getByText('mutation Write').waitFor();
+    await page.getByRole('button', { name: /Set the write token/ }).click();
+    await page.locator('.graphiql-editor-tool').getByText(`Bearer ${TOKEN}`).waitFor();
+    await page.getByRole('button', { name: /Execute query/ }).click();
+    await page.locator('.result-window').getByText('united-states-supports-peshmerga').first().waitFor();
   });
   await noViolations(page);
   assert.deepEqual(errors, []);

@@ -37,14 +37,17 @@ export function depthFrom(d, root) {
   /** @type {Map<string, string[]>} */
   const adj = new Map();
   for (const e of d.edges.values()) {
-    adj.set(e.from, [...(adj.get(e.from) ?? []), e.to]);
-    adj.set(e.to, [...(adj.get(e.to) ?? []), e.from]);
+    for (const [a, b] of [[e.from, e.to], [e.to, e.from]]) {
+      const list = adj.get(a);
+      if (list) list.push(b);
+      else adj.set(a, [b]);
+    }
   }
   const seen = new Map([[root, 0]]);
   const queue = [root];
   let deepest = 0;
-  while (queue.length) {
-    const at = /** @type {string} */ (queue.shift());
+  for (let head = 0; head < queue.length; head += 1) {
+    const at = /** @type {string} */ (queue[head]);
     const depth = seen.get(at) ?? 0;
     deepest = Math.max(deepest, depth);
     for (const next of adj.get(at) ?? []) {
