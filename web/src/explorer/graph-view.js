@@ -127,6 +127,12 @@ export class GraphView {
       if (g.hasEdge(e.id)) g.mergeEdgeAttributes(e.id, attrs);
       else g.addDirectedEdgeWithKey(e.id, e.from, e.to, attrs);
     }
+    // Large drawings stay smooth while moving: edges and labels are drawn
+    // once the camera stops, and edge labels not at all.
+    const large = g.order > 1000;
+    this.renderer.setSetting('hideEdgesOnMove', large);
+    this.renderer.setSetting('hideLabelsOnMove', large);
+    this.renderer.setSetting('renderEdgeLabels', !large);
     this.focus = new Set(drawing.focus);
     this.highlight = drawing.highlight;
     if (added > 0) this.layout(added);

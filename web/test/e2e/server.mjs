@@ -12,6 +12,9 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The binary under test: $PARTNERGRAPH_BIN, or the debug build. */
 export const BIN = process.env.PARTNERGRAPH_BIN || join(repo, 'target', 'debug', 'partnergraph');
 
+/** The binary measured: $PARTNERGRAPH_BIN, or the release build (as shipped). */
+export const RELEASE_BIN = process.env.PARTNERGRAPH_BIN || join(repo, 'target', 'release', 'partnergraph');
+
 /** @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,7 +30,7 @@ function freePort() {
 
 /**
  * A running server; `stop()` kills it and removes its data.
- * @param {{ token?: string, args?: string[], dataDir?: string }} [options]
+ * @param {{ token?: string, args?: string[], dataDir?: string, bin?: string }} [options]
  */
 export async function startServer(options = {}) {
   const port = await freePort();
@@ -36,11 +39,12 @@ export async function startServer(options = {}) {
   /** @type {Record<string, string | undefined>} */
   const env = { ...process.env, PARTNERGRAPH_LOG: 'warn' };
   if (options.token) env.PARTNERGRAPH_WRITE_TOKEN = options.token;
-  const child = spawn(BIN, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const bin = options.bin ?? BIN;
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${BIN} exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${bin} exited with ${child.exitCode}`);
     try {
       const r = await fetch(`${base}/readyz`);
       if (r.ok) break;
@@ -49,7 +53,7 @@ export async function startServer(options = {}) {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${BIN} did not become ready on ${base}`);
+      throw new Error(`${bin} did not become ready on ${base}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
