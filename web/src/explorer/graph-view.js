@@ -8,6 +8,7 @@ import forceAtlas2 from 'graphology-layout-forceatlas2';
 import { downloadAsPNG } from '@sigma/export-image';
 import { edgeWidth, kindColour, kindLabel } from './format.js';
 import { h, fill } from './dom.js';
+import { adjacency } from './views/drawing.js';
 
 /**
  * @typedef {{ id: string, name: string, kind: string }} NodeData
@@ -95,15 +96,7 @@ export class GraphView {
     for (const edge of g.edges()) if (!drawing.edges.has(edge)) g.dropEdge(edge);
     let added = 0;
     const count = drawing.nodes.size;
-    /** @type {Map<string, string[]>} */
-    const neighbours = new Map();
-    for (const e of drawing.edges.values()) {
-      for (const [a, b] of [[e.from, e.to], [e.to, e.from]]) {
-        const list = neighbours.get(a);
-        if (list) list.push(b);
-        else neighbours.set(a, [b]);
-      }
-    }
+    const neighbours = adjacency(drawing);
     const size = count > 1000 ? 3 : count > 200 ? 5 : 8;
     for (const n of drawing.nodes.values()) {
       const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size };

@@ -28,12 +28,11 @@ export function addRelation(d, r) {
 }
 
 /**
- * Hops from `root` to the farthest node drawn, following drawn edges either
- * way: the depth an export needs to hold what is drawn.
+ * Each drawn node's neighbours, following edges either way.
  * @param {Drawing} d
- * @param {string} root
+ * @returns {Map<string, string[]>}
  */
-export function depthFrom(d, root) {
+export function adjacency(d) {
   /** @type {Map<string, string[]>} */
   const adj = new Map();
   for (const e of d.edges.values()) {
@@ -43,6 +42,17 @@ export function depthFrom(d, root) {
       else adj.set(a, [b]);
     }
   }
+  return adj;
+}
+
+/**
+ * Hops from `root` to the farthest node drawn, following drawn edges either
+ * way: the depth an export needs to hold what is drawn.
+ * @param {Drawing} d
+ * @param {string} root
+ */
+export function depthFrom(d, root) {
+  const adj = adjacency(d);
   const seen = new Map([[root, 0]]);
   const queue = [root];
   let deepest = 0;
