@@ -178,7 +178,11 @@ test('an analyst searches, reads the evidence, expands, follows the money and a 
     await shortest.waitFor();
     const text = await shortest.innerText();
     assert.match(text, /^\d hops?: Peshmerga .* Issa Ozeir$/);
-    assert.ok(await page.locator('ol.paths li').count() >= 1);
+    const listed = await page.locator('ol.paths li').count();
+    assert.ok(listed >= 1);
+    // Every entity on a listed path is drawn.
+    const onPaths = new Set(await page.locator('ol.paths a, .path.shortest a').evaluateAll((links) => links.map((a) => a.getAttribute('data-id'))));
+    assert.equal(await waitForNodes(page, (n) => n === onPaths.size), onPaths.size);
   });
 
   await step(page, 'a write made through the API appears in the open view', async () => {
@@ -206,6 +210,12 @@ test('an analyst searches, reads the evidence, expands, follows the money and a 
 
 test('centrality lists each measure and opens an entity', async () => {
   const { page, context, errors } = await b.newPage();
+  await b.step(page, 'start page', async () => {
+    await page.goto(`${server.base}/`);
+    await page.getByRole('heading', { name: 'Explore who funds, commands and supports whom' }).waitFor();
+    assert.match(await page.locator('#panel').innerText(), /24 entities and 4[34] relations/);
+    assert.equal(await page.locator('#drawing').isVisible(), false);
+  });
   await b.step(page, 'centrality', async () => {
     await page.goto(`${server.base}/#/central`);
     await page.locator('.ranking tbody tr').first().waitFor();

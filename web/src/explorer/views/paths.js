@@ -44,7 +44,10 @@ export async function pathsView(ctx, view, current) {
   addEntity(drawing, data.from);
   addEntity(drawing, data.to);
   drawing.focus = [data.from.id, data.to.id];
-  for (const p of data.paths) for (const r of p.relations) addRelation(drawing, r);
+  for (const p of [...data.paths, ...(data.shortestPath ? [data.shortestPath] : [])]) {
+    for (const e of p.entities) addEntity(drawing, e);
+    for (const r of p.relations) addRelation(drawing, r);
+  }
   if (data.shortestPath) {
     for (const r of data.shortestPath.relations) {
       addRelation(drawing, r);
