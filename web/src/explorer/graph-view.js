@@ -4,6 +4,7 @@
 // node already placed, and drops what is gone.
 import { MultiDirectedGraph } from 'graphology';
 import Sigma from 'sigma';
+import { EdgeArrowProgram, EdgeLineProgram } from 'sigma/rendering';
 import forceAtlas2 from 'graphology-layout-forceatlas2';
 import { downloadAsPNG } from '@sigma/export-image';
 import { edgeWidth, kindColour, kindLabel } from './format.js';
@@ -35,6 +36,9 @@ export class GraphView {
     this.renderer = new Sigma(this.graph, container, {
       renderEdgeLabels: true,
       defaultEdgeType: 'arrow',
+      // Large drawings use one-pixel GL lines: far fewer pixels to fill
+      // than arrows drawn as quads, which counts where WebGL is software.
+      edgeProgramClasses: { arrow: EdgeArrowProgram, fast: EdgeLineProgram },
       labelRenderedSizeThreshold: 7,
       edgeLabelSize: 10,
       zIndex: true,
@@ -114,16 +118,16 @@ export class GraphView {
     }
     let largest = 0;
     for (const e of drawing.edges.values()) largest = Math.max(largest, e.amount ?? 0);
+    const type = drawing.nodes.size > 1000 ? 'fast' : 'arrow';
     for (const e of drawing.edges.values()) {
       if (!g.hasNode(e.from) || !g.hasNode(e.to)) continue;
-      const attrs = { label: kindLabel(e.kind), size: edgeWidth(e.amount, largest), color: e.amount ? '#1b9e77' : '#a0a0a0' };
+      const attrs = { label: kindLabel(e.kind), size: edgeWidth(e.amount, largest), color: e.amount ? '#1b9e77' : '#a0a0a0', type };
       if (g.hasEdge(e.id)) g.mergeEdgeAttributes(e.id, attrs);
       else g.addDirectedEdgeWithKey(e.id, e.from, e.to, attrs);
     }
-    // Large drawings stay smooth while moving: edges and labels are drawn
-    // once the camera stops, and edge labels not at all.
+    // Large drawings draw node labels once the camera stops, and no edge
+    // labels (thousands of them would be unreadable anyway).
     const large = g.order > 1000;
-    this.renderer.setSetting('hideEdgesOnMove', large);
     this.renderer.setSetting('hideLabelsOnMove', large);
     this.renderer.setSetting('renderEdgeLabels', !large);
     this.focus = new Set(drawing.focus);
