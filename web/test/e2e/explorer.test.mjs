@@ -98,6 +98,17 @@ test('an analyst searches, reads the evidence, expands, follows the money and a 
     assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
   });
 
+  await step(page, 'the export links download what is drawn', async () => {
+    const href = await page.getByRole('link', { name: 'node-link JSON' }).getAttribute('href');
+    assert.equal(href, '/export/node-link?id=ctef&depth=1');
+    const r = await fetch(`${server.base}${href}`);
+    assert.equal(r.status, 200);
+    const graph = await r.json();
+    const drawn = await nodesDrawn(page);
+    assert.equal(graph.nodes.length, drawn);
+    assert.ok(graph.nodes.some((/** @type {any} */ n) => n.id === 'ctef'));
+  });
+
   await step(page, 'copy as GraphQL query gives queries that run as pasted', async () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
     await page.getByRole('button', { name: 'Copy as GraphQL query' }).click();
