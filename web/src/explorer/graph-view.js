@@ -4,7 +4,7 @@
 // node already placed, and drops what is gone.
 import { MultiDirectedGraph } from 'graphology';
 import Sigma from 'sigma';
-import { EdgeArrowProgram, EdgeLineProgram } from 'sigma/rendering';
+import { EdgeArrowProgram, EdgeLineProgram, NodeCircleProgram, NodePointProgram } from 'sigma/rendering';
 import forceAtlas2 from 'graphology-layout-forceatlas2';
 import { downloadAsPNG } from '@sigma/export-image';
 import { edgeWidth, kindColour, kindLabel } from './format.js';
@@ -39,6 +39,7 @@ export class GraphView {
       // Large drawings use one-pixel GL lines: far fewer pixels to fill
       // than arrows drawn as quads, which counts where WebGL is software.
       edgeProgramClasses: { arrow: EdgeArrowProgram, fast: EdgeLineProgram },
+      nodeProgramClasses: { circle: NodeCircleProgram, fast: NodePointProgram },
       labelRenderedSizeThreshold: 7,
       edgeLabelSize: 10,
       zIndex: true,
@@ -103,7 +104,7 @@ export class GraphView {
     const neighbours = adjacency(drawing);
     const size = count > 1000 ? 3 : count > 200 ? 5 : 8;
     for (const n of drawing.nodes.values()) {
-      const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size };
+      const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size, type: count > 1000 ? 'fast' : 'circle' };
       if (g.hasNode(n.id)) {
         g.mergeNodeAttributes(n.id, attrs);
         continue;

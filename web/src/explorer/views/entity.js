@@ -106,8 +106,13 @@ export async function entityView(ctx, view, current) {
 function facts(e) {
   /** @type {[string, (Node | string)[]][]} */
   const rows = [];
+  // Long lists (a hub of a large graph governs hundreds) show their
+  // first ten; the relation list below pages through all of them.
   /** @param {{ id: string, name: string }[]} list */
-  const links = (list) => list.flatMap((x, i) => (i ? [', ', entityLink(x)] : [entityLink(x)]));
+  const links = (list) => [
+    ...list.slice(0, 10).flatMap((x, i) => (i ? [', ', entityLink(x)] : [entityLink(x)])),
+    list.length > 10 ? ` and ${list.length - 10} more` : '',
+  ];
   if (e.totalAmount) rows.push(['Total', [e.totalAmount.display]]);
   if (e.total) rows.push(['Total', [e.total.display]]);
   if (e.fiscalYear) rows.push(['Fiscal year', [String(e.fiscalYear)]]);
