@@ -140,10 +140,17 @@ watchChanges(
     reload = setTimeout(() => render(), 150);
   },
   (connected) => {
+    const wasOffline = status.classList.contains('offline');
     status.classList.toggle('offline', !connected);
     if (connected) {
       if (!status.dataset.version) status.textContent = 'Live';
       forget();
+      // Changes made while the page was cut off were never announced to
+      // it: what it shows is reloaded.
+      if (wasOffline) {
+        status.textContent = 'Live · reconnected';
+        render();
+      }
     } else {
       status.textContent = 'Offline · reconnecting…';
     }

@@ -2,7 +2,9 @@
 // every request to another origin blocked and counted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from './server.mjs';
 import { openBrowser } from './browser.mjs';
 
@@ -288,22 +290,33 @@ test('GraphiQL runs the README examples, a subscription, and a write with the to
   await context.close();
 });
 
-test('when the server goes away the explorer says so', async () => {
-  const own = await startServer();
+test('when the server goes away the explorer says so, and recovers when it is back', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'partnergraph-web-'));
+  let own = await startServer({ dataDir });
   const ownBrowser = await openBrowser(own.base);
   const { page } = await ownBrowser.newPage();
   try {
-    await page.goto(`${own.base}/#/entity/ctef`);
-    await page.getByRole('heading', { name: 'Counter-ISIS Train and Equip Fund', exact: true }).waitFor();
-    await page.locator('#status').filter({ hasText: 'Live' }).waitFor();
-    await own.stop();
-    await page.locator('#status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10_000 });
-    await page.evaluate(() => { location.hash = '#/entity/peshmerga'; });
-    await page.getByRole('alert').filter({ hasText: 'The server cannot be reached' }).waitFor();
+    await b.step(page, 'server down', async () => {
+      await page.goto(`${own.base}/#/entity/ctef`);
+      await page.getByRole('heading', { name: 'Counter-ISIS Train and Equip Fund', exact: true }).waitFor();
+      await page.locator('#status').filter({ hasText: 'Live' }).waitFor();
+      await own.stop();
+      await page.locator('#status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10_000 });
+      await page.evaluate(() => { location.hash = '#/entity/peshmerga'; });
+      await page.getByRole('alert').filter({ hasText: 'The server cannot be reached' }).waitFor();
+    });
+    await b.step(page, 'server back', async () => {
+      own = await startServer({ dataDir, port: own.port });
+      // The page reconnects by itself and reloads the view it could not show.
+      await page.locator('#status').filter({ hasText: 'reconnected' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('heading', { name: 'Peshmerga', exact: true }).waitFor();
+      assert.equal(await page.locator('#problem').isVisible(), false);
+    });
     assert.deepEqual(ownBrowser.foreign, []);
   } finally {
     await own.stop();
     await ownBrowser.browser.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 

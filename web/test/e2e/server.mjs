@@ -30,10 +30,10 @@ function freePort() {
 
 /**
  * A running server; `stop()` kills it and removes its data.
- * @param {{ token?: string, args?: string[], dataDir?: string, bin?: string }} [options]
+ * @param {{ token?: string, args?: string[], dataDir?: string, bin?: string, port?: number }} [options]
  */
 export async function startServer(options = {}) {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'partnergraph-web-'));
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.args ?? [])];
   /** @type {Record<string, string | undefined>} */
@@ -59,6 +59,8 @@ export async function startServer(options = {}) {
   }
   return {
     base,
+    port,
+    dataDir,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
