@@ -7,11 +7,15 @@
 //! - [`graph`]: the petgraph graph with its id maps and invariants;
 //! - [`search_index`]: the trigram index of entity names behind search;
 //! - [`id_order`]: entities and relations in id order, cheap to grow;
+//! - [`edit`]: writes as pure operations on a graph, each returning the
+//!   edits it made;
+//! - [`service`]: the live graph: snapshots for readers, one write path
+//!   through the store, change events;
 //! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`interop`]: exports to and imports from analysis tools' formats;
 //! - [`api`]: the GraphQL schema, a thin layer over the analyses;
-//! - [`http`]: actix-web routes, GraphQL over HTTP, GraphiQL, health;
+//! - [`http`]: actix-web routes, GraphQL over HTTP, the web pages, health;
 //! - [`generate`]: seeded scale datasets of any size, for benchmarks.
 //!
 //! [`config`] is the command line and [`run`] what `main` calls; tests

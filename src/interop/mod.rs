@@ -9,7 +9,7 @@
 //! | [`Format::Cytoscape`] | `.cyjs.json` | cytoscape.js `cy.add(json.elements)`, Cytoscape desktop |
 //! | [`Format::Csv`] | `.zip` of `nodes.csv`, `edges.csv`, `documents.csv` | spreadsheets, pandas, Gephi's table import |
 //! | [`Format::Ftm`] | `.ftm.jsonl` | FollowTheMoney tools (`ftm`, Aleph, OpenSanctions' `nomenklatura`) |
-//! | [`Format::Json`] | `.json` | partnergraph itself (`--data`), the dataset file format |
+//! | [`Format::Json`] | `.json` | partnergraph itself (`--dataset`, `import`), the dataset file format |
 //!
 //! Every format round-trips: [`import`] of what [`export`] wrote gives the
 //! same [`Dataset`], ids, properties, sources and documents included. The
