@@ -9,7 +9,6 @@ use crate::model::{EntityKind, RelationKind};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 use std::str::FromStr;
 
 /// The query parameters of an export.
@@ -27,9 +26,7 @@ pub struct ExportParams {
 }
 
 fn problem(status: actix_web::http::StatusCode, message: &str, code: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    }))
+    HttpResponse::build(status).json(super::graphql::error_body(message, code))
 }
 
 fn kinds<K: FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<Vec<K>>, String> {

@@ -305,7 +305,8 @@ async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({
-        "errors": [{"message": "not found: the API is at /graphql, the explorer at /, GraphiQL at /graphiql", "extensions": {"code": "NOT_FOUND"}}]
-    }))
+    HttpResponse::NotFound().json(graphql::error_body(
+        "not found: the API is at /graphql, the explorer at /, GraphiQL at /graphiql",
+        "NOT_FOUND",
+    ))
 }

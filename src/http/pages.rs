@@ -3,6 +3,7 @@
 //! `build.rs`) and embedded, so the binary serves them alone, and their
 //! Content-Security-Policy lets them reach nothing but this server.
 
+use super::graphql::error_body;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -94,9 +95,10 @@ fn page(req: &HttpRequest, path: &str) -> HttpResponse {
 }
 
 fn not_built(path: &str) -> HttpResponse {
-    HttpResponse::InternalServerError().json(serde_json::json!({
-        "errors": [{"message": format!("the web page file {path} is missing from this build"), "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
-    }))
+    HttpResponse::InternalServerError().json(error_body(
+        &format!("the web page file {path} is missing from this build"),
+        "INTERNAL_SERVER_ERROR",
+    ))
 }
 
 /// A page's route, for GET and HEAD (the body of HEAD is dropped by the
@@ -126,9 +128,7 @@ pub async fn graphiql(req: HttpRequest) -> HttpResponse {
 pub async fn assets(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
     match asset(&format!("assets/{file}")) {
         Some(found) => serve(&req, found),
-        None => HttpResponse::NotFound().json(serde_json::json!({
-            "errors": [{"message": format!("no asset {file}"), "extensions": {"code": "NOT_FOUND"}}]
-        })),
+        None => HttpResponse::NotFound().json(error_body(&format!("no asset {file}"), "NOT_FOUND")),
     }
 }
 
