@@ -1,6 +1,7 @@
 // The explorer's only way to the data: the public GraphQL API, over HTTP
 // for queries and over the WebSocket for `graphChanged`.
 import { createClient } from 'graphql-ws';
+import { GRAPHQL_PATH, socketUrl } from '../endpoint.js';
 
 /** An answer with GraphQL errors; `code` is the first error's `extensions.code`. */
 export class ApiError extends Error {
@@ -24,7 +25,7 @@ export class Unreachable extends Error {}
 export async function gql(query, variables = {}) {
   let response;
   try {
-    response = await fetch('/graphql', {
+    response = await fetch(GRAPHQL_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
       body: JSON.stringify({ query, variables }),
@@ -51,9 +52,8 @@ export async function gql(query, variables = {}) {
  * @param {(connected: boolean) => void} onStatus
  */
 export function watchChanges(onChange, onStatus) {
-  const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
   const client = createClient({
-    url,
+    url: socketUrl(),
     retryAttempts: Infinity,
     shouldRetry: () => true,
     on: { connected: () => onStatus(true), closed: () => onStatus(false) },

@@ -101,10 +101,14 @@ export class GraphView {
     for (const edge of g.edges()) if (!drawing.edges.has(edge)) g.dropEdge(edge);
     let added = 0;
     const count = drawing.nodes.size;
+    // Large drawings use sigma's cheapest programs (lines and points), draw
+    // node labels once the camera stops, and no edge labels (thousands of
+    // them would be unreadable anyway).
+    const large = count > 1000;
     const neighbours = adjacency(drawing);
-    const size = count > 1000 ? 3 : count > 200 ? 5 : 8;
+    const size = large ? 3 : count > 200 ? 5 : 8;
     for (const n of drawing.nodes.values()) {
-      const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size, type: count > 1000 ? 'fast' : 'circle' };
+      const attrs = { label: n.name, kind: n.kind, color: kindColour(n.kind), size, type: large ? 'fast' : 'circle' };
       if (g.hasNode(n.id)) {
         g.mergeNodeAttributes(n.id, attrs);
         continue;
@@ -119,16 +123,13 @@ export class GraphView {
     }
     let largest = 0;
     for (const e of drawing.edges.values()) largest = Math.max(largest, e.amount ?? 0);
-    const type = drawing.nodes.size > 1000 ? 'fast' : 'arrow';
+    const type = large ? 'fast' : 'arrow';
     for (const e of drawing.edges.values()) {
       if (!g.hasNode(e.from) || !g.hasNode(e.to)) continue;
       const attrs = { label: kindLabel(e.kind), size: edgeWidth(e.amount, largest), color: e.amount ? '#1b9e77' : '#a0a0a0', type };
       if (g.hasEdge(e.id)) g.mergeEdgeAttributes(e.id, attrs);
       else g.addDirectedEdgeWithKey(e.id, e.from, e.to, attrs);
     }
-    // Large drawings draw node labels once the camera stops, and no edge
-    // labels (thousands of them would be unreadable anyway).
-    const large = g.order > 1000;
     this.renderer.setSetting('hideLabelsOnMove', large);
     this.renderer.setSetting('renderEdgeLabels', !large);
     this.focus = new Set(drawing.focus);

@@ -52,7 +52,6 @@ const ctx = {
   graph: graphView,
   panel,
   setCopy: (text) => { copyText = text; },
-  problem: (e) => showProblem(e),
 };
 
 let rendering = 0;

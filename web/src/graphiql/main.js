@@ -9,6 +9,7 @@ import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
 import { parse } from 'graphql';
 import { tokenHeaders, operationFor } from './request.js';
+import { GRAPHQL_PATH, socketUrl } from '../endpoint.js';
 import 'graphiql/graphiql.css';
 import './page.css';
 
@@ -43,10 +44,9 @@ mutation Write {
   },
 ];
 
-const wsUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
 const base = createGraphiQLFetcher({
-  url: '/graphql',
-  wsClient: createClient({ url: wsUrl, lazy: true, retryAttempts: 3 }),
+  url: GRAPHQL_PATH,
+  wsClient: createClient({ url: socketUrl(), lazy: true, retryAttempts: 3 }),
 });
 
 /** @param {string} query */

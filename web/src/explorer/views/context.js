@@ -6,7 +6,6 @@
  *   graph: import('../graph-view.js').GraphView,
  *   panel: HTMLElement,
  *   setCopy: (text: string) => void,
- *   problem: (e: unknown) => void,
  * }} Context
  */
 

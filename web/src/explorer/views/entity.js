@@ -46,15 +46,11 @@ export async function entityView(ctx, view, current) {
   const drawing = emptyDrawing();
   addEntity(drawing, entity);
   drawing.focus = [entity.id];
-  /** @type {Map<string, { total: number, shown: number }>} */
-  const counts = new Map();
-  view.expand.forEach((x, i) => {
-    const got = expansions[i];
-    if (!got) return;
+  for (const got of expansions) {
+    if (!got) continue;
     addEntity(drawing, got.entity);
     for (const r of got.relations) addRelation(drawing, r);
-    counts.set(x.id, { total: got.total, shown: got.relations.length });
-  });
+  }
   if (funding) {
     for (const flow of [...funding.into, ...funding.outOf]) {
       for (const e of flow.path.entities) addEntity(drawing, e);
@@ -67,9 +63,10 @@ export async function entityView(ctx, view, current) {
   ctx.graph.show(drawing);
   exportsFor({ id: entity.id, depth: depthFrom(drawing, entity.id), kinds: view.kinds });
 
-  const own = view.expand.find((x) => x.id === entity.id);
   const ownIndex = view.expand.findIndex((x) => x.id === entity.id);
-  const relations = own ? expansions[ownIndex] : await relationsOf(entity.id, view.dir, view.kinds, PAGE);
+  const own = view.expand[ownIndex];
+  const drawn = own ? expansions[ownIndex] : null;
+  const relations = own ? drawn : await relationsOf(entity.id, view.dir, view.kinds, PAGE);
   if (!current()) return;
 
   ctx.setCopy(view.tab === 'funding'
@@ -78,7 +75,7 @@ export async function entityView(ctx, view, current) {
       id: entity.id, direction: view.dir === 'BOTH' ? null : view.dir, kinds: view.kinds, first: own?.shown ?? PAGE,
     })}`);
 
-  const count = counts.get(entity.id);
+  const count = drawn ? { total: drawn.total, shown: drawn.relations.length } : undefined;
   fill(ctx.panel, [
     h('header', { class: 'entity-head' }, [
       h('h2', { id: 'entity-name' }, [entity.name]),
