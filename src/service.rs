@@ -74,12 +74,13 @@ use crate::edit::{self, Edit};
 use crate::graph::{Bulk, Graph, GraphError};
 use crate::lock;
 use crate::store::{Change, Item, Logged, Sink, Store, StoreError};
+use arc_swap::ArcSwap;
 use compact_str::CompactString;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot, watch};
@@ -186,7 +187,9 @@ struct Spare {
 
 /// The live graph and its store.
 pub struct GraphService {
-    current: RwLock<Arc<Graph>>,
+    /// What readers load: one atomic pointer, swapped whole by the writer,
+    /// so a read takes no lock a write could hold.
+    current: ArcSwap<Graph>,
     queue: Mutex<VecDeque<Job>>,
     /// Held by the one task applying writes; it owns the spare copy.
     writer: tokio::sync::Mutex<Spare>,
@@ -294,7 +297,7 @@ impl GraphService {
             reachable: AtomicBool::new(true),
             caught_up,
             diverged: AtomicBool::new(false),
-            current: RwLock::new(graph),
+            current: ArcSwap::new(graph),
             queue: Mutex::new(VecDeque::new()),
             writer: tokio::sync::Mutex::new(spare),
             store,
@@ -313,11 +316,7 @@ impl GraphService {
 
     /// The current snapshot; it never changes under its holder.
     pub fn snapshot(&self) -> Arc<Graph> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            // The lock only guards a pointer swap, which cannot panic midway.
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.current.load_full()
     }
 
     /// Every write committed from now on, in commit order.
@@ -632,10 +631,7 @@ impl GraphService {
             // No follower is not an error.
             let _ = self.ahead.send(committed.clone());
         }
-        match self.current.write() {
-            Ok(mut c) => *c = copy.clone(),
-            Err(poisoned) => *poisoned.into_inner() = copy.clone(),
-        }
+        self.current.store(copy.clone());
         self.version.send_replace(copy.version());
         // The copy readers had until now is the next spare.
         let backlog = applied

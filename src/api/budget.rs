@@ -11,7 +11,7 @@
 //! least size first ([`AnswerBytes::reserve`]), so that one too large for
 //! the budget is refused before it is built.
 
-use super::error::code;
+use super::error::ApiError;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
     ResolveInfo,
@@ -86,7 +86,7 @@ impl AnswerBytes {
 
 /// A `BUDGET_EXCEEDED` error saying `message`.
 fn exceeded(message: String) -> ServerError {
-    super::error::ensure_code(ServerError::new(message, None), code::BUDGET_EXCEEDED)
+    ApiError::BudgetExceeded(message).into_server_error()
 }
 
 /// The message of a request that ran over its field budget.

@@ -26,12 +26,12 @@
 //! whose fragments spread one another costs its weight to check, not its
 //! expansion.
 
-use super::error::code;
+use super::error::ApiError;
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
     ServiceDocument, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{ErrorExtensionValues, Pos, ServerError, Value, Variables};
+use async_graphql::{ServerError, Value, Variables};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -193,20 +193,14 @@ impl Model {
 
 /// The refusal of a query that costs `cost`, more than `max`.
 pub fn refusal(cost: usize, max: usize) -> ServerError {
-    let mut e = ServerError::new(
-        format!(
+    ApiError::TooComplex {
+        message: format!(
             "the query costs {cost}, more than the {max} allowed; ask for smaller pages, \
              fewer nested lists or fewer heavy fields (the README lists what each weighs)"
         ),
-        Some(Pos::default()),
-    );
-    e.locations.clear();
-    let mut ext = ErrorExtensionValues::default();
-    ext.set("code", code::COMPLEXITY_LIMIT);
-    ext.set("cost", cost as u64);
-    ext.set("maxCost", max as u64);
-    e.extensions = Some(ext);
-    e
+        cost: Some((cost, max)),
+    }
+    .into_server_error()
 }
 
 /// One walk over a document, each fragment weighed once.

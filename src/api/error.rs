@@ -1,11 +1,16 @@
 //! The one place where errors become wire errors with a stable
 //! `extensions.code`.
 
+use crate::graph::GraphError;
+use crate::service::WriteError;
+use crate::store::StoreError;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensions, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    ErrorExtensionValues, ErrorExtensions, ServerError, ServerResult, ValidationResult, Variables,
+};
 use std::sync::Arc;
 
 /// Codes that clients can rely on.
@@ -47,9 +52,11 @@ pub mod code {
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }
 
-/// Errors the API reports to clients. Deliberately not `Display`: that
-/// keeps async-graphql's blanket `From<Display>` (which drops the code)
-/// from applying, so every conversion goes through `extend`.
+/// Errors the API reports to clients, each with its code: the API layer's
+/// one error type, and [`ApiError::extensions`] the one place that writes
+/// `extensions.code`. Deliberately not `Display`: that keeps
+/// async-graphql's blanket `From<Display>` (which drops the code) from
+/// applying, so every conversion goes through `extend`.
 #[derive(Debug)]
 pub enum ApiError {
     /// No item has this id.
@@ -59,8 +66,30 @@ pub enum ApiError {
         /// The id asked for.
         id: String,
     },
+    /// Something a write names does not exist, in the graph's own words.
+    Missing(String),
     /// An argument is out of range.
     BadInput(String),
+    /// The write would clash with what exists.
+    Conflict(String),
+    /// The write needs a valid bearer token.
+    Unauthenticated(String),
+    /// The store cannot take writes now; retrying later may succeed.
+    StoreUnavailable(String),
+    /// An analysis or the answer ran over its time, size or field budget.
+    BudgetExceeded(String),
+    /// The document asks for more work than allowed; with its cost and the
+    /// limit when they are known.
+    TooComplex {
+        /// What the client is told.
+        message: String,
+        /// The document's cost and the most allowed.
+        cost: Option<(usize, usize)>,
+    },
+    /// The document nests deeper than allowed.
+    TooDeep(String),
+    /// The document is not valid GraphQL syntax.
+    ParseFailed(String),
     /// A fault of the service.
     Internal(String),
 }
@@ -78,27 +107,73 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::NotFound { what, id } => format!("no {what} with id `{id}`"),
-            ApiError::BadInput(m) => m.clone(),
+            ApiError::BadInput(m)
+            | ApiError::Missing(m)
+            | ApiError::Conflict(m)
+            | ApiError::Unauthenticated(m)
+            | ApiError::StoreUnavailable(m)
+            | ApiError::BudgetExceeded(m)
+            | ApiError::TooComplex { message: m, .. }
+            | ApiError::TooDeep(m)
+            | ApiError::ParseFailed(m) => m.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The code clients rely on.
+    pub fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound { .. } => code::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::Missing(_) => code::NOT_FOUND,
             ApiError::BadInput(_) => code::BAD_USER_INPUT,
+            ApiError::Conflict(_) => code::CONFLICT,
+            ApiError::Unauthenticated(_) => code::UNAUTHENTICATED,
+            ApiError::StoreUnavailable(_) => code::STORE_UNAVAILABLE,
+            ApiError::BudgetExceeded(_) => code::BUDGET_EXCEEDED,
+            ApiError::TooComplex { .. } => code::COMPLEXITY_LIMIT,
+            ApiError::TooDeep(_) => code::DEPTH_LIMIT,
+            ApiError::ParseFailed(_) => code::PARSE_FAILED,
             ApiError::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    /// The error's `extensions`: its code, and for a refused cost the cost
+    /// and the limit.
+    fn extensions(&self) -> ErrorExtensionValues {
+        let mut ext = ErrorExtensionValues::default();
+        set_code(&mut ext, self.code());
+        if let ApiError::TooComplex {
+            cost: Some((cost, max)),
+            ..
+        } = self
+        {
+            ext.set("cost", *cost as u64);
+            ext.set("maxCost", *max as u64);
+        }
+        ext
+    }
+
+    /// The error of a request that never ran (a refused document): no
+    /// path and no location.
+    pub fn into_server_error(self) -> ServerError {
+        self.log();
+        let mut e = ServerError::new(self.message(), None);
+        e.extensions = Some(self.extensions());
+        e
+    }
+
+    fn log(&self) {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
         }
     }
 }
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        if let ApiError::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
-        let code = self.code();
-        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", code))
+        self.log();
+        let mut e = async_graphql::Error::new(self.message());
+        e.extensions = Some(self.extensions());
+        e
     }
 }
 
@@ -108,6 +183,35 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Refused(g) => match &g {
+                GraphError::DuplicateId { .. } | GraphError::HasRelations { .. } => {
+                    ApiError::Conflict(g.to_string())
+                }
+                GraphError::NotFound { .. } | GraphError::DanglingEnd { .. } => {
+                    ApiError::Missing(g.to_string())
+                }
+                _ => ApiError::BadInput(g.to_string()),
+            },
+            // An instance that can no longer follow the store is
+            // unavailable for writes until restarted; another instance can
+            // take them.
+            WriteError::Store(e @ (StoreError::Unavailable(_) | StoreError::Pruned { .. })) => {
+                ApiError::StoreUnavailable(e.to_string())
+            }
+            WriteError::Store(e @ StoreError::Conflict(_)) => ApiError::Conflict(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Writes `code` into an error's extensions: the one place that does.
+fn set_code(ext: &mut ErrorExtensionValues, code: &str) {
+    ext.set("code", code);
+}
+
 fn with_code(mut err: ServerError, code: &str) -> ServerError {
     let has_code = err
         .extensions
@@ -115,7 +219,7 @@ fn with_code(mut err: ServerError, code: &str) -> ServerError {
         .is_some_and(|e| e.get("code").is_some());
     if !has_code {
         let mut ext = err.extensions.take().unwrap_or_default();
-        ext.set("code", code);
+        set_code(&mut ext, code);
         err.extensions = Some(ext);
     }
     err
@@ -132,12 +236,15 @@ const MAX_MESSAGE: usize = 300;
 pub struct ErrorCodes {
     /// The complexity limit, which bounds an operation's expanded fields.
     pub max_complexity: usize,
+    /// The depth limit: fields within fields, through fragments.
+    pub max_depth: usize,
 }
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ErrorCodesExt {
             max_complexity: self.max_complexity,
+            max_depth: self.max_depth,
             cost: std::sync::atomic::AtomicUsize::new(0),
         })
     }
@@ -145,6 +252,7 @@ impl ExtensionFactory for ErrorCodes {
 
 struct ErrorCodesExt {
     max_complexity: usize,
+    max_depth: usize,
     /// The request's cost, worked out with the parsed document and checked
     /// once validation has passed, so that a document too deep is told so
     /// rather than that it costs too much.
@@ -184,7 +292,7 @@ impl Extension for ErrorCodesExt {
             }
             with_code(e, code)
         })?;
-        super::shape::check(&doc, self.max_complexity)?;
+        super::shape::check(&doc, self.max_complexity, self.max_depth)?;
         self.cost.store(
             super::cost::MODEL.cost(&doc, variables),
             std::sync::atomic::Ordering::Relaxed,
@@ -200,16 +308,10 @@ impl Extension for ErrorCodesExt {
         let validated = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| {
-                    let code = if e.message.starts_with("Query is nested too deep") {
-                        code::DEPTH_LIMIT
-                    } else if e.message.starts_with("Query is too complex") {
-                        code::COMPLEXITY_LIMIT
-                    } else {
-                        code::VALIDATION_FAILED
-                    };
-                    with_code(e, code)
-                })
+                // The depth and cost limits are checked by this extension
+                // (with their own codes), not by async-graphql's validation,
+                // so whatever validation refuses is a validation failure.
+                .map(|e| with_code(e, code::VALIDATION_FAILED))
                 .collect::<Vec<_>>()
         })?;
         let cost = self.cost.load(std::sync::atomic::Ordering::Relaxed);

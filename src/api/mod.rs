@@ -6,6 +6,7 @@ pub mod cost;
 pub mod error;
 mod export;
 mod inputs;
+mod introspection;
 mod mutation;
 mod query;
 pub mod reads;
@@ -86,10 +87,13 @@ fn builder(
     Schema::build(Query, Mutation, Subscription)
         .validation_mode(mode)
         .register_output_type::<types::EntityIsNode>()
-        .limit_depth(limits.max_depth)
+        // The depth limit is checked by `ErrorCodes` (see `shape`), which
+        // refuses with its own code.
         .extension(error::ErrorCodes {
             max_complexity: limits.max_complexity,
+            max_depth: limits.max_depth,
         })
+        .extension(introspection::Introspection)
         .extension(budget::FieldBudget {
             max: limits.max_resolved_fields,
             max_bytes: limits.max_response_bytes,

@@ -1,15 +1,14 @@
 //! The Mutation root: every write goes through the graph service, which
 //! applies it, commits it to the store, then publishes it.
 
-use super::error::{code, ApiError};
+use super::error::ApiError;
 use super::inputs::{
     EntityInput, EntityPatchInput, IngestInput, RelationInput, RelationPatchInput,
 };
 use super::types::{DocumentObj, Entity, EntityRef, RelationObj};
 use crate::edit;
 use crate::graph::{Graph, GraphError};
-use crate::service::{GraphService, WriteError, Written};
-use crate::store::StoreError;
+use crate::service::{GraphService, Written};
 use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,7 +32,7 @@ pub enum WriteAccess {
 pub struct WrittenVersion(pub AtomicU64);
 
 fn unauthenticated(message: &str) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code::UNAUTHENTICATED))
+    ApiError::Unauthenticated(message.to_owned()).extend()
 }
 
 fn authorize(ctx: &Context<'_>) -> Result<()> {
@@ -55,30 +54,6 @@ fn service(ctx: &Context<'_>) -> Result<Arc<GraphService>> {
         .map_err(|_| ApiError::Internal("no graph service attached to the request".into()).into())
 }
 
-/// The wire error for a refused or failed write.
-fn write_error(e: WriteError) -> async_graphql::Error {
-    let refused = |message: String, code: &'static str| {
-        async_graphql::Error::new(message).extend_with(move |_, e| e.set("code", code))
-    };
-    match e {
-        WriteError::Refused(g) => {
-            let code = match &g {
-                GraphError::DuplicateId { .. } | GraphError::HasRelations { .. } => code::CONFLICT,
-                GraphError::NotFound { .. } | GraphError::DanglingEnd { .. } => code::NOT_FOUND,
-                _ => code::BAD_USER_INPUT,
-            };
-            refused(g.to_string(), code)
-        }
-        // An instance that can no longer follow the store is unavailable
-        // for writes until restarted; another instance can take them.
-        WriteError::Store(e @ (StoreError::Unavailable(_) | StoreError::Pruned { .. })) => {
-            refused(e.to_string(), code::STORE_UNAVAILABLE)
-        }
-        WriteError::Store(e @ StoreError::Conflict(_)) => refused(e.to_string(), code::CONFLICT),
-        other => ApiError::Internal(other.to_string()).extend(),
-    }
-}
-
 /// Runs a write and records the version it produced.
 async fn write<T, F>(ctx: &Context<'_>, f: F) -> Result<Written<T>>
 where
@@ -86,7 +61,10 @@ where
     F: FnMut(&mut Graph) -> std::result::Result<(T, Vec<edit::Edit>), GraphError> + Send + 'static,
 {
     authorize(ctx)?;
-    let written = service(ctx)?.write(f).await.map_err(write_error)?;
+    let written = service(ctx)?
+        .write(f)
+        .await
+        .map_err(|e| ApiError::from(e).extend())?;
     if let Some(v) = ctx.data_opt::<Arc<WrittenVersion>>() {
         v.0.fetch_max(written.committed.version, Ordering::SeqCst);
     }
@@ -101,7 +79,7 @@ fn gone<T>(written: &Written<T>, what: &str, id: &str) -> async_graphql::Error {
         written.committed.version,
         written.graph.version()
     );
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code::CONFLICT))
+    ApiError::Conflict(message).extend()
 }
 
 fn entity<T>(w: &Written<T>, id: &str) -> Result<Entity> {

@@ -81,9 +81,7 @@ where
 
 /// The wire error for an analysis that ran out of its time or size budget.
 fn over_budget(e: impl std::fmt::Display) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions;
-    async_graphql::Error::new(e.to_string())
-        .extend_with(|_, x| x.set("code", super::error::code::BUDGET_EXCEEDED))
+    ApiError::BudgetExceeded(e.to_string()).into()
 }
 
 fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {

@@ -16,11 +16,11 @@
 //!   replaced by its fragment, at most the complexity limit (every field
 //!   costs at least one unit of it).
 
-use super::error::code;
+use super::error::ApiError;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, Name, Pos, Positioned, ServerError};
+use async_graphql::{Name, Positioned, ServerError};
 use std::collections::HashMap;
 
 /// The most nodes (fields, spreads, inline fragments, arguments and
@@ -85,9 +85,20 @@ pub fn scan(text: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// How deep selection sets may nest, counting fields with a selection,
+/// fragment spreads and inline fragments: async-graphql's own bound on the
+/// recursion of its validation, checked here first so that the refusal
+/// carries `QUERY_TOO_DEEP` rather than a message to be recognised.
+pub const MAX_NESTING: usize = 32;
+
 /// Checks `doc` against the bounds of the module doc; `max_expanded` is the
-/// complexity limit.
-pub fn check(doc: &ExecutableDocument, max_expanded: usize) -> Result<(), ServerError> {
+/// complexity limit and `max_depth` the depth limit (fields within fields,
+/// through fragments).
+pub fn check(
+    doc: &ExecutableDocument,
+    max_expanded: usize,
+    max_depth: usize,
+) -> Result<(), ServerError> {
     let mut written = 0usize;
     for fragment in doc.fragments.values() {
         written = written.saturating_add(count_written(&fragment.node.selection_set.node));
@@ -106,6 +117,17 @@ pub fn check(doc: &ExecutableDocument, max_expanded: usize) -> Result<(), Server
             "the document has {written} fields, arguments and directives; at most \
              {MAX_WRITTEN} are taken"
         )));
+    }
+    let mut depths = Depths {
+        fragments: &doc.fragments,
+        known: HashMap::new(),
+        visiting: Vec::new(),
+        max_depth,
+    };
+    for op in &operations {
+        depths
+            .of(&op.node.selection_set.node, 0, 0)
+            .map_err(|e| e.into_server_error())?;
     }
     let expanded = expanded(doc);
     if expanded > max_expanded {
@@ -136,12 +158,11 @@ pub fn expanded(doc: &ExecutableDocument) -> usize {
 }
 
 fn too_complex(message: String) -> ServerError {
-    let mut e = ServerError::new(message, Some(Pos::default()));
-    e.locations.clear();
-    let mut ext = ErrorExtensionValues::default();
-    ext.set("code", code::COMPLEXITY_LIMIT);
-    e.extensions = Some(ext);
-    e
+    ApiError::TooComplex {
+        message,
+        cost: None,
+    }
+    .into_server_error()
 }
 
 /// Nodes of `set` as written, not following spreads.
@@ -203,6 +224,106 @@ impl<'a> Sizes<'a> {
     }
 }
 
+/// Heights of selection sets: (fields within fields, nesting), each
+/// fragment's worked out once, so a document of fragments that each spread
+/// the next twice costs one walk, not 2^n. The walk stops as soon as a path
+/// passes a limit, so it never recurses deeper than [`MAX_NESTING`].
+struct Depths<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    known: HashMap<&'a str, (usize, usize)>,
+    /// Fragments being measured, to stop at a cycle (which validation
+    /// refuses anyway).
+    visiting: Vec<&'a str>,
+    max_depth: usize,
+}
+
+impl<'a> Depths<'a> {
+    fn too_deep(&self) -> ApiError {
+        ApiError::TooDeep(format!(
+            "the document nests fields more than {} deep",
+            self.max_depth
+        ))
+    }
+
+    fn nested(&self, nesting: usize) -> Result<usize, ApiError> {
+        if nesting > MAX_NESTING {
+            return Err(ApiError::TooDeep(format!(
+                "the document nests selections more than {MAX_NESTING} deep (fields, fragment \
+                 spreads and inline fragments)"
+            )));
+        }
+        Ok(nesting)
+    }
+
+    /// The heights of `set`, found at `depth` fields and `nesting` levels.
+    fn of(
+        &mut self,
+        set: &'a SelectionSet,
+        depth: usize,
+        nesting: usize,
+    ) -> Result<(usize, usize), ApiError> {
+        let mut heights = (0, 0);
+        for item in &set.items {
+            let (fields, nest) = match &item.node {
+                Selection::Field(f) => {
+                    if depth + 1 > self.max_depth {
+                        return Err(self.too_deep());
+                    }
+                    let sub = &f.node.selection_set.node;
+                    if sub.items.is_empty() {
+                        (1, 0)
+                    } else {
+                        let (h, n) = self.of(sub, depth + 1, self.nested(nesting + 1)?)?;
+                        (1 + h, 1 + n)
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    let sub = &i.node.selection_set.node;
+                    let (h, n) = self.of(sub, depth, self.nested(nesting + 1)?)?;
+                    (h, 1 + n)
+                }
+                Selection::FragmentSpread(s) => {
+                    let nesting = self.nested(nesting + 1)?;
+                    let (h, n) =
+                        self.fragment(s.node.fragment_name.node.as_str(), depth, nesting)?;
+                    if depth + h > self.max_depth {
+                        return Err(self.too_deep());
+                    }
+                    self.nested(nesting + n)?;
+                    (h, 1 + n)
+                }
+            };
+            heights = (heights.0.max(fields), heights.1.max(nest));
+        }
+        Ok(heights)
+    }
+
+    fn fragment(
+        &mut self,
+        name: &str,
+        depth: usize,
+        nesting: usize,
+    ) -> Result<(usize, usize), ApiError> {
+        if let Some(heights) = self.known.get(name) {
+            return Ok(*heights);
+        }
+        let Some((key, fragment)) = self.fragments.get_key_value(name) else {
+            // Unknown: validation names it.
+            return Ok((0, 0));
+        };
+        let key = key.as_str();
+        if self.visiting.contains(&key) {
+            return Ok((0, 0));
+        }
+        self.visiting.push(key);
+        let heights = self.of(&fragment.node.selection_set.node, depth, nesting);
+        self.visiting.pop();
+        let heights = heights?;
+        self.known.insert(key, heights);
+        Ok(heights)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,7 +331,7 @@ mod tests {
 
     fn checked(query: &str, max: usize) -> Result<(), String> {
         let doc = parse_query(query).map_err(|e| e.to_string())?;
-        check(&doc, max).map_err(|e| e.message)
+        check(&doc, max, 15).map_err(|e| e.message)
     }
 
     /// `n` fragments, each spreading the next twice.
@@ -268,5 +389,53 @@ mod tests {
         let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
         assert!(checked(cycle, 10).is_ok());
         assert!(checked("{ ...Missing }", 10).is_ok());
+    }
+
+    fn depth_checked(query: &str, max_depth: usize) -> Result<(), ServerError> {
+        let doc = parse_query(query).map_err(|e| ServerError::new(e.to_string(), None))?;
+        check(&doc, usize::MAX, max_depth)
+    }
+
+    fn code(e: &ServerError) -> String {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn fields_within_fields_count_through_fragments() {
+        let direct = "{ a { b { c } } }";
+        assert!(depth_checked(direct, 3).is_ok());
+        let e = depth_checked(direct, 2).unwrap_err();
+        assert_eq!(code(&e), "\"QUERY_TOO_DEEP\"", "{}", e.message);
+        let spread = "{ a { ...F } } fragment F on A { b { ... on B { c } } }";
+        assert!(depth_checked(spread, 3).is_ok());
+        assert!(depth_checked(spread, 2).is_err());
+        // A fragment measured once, then met deeper down.
+        let twice = "{ ...F a { b { ...F } } } fragment F on A { x { y } }";
+        assert!(depth_checked(twice, 4).is_ok());
+        assert!(depth_checked(twice, 3).is_err());
+    }
+
+    #[test]
+    fn nesting_counts_spreads_and_inline_fragments() {
+        let chain = |n: usize| {
+            let mut q = String::from("{ ...F0 }");
+            for i in 0..n {
+                q.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i + 1));
+            }
+            q.push_str(&format!(" fragment F{n} on Query {{ a }}"));
+            q
+        };
+        assert!(depth_checked(&chain(MAX_NESTING - 1), 15).is_ok());
+        let e = depth_checked(&chain(MAX_NESTING + 5), 15).unwrap_err();
+        assert_eq!(code(&e), "\"QUERY_TOO_DEEP\"", "{}", e.message);
+        let inline = format!("{{ {} a {} }}", "... on Query {".repeat(40), "}".repeat(40));
+        assert!(depth_checked(&inline, 15).is_err());
+        // Fan-out measured once per fragment: this would take 2^30 steps
+        // expanded.
+        assert!(depth_checked(&fan_out(30), 15).is_ok());
     }
 }

@@ -87,6 +87,27 @@ fn refuse(status: StatusCode, media: Media, message: &str, code: &str) -> HttpRe
         .body(error_body(message, code).to_string())
 }
 
+/// A request error the API layer raised before anything ran, sent as it
+/// is: its code and any other extensions (a refused cost) travel with it.
+fn refuse_error(media: Media, error: ServerError) -> HttpResponse {
+    let body = ResponseBody {
+        data: None,
+        errors: std::slice::from_ref(&error),
+        extensions: &BTreeMap::new(),
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => HttpResponse::build(request_error_status(media))
+            .content_type(media.content_type())
+            .body(bytes),
+        Err(_) => refuse(
+            request_error_status(media),
+            media,
+            &error.message,
+            code::BAD_REQUEST,
+        ),
+    }
+}
+
 fn not_acceptable() -> HttpResponse {
     HttpResponse::NotAcceptable()
         .content_type(Media::Json.content_type())
@@ -251,7 +272,14 @@ pub async fn post(
         }
         Ok(())
     };
-    match tokio::time::timeout(state.body_timeout, read).await {
+    futures_util::pin_mut!(read);
+    // A small body nearly always came with its headers: read it without
+    // arming a timer, and arm one only for a body still on its way.
+    let arrived = match futures_util::poll!(&mut read) {
+        std::task::Poll::Ready(done) => Ok(done),
+        std::task::Poll::Pending => tokio::time::timeout(state.body_timeout, read).await,
+    };
+    match arrived {
         Ok(Ok(())) => {}
         Ok(Err(refused)) => return refused,
         Err(_) => {
@@ -508,20 +536,11 @@ async fn execute(
     if let Some(doc) = state.documents.parsed(&request.query) {
         request.set_parsed_query(doc);
     } else if let Err(e) = crate::api::shape::scan(&request.query) {
-        return refuse(
-            request_error_status(media),
-            media,
-            &e.message,
-            code::COMPLEXITY_LIMIT,
-        );
+        return refuse_error(media, e);
     } else if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
-        if let Err(e) = crate::api::shape::check(&doc, state.limits.max_complexity) {
-            return refuse(
-                request_error_status(media),
-                media,
-                &e.message,
-                code::COMPLEXITY_LIMIT,
-            );
+        let limits = &state.limits;
+        if let Err(e) = crate::api::shape::check(&doc, limits.max_complexity, limits.max_depth) {
+            return refuse_error(media, e);
         }
         state.documents.keep_parsed(&request.query, &doc);
         request.set_parsed_query(doc);

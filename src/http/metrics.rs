@@ -9,6 +9,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -175,15 +176,52 @@ fn label(name: Option<&str>) -> String {
 }
 
 /// Records one answered GraphQL request.
-pub fn observe_request(operation: Option<&str>, kind: &str, ok: bool, took: Duration) {
-    if let Some(m) = METRICS.as_ref() {
-        let op = label(operation);
-        let outcome = if ok { "ok" } else { "error" };
-        m.requests.with_label_values(&[&op, kind, outcome]).inc();
-        m.latency
-            .with_label_values(&[&op, kind])
-            .observe(took.as_secs_f64());
+pub fn observe_request(operation: Option<&str>, kind: &'static str, ok: bool, took: Duration) {
+    let Some(m) = METRICS.as_ref() else { return };
+    /// Past this many names a thread forgets its handles and starts over:
+    /// operation names are the client's to choose.
+    const KEPT: usize = 4 * OPERATION_LABELS;
+    thread_local! {
+        /// Each operation name's counter and histogram handles, by type and
+        /// outcome, looked up once per thread: cleaning the name, a lock
+        /// and two label hashes cost more than the counting on a
+        /// response-cache hit.
+        static HANDLES: std::cell::RefCell<HashMap<Box<str>, Vec<Handles>>> =
+            Default::default();
     }
+    let name = operation.unwrap_or("");
+    HANDLES.with_borrow_mut(|kept| {
+        if !kept.contains_key(name) && kept.len() >= KEPT {
+            kept.clear();
+        }
+        let handles = kept.entry(name.into()).or_default();
+        let found = handles.iter().find(|h| h.kind == kind && h.ok == ok);
+        let h = match found {
+            Some(h) => h,
+            None => {
+                let op = label(operation);
+                let outcome = if ok { "ok" } else { "error" };
+                handles.push(Handles {
+                    kind,
+                    ok,
+                    requests: m.requests.with_label_values(&[&op, kind, outcome]),
+                    latency: m.latency.with_label_values(&[&op, kind]),
+                });
+                let Some(h) = handles.last() else { return };
+                h
+            }
+        };
+        h.requests.inc();
+        h.latency.observe(took.as_secs_f64());
+    });
+}
+
+/// The metrics one kind of request updates.
+struct Handles {
+    kind: &'static str,
+    ok: bool,
+    requests: IntCounter,
+    latency: prometheus::Histogram,
 }
 
 /// Records one look-up in the response cache.
