@@ -1,6 +1,7 @@
 //! Properties over generated graphs, each checked against a second way of
 //! getting the same answer: the start-up bulk load against writes made one
-//! at a time.
+//! at a time, funding flows and neighbourhoods against plain walks over a
+//! list of relations.
 //!
 //! The graphs start as `generate`'s datasets, whose money and membership
 //! relations never form a cycle; a recipe also turns some relations around
@@ -9,17 +10,19 @@
 //! follow the order of creation occur; and it puts awkward text, and more
 //! quotes (some spaced otherwise than their documents), into some items.
 
-use partnergraph::analysis::search;
+use partnergraph::analysis::{
+    funding_flows_within, neighborhood, search, Budget, FlowsOverBudget, FundingFlow, FundingQuery,
+};
 use partnergraph::dataset::Dataset;
 use partnergraph::edit::{self, Ingest};
 use partnergraph::generate::{generate, Spec};
-use partnergraph::graph::{Direction, Graph, Walk};
+use partnergraph::graph::{Direction, EntityIx, Graph, Walk};
 use partnergraph::model::{AmountQualifier, EntityKind, Money, Relation, RelationKind, Source};
 use partnergraph::service::GraphService;
 use partnergraph::store::{Change, Logged, MemoryStore, Store};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// How to make one test graph.
@@ -285,6 +288,16 @@ impl Recipe {
             touch_up(&mut d, t);
         }
         d
+    }
+
+    /// The recipe's graph, loaded as a data file is.
+    fn graph(&self) -> Result<(Dataset, Graph), TestCaseError> {
+        let d = self.dataset();
+        let mut g = Graph::new();
+        d.clone()
+            .apply("recipe", &mut g)
+            .map_err(|e| TestCaseError::fail(format!("the recipe's dataset is refused: {e}")))?;
+        Ok((d, g))
     }
 }
 
@@ -587,5 +600,427 @@ proptest! {
             prop_assert!(false, "bulk-loaded: {b}\nwritten one by one: {s}");
         }
         prop_assert_eq!(bulk.len(), single.len());
+    }
+}
+
+// 2. Funding flows and neighbourhoods against plain walks.
+
+/// A relation as the reference walks see it.
+#[derive(Debug, Clone)]
+struct Edge {
+    id: String,
+    kind: RelationKind,
+    from: String,
+    to: String,
+    amount: Option<Money>,
+    year: Option<i32>,
+}
+
+/// The dataset as two plain lists: entity ids and relations, each in id
+/// order.
+struct Net {
+    entities: Vec<String>,
+    edges: Vec<Edge>,
+}
+
+impl Net {
+    fn of(d: &Dataset) -> Net {
+        let mut entities: Vec<String> = d.entities.iter().map(|e| e.id.to_string()).collect();
+        entities.sort();
+        let mut edges: Vec<Edge> = d
+            .relations
+            .iter()
+            .map(|r| Edge {
+                id: r.id.to_string(),
+                kind: r.kind,
+                from: r.from.to_string(),
+                to: r.to.to_string(),
+                amount: r.amount().cloned(),
+                year: r.fiscal_year(),
+            })
+            .collect();
+        edges.sort_by(|a, b| a.id.cmp(&b.id));
+        Net { entities, edges }
+    }
+}
+
+/// Entities in order of hops from the centre, then by id; and relations by
+/// id.
+type Neighbourhood = (Vec<String>, Vec<String>);
+
+/// Level by level from the centre, every relation looked at on every
+/// level; then every relation of an admitted kind between two entities
+/// reached, whichever way it goes.
+fn plain_neighbourhood(
+    net: &Net,
+    centre: &str,
+    depth: usize,
+    direction: Direction,
+    kinds: Option<&[RelationKind]>,
+) -> Neighbourhood {
+    let admits = |k: RelationKind| kinds.is_none_or(|ks| ks.contains(&k));
+    let mut hops: BTreeMap<&str, usize> = BTreeMap::from([(centre, 0)]);
+    let mut level = vec![centre];
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for at in &level {
+            for e in net.edges.iter().filter(|e| admits(e.kind)) {
+                let out = direction != Direction::Incoming && e.from == *at;
+                let inc = direction != Direction::Outgoing && e.to == *at;
+                for (take, other) in [(out, e.to.as_str()), (inc, e.from.as_str())] {
+                    if take && !hops.contains_key(other) {
+                        hops.insert(other, d);
+                        next.push(other);
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    let mut entities: Vec<(usize, &str)> = hops.iter().map(|(id, d)| (*d, *id)).collect();
+    entities.sort();
+    let relations = net
+        .edges
+        .iter()
+        .filter(|e| admits(e.kind) && hops.contains_key(e.from.as_str()))
+        .filter(|e| hops.contains_key(e.to.as_str()))
+        .map(|e| e.id.clone())
+        .collect();
+    (
+        entities.into_iter().map(|(_, id)| id.to_owned()).collect(),
+        relations,
+    )
+}
+
+/// One flow, by ids.
+#[derive(Debug, Clone, PartialEq)]
+struct Flow {
+    source: String,
+    recipient: String,
+    amount: Option<Money>,
+    direct: bool,
+    entities: Vec<String>,
+    relations: Vec<String>,
+}
+
+fn flow_ids(g: &Graph, f: &FundingFlow) -> Flow {
+    let id = |ix| g.entity_at(ix).id.to_string();
+    Flow {
+        source: id(f.source),
+        recipient: id(f.recipient),
+        amount: f.amount.clone(),
+        direct: f.direct,
+        entities: f.path.entities.iter().map(|n| id(*n)).collect(),
+        relations: f
+            .path
+            .relations
+            .iter()
+            .map(|e| g.relation_at(*e).id.to_string())
+            .collect(),
+    }
+}
+
+/// The reference walk of funding flows, written from the description of
+/// `funding_flows`: from each source, money relations (AUTHORIZES, FUNDS of
+/// the year asked for, or of none stated) followed forward, each a direct
+/// flow; below every entity money reached, PART_OF followed backwards to
+/// members, each an indirect flow with the amount that reached the group.
+/// A path never visits an entity twice. Sources are the one asked for, or
+/// every entity (by id) with money going out and none coming in. Depth
+/// first, relations by id; more than `max` flows to `to` is an error.
+struct PlainFlows<'a> {
+    net: &'a Net,
+    year: Option<i32>,
+    to: Option<&'a str>,
+    max: usize,
+    flows: Vec<Flow>,
+}
+
+/// Whether money of `year` (or of any, if `None`) moves along `e`.
+fn money(year: Option<i32>, e: &Edge) -> bool {
+    e.kind.carries_money()
+        && match (year, e.year) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        }
+}
+
+impl<'a> PlainFlows<'a> {
+    fn run(mut self, from: Option<&'a str>) -> Result<Vec<Flow>, usize> {
+        let (net, year) = (self.net, self.year);
+        let sources: Vec<&str> = match from {
+            Some(id) => vec![id],
+            None => net
+                .entities
+                .iter()
+                .map(String::as_str)
+                .filter(|n| net.edges.iter().any(|e| money(year, e) && e.from == *n))
+                .filter(|n| !net.edges.iter().any(|e| money(year, e) && e.to == *n))
+                .collect(),
+        };
+        for source in sources {
+            let mut path = (vec![source.to_owned()], Vec::new());
+            self.money_from(source, None, &mut path)?;
+        }
+        Ok(self.flows)
+    }
+
+    fn emit(
+        &mut self,
+        amount: &Option<Money>,
+        direct: bool,
+        path: &(Vec<String>, Vec<String>),
+    ) -> Result<(), usize> {
+        let recipient = path.0.last().cloned().unwrap_or_default();
+        if self.to.is_some_and(|to| to != recipient) {
+            return Ok(());
+        }
+        if self.flows.len() == self.max {
+            return Err(self.max);
+        }
+        self.flows.push(Flow {
+            source: path.0[0].clone(),
+            recipient,
+            amount: amount.clone(),
+            direct,
+            entities: path.0.clone(),
+            relations: path.1.clone(),
+        });
+        Ok(())
+    }
+
+    fn money_from(
+        &mut self,
+        at: &str,
+        reached_with: Option<&Option<Money>>,
+        path: &mut (Vec<String>, Vec<String>),
+    ) -> Result<(), usize> {
+        let (net, year) = (self.net, self.year);
+        for e in net.edges.iter().filter(|e| money(year, e) && e.from == at) {
+            if path.0.contains(&e.to) {
+                continue;
+            }
+            path.0.push(e.to.clone());
+            path.1.push(e.id.clone());
+            self.emit(&e.amount, true, path)?;
+            self.money_from(&e.to, Some(&e.amount), path)?;
+            path.0.pop();
+            path.1.pop();
+        }
+        if let Some(amount) = reached_with {
+            self.members_of(at, amount, path)?;
+        }
+        Ok(())
+    }
+
+    fn members_of(
+        &mut self,
+        group: &str,
+        amount: &Option<Money>,
+        path: &mut (Vec<String>, Vec<String>),
+    ) -> Result<(), usize> {
+        let net = self.net;
+        let parts = net.edges.iter().filter(|e| e.kind == RelationKind::PartOf);
+        for e in parts.filter(|e| e.to == group) {
+            if path.0.contains(&e.from) {
+                continue;
+            }
+            path.0.push(e.from.clone());
+            path.1.push(e.id.clone());
+            self.emit(amount, false, path)?;
+            self.members_of(&e.from, amount, path)?;
+            path.0.pop();
+            path.1.pop();
+        }
+        Ok(())
+    }
+}
+
+const DIRECTIONS: [Direction; 3] = [Direction::Outgoing, Direction::Incoming, Direction::Both];
+
+/// Relation kinds to walk: all, or those whose flag is set (maybe none).
+fn kinds() -> impl Strategy<Value = Option<Vec<RelationKind>>> {
+    prop::option::of(prop::array::uniform12(any::<bool>())).prop_map(|flags| {
+        flags.map(|flags| {
+            RelationKind::ALL
+                .into_iter()
+                .zip(flags)
+                .filter_map(|(k, on)| on.then_some(k))
+                .collect()
+        })
+    })
+}
+
+/// An entity of `g` by its place in id order.
+fn nth_entity(g: &Graph, at: &Index) -> Option<(String, EntityIx)> {
+    let n = g.entities().len();
+    let ix = g.entities().nth(at.index(n.max(1)))?;
+    Some((g.entity_at(ix).id.to_string(), ix))
+}
+
+/// Which entity to start or end at: one drawn from all of them would
+/// mostly be one that no money reaches and that has no neighbours.
+#[derive(Debug, Clone)]
+enum Pick {
+    /// Any entity.
+    Any(Index),
+    /// The start of a relation of one of these kinds.
+    From(Vec<RelationKind>, Index),
+    /// The end of a relation of one of these kinds.
+    To(Vec<RelationKind>, Index),
+}
+
+/// Any entity, or one at either end of any relation.
+fn pick() -> impl Strategy<Value = Pick> {
+    let all = || RelationKind::ALL.to_vec();
+    prop_oneof![
+        any::<Index>().prop_map(Pick::Any),
+        any::<Index>().prop_map(move |i| Pick::From(all(), i)),
+        any::<Index>().prop_map(move |i| Pick::To(all(), i)),
+    ]
+}
+
+const MONEY: [RelationKind; 2] = [RelationKind::Funds, RelationKind::Authorizes];
+
+/// Mostly an entity that pays.
+fn payer() -> impl Strategy<Value = Pick> {
+    prop_oneof![
+        1 => any::<Index>().prop_map(Pick::Any),
+        4 => any::<Index>().prop_map(|i| Pick::From(MONEY.to_vec(), i)),
+    ]
+}
+
+/// Mostly an entity that is paid, or a member of a group.
+fn payee() -> impl Strategy<Value = Pick> {
+    prop_oneof![
+        1 => any::<Index>().prop_map(Pick::Any),
+        2 => any::<Index>().prop_map(|i| Pick::To(MONEY.to_vec(), i)),
+        2 => any::<Index>().prop_map(|i| Pick::From(vec![RelationKind::PartOf], i)),
+    ]
+}
+
+impl Pick {
+    fn entity(&self, g: &Graph) -> Option<(String, EntityIx)> {
+        let end = |kinds: &[RelationKind], at: &Index, from: bool| {
+            let rs: Vec<_> = g
+                .relations()
+                .filter(|r| kinds.contains(&g.relation_at(*r).kind))
+                .collect();
+            let r = g.relation_at(*rs.get(at.index(rs.len().max(1)))?);
+            let id = if from { &r.from } else { &r.to };
+            Some((id.to_string(), g.entity_ix(id)?))
+        };
+        match self {
+            Pick::Any(at) => nth_entity(g, at),
+            Pick::From(kinds, at) => end(kinds, at, true),
+            Pick::To(kinds, at) => end(kinds, at, false),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `neighborhood` reaches the entities a level-by-level walk reaches,
+    /// in order of hops then id, with every relation among them of a kind
+    /// walked, whatever the direction walked.
+    #[test]
+    fn neighbourhoods_match_a_plain_walk(
+        recipe in recipe(),
+        centre in pick(),
+        depth in 0usize..5,
+        direction in prop::sample::select(DIRECTIONS.to_vec()),
+        kinds in kinds(),
+    ) {
+        let (d, g) = recipe.graph()?;
+        let Some((centre_id, centre)) = centre.entity(&g) else {
+            return Ok(());
+        };
+        let walk = Walk { direction, kinds: kinds.clone() };
+        let sub = neighborhood(&g, centre, depth, &walk);
+        let got: Neighbourhood = (
+            sub.entities.iter().map(|n| g.entity_at(*n).id.to_string()).collect(),
+            sub.relations.iter().map(|e| g.relation_at(*e).id.to_string()).collect(),
+        );
+        let net = Net::of(&d);
+        let expected = plain_neighbourhood(&net, &centre_id, depth, direction, kinds.as_deref());
+        prop_assert_eq!(got, expected);
+    }
+
+    /// `funding_flows_within` finds the flows, in the order, that a plain
+    /// depth-first walk does, and refuses exactly when there are more than
+    /// it may return: checked with no limit, then with a limit at, just
+    /// under or just over the number of flows, or anywhere below it.
+    #[test]
+    fn funding_flows_match_a_plain_walk(
+        recipe in recipe(),
+        from in prop::option::weighted(0.5, payer()),
+        to in prop::option::weighted(0.3, payee()),
+        year in prop::option::weighted(0.3, 2014i32..2028),
+        limit in (0usize..4, any::<Index>()),
+    ) {
+        let (d, g) = recipe.graph()?;
+        let from = from.and_then(|p| p.entity(&g));
+        let to = to.and_then(|p| p.entity(&g));
+        let q = FundingQuery {
+            from: from.as_ref().map(|(_, ix)| *ix),
+            to: to.as_ref().map(|(_, ix)| *ix),
+            fiscal_year: year,
+        };
+        let net = Net::of(&d);
+        let both = |max: usize| {
+            let got = funding_flows_within(&g, &q, &Budget::unlimited(), max)
+                .map(|flows| flows.iter().map(|f| flow_ids(&g, f)).collect::<Vec<_>>());
+            let plain = PlainFlows {
+                net: &net,
+                year,
+                to: to.as_ref().map(|(id, _)| id.as_str()),
+                max,
+                flows: Vec::new(),
+            };
+            (got, plain.run(from.as_ref().map(|(id, _)| id.as_str())))
+        };
+        // Bounded all the same: paths through cycles can be many.
+        let (got, expected) = both(100_000);
+        agree(got, &expected)?;
+        if let Ok(all) = expected {
+            let total = all.len();
+            let max = match limit.0 {
+                0 => total.saturating_sub(1),
+                1 => total,
+                2 => total + 1,
+                _ => limit.1.index(total + 1),
+            };
+            let (got, expected) = both(max);
+            agree(got, &expected)?;
+        }
+    }
+}
+
+/// Whether `funding_flows_within` gave what the plain walk did.
+fn agree(
+    got: Result<Vec<Flow>, FlowsOverBudget>,
+    expected: &Result<Vec<Flow>, usize>,
+) -> Result<(), TestCaseError> {
+    match (got, expected) {
+        (Ok(got), Ok(expected)) => {
+            let n = got.len().max(expected.len());
+            if let Some(i) = (0..n).find(|&i| got.get(i) != expected.get(i)) {
+                return Err(TestCaseError::fail(format!(
+                    "flow {i} of {} (expected {}):\n  got      {:?}\n  expected {:?}",
+                    got.len(),
+                    expected.len(),
+                    got.get(i),
+                    expected.get(i)
+                )));
+            }
+            Ok(())
+        }
+        (Err(FlowsOverBudget::TooMany(n)), Err(m)) if n == *m => Ok(()),
+        (got, expected) => Err(TestCaseError::fail(format!(
+            "got {:?}, expected {:?}",
+            got.map(|f| f.len()),
+            expected.as_ref().map(Vec::len)
+        ))),
     }
 }
