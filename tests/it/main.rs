@@ -19,6 +19,7 @@ mod http;
 mod introspection;
 mod pagination;
 mod persisted;
+mod properties;
 mod queries;
 mod responses;
 mod scaleout;
