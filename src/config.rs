@@ -1,5 +1,12 @@
-//! The command line: every flag has an environment twin, and its doc
-//! comment is its `--help` text.
+//! The command line; each flag's doc comment is its `--help` text.
+//!
+//! Every setting of `serve` and of the store has an environment twin
+//! (`PARTNERGRAPH_…`), so that a container is configured without a command
+//! line. The flags of the one-off commands (`import`, `export`,
+//! `generate`, `check`, `healthcheck --path`) have none: they say what one
+//! run does, not how a deployment is set up; `healthcheck --listen` shares
+//! `serve`'s `PARTNERGRAPH_LISTEN`, so that a container's health check
+//! finds the server it runs beside.
 
 use crate::api::Limits;
 use crate::interop::Format;

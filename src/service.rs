@@ -72,15 +72,15 @@
 use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
 use crate::graph::{Bulk, Graph, GraphError};
-use crate::lock;
 use crate::store::{Change, Item, Logged, Sink, Store, StoreError};
 use arc_swap::ArcSwap;
 use compact_str::CompactString;
+use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot, watch};
@@ -393,7 +393,7 @@ impl GraphService {
         let work: Work = Box::new(move |g| {
             f(g).map(|(value, edits)| (Box::new(value) as Box<dyn Any + Send>, edits))
         });
-        lock(&self.queue).push_back(Job { work, reply });
+        self.queue.lock().push_back(Job { work, reply });
         let this = self.clone();
         tokio::spawn(async move { this.apply_queued().await });
         let (value, committed, graph) = answer
@@ -458,7 +458,7 @@ impl GraphService {
             if behind.is_empty() {
                 return self.answered(None);
             }
-        } else if lock(&self.queue).is_empty() {
+        } else if self.queue.lock().is_empty() {
             // An earlier task took this write into its group.
             return true;
         }
@@ -468,7 +468,7 @@ impl GraphService {
         let mut jobs: Vec<Job> = if only_follow {
             Vec::new()
         } else {
-            lock(&self.queue).drain(..).collect()
+            self.queue.lock().drain(..).collect()
         };
         let Some(g) = Arc::get_mut(&mut copy) else {
             // take_spare hands over a copy nobody else holds.
@@ -1048,20 +1048,22 @@ mod tests {
         }
         async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
             let guard = self.turn.clone().lock_owned().await;
-            *lock(&self.held) = Some(guard);
+            *self.held.lock() = Some(guard);
             self.log_after(applied).await
         }
         async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
-            lock(&self.log).extend(writes.iter().cloned());
+            self.log.lock().extend(writes.iter().cloned());
             let done = self.inner.commit(writes).await;
-            lock(&self.held).take();
+            self.held.lock().take();
             done
         }
         async fn abandon(&self) {
-            lock(&self.held).take();
+            self.held.lock().take();
         }
         async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
-            Ok(lock(&self.log)
+            Ok(self
+                .log
+                .lock()
                 .iter()
                 .filter(|w| w.version > applied)
                 .cloned()
@@ -1161,7 +1163,7 @@ mod tests {
         let next = a.snapshot().version() + 1;
         // A relation to an entity nobody made: a log this graph cannot take.
         let bad = Relation::new("bad", RelationKind::PartOf, "ctef", "nobody", source());
-        lock(&store.log).push(Logged {
+        store.log.lock().push(Logged {
             version: next,
             changes: vec![Change::PutRelation(bad)],
         });

@@ -15,14 +15,14 @@
 
 use crate::edit::Edit;
 use crate::graph::{fold, Graph};
-use crate::lock;
 use crate::model::EntityKind;
 use crate::service::Committed;
 use async_graphql::Context;
 use compact_str::CompactString;
+use parking_lot::Mutex;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// What one request's resolvers read; attached to the request as
 /// `Arc<Reads>`.
@@ -70,7 +70,7 @@ pub struct Dependencies {
 impl Reads {
     fn with(ctx: &Context<'_>, f: impl FnOnce(&mut Recorded)) {
         if let Some(reads) = ctx.data_opt::<Arc<Reads>>() {
-            f(&mut lock(&reads.0));
+            f(&mut reads.0.lock());
         }
     }
 
@@ -105,7 +105,7 @@ impl Reads {
 
     /// What was recorded, with the entities of snapshot `g` named by id.
     pub fn dependencies(&self, g: &Graph) -> Dependencies {
-        let recorded = lock(&self.0);
+        let recorded = self.0.lock();
         if recorded.whole_graph {
             return Dependencies {
                 whole_graph: true,

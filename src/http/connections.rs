@@ -11,9 +11,10 @@
 //! drops the connection's data, at close.
 
 use actix_web::rt::net::TcpStream;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 /// The answer a refused connection gets before it is closed: fixed bytes,
 /// written straight to the socket.
@@ -49,7 +50,7 @@ struct Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut open = crate::lock(&self.gate.open);
+        let mut open = self.gate.open.lock();
         open.total = open.total.saturating_sub(1);
         crate::http::metrics::connections_opened(-1);
         if let Some(address) = self.address {
@@ -76,12 +77,12 @@ impl Gate {
 
     /// The connections open now, in all.
     pub fn open(&self) -> usize {
-        crate::lock(&self.open).total
+        self.open.lock().total
     }
 
     /// A place for a connection from `address`, if both caps allow one.
     fn enter(self: &Arc<Self>, address: Option<IpAddr>) -> Option<Place> {
-        let mut open = crate::lock(&self.open);
+        let mut open = self.open.lock();
         if open.total >= self.max_total {
             return None;
         }
@@ -171,7 +172,7 @@ mod tests {
         assert_eq!(gate.open(), 2);
         assert!(gate.enter(Some(b)).is_some(), "a place given back");
         drop((a2, b1));
-        assert!(crate::lock(&gate.open).by_address.len() <= 1);
+        assert!(gate.open.lock().by_address.len() <= 1);
     }
 
     #[test]

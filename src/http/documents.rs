@@ -15,14 +15,13 @@
 //! types): once a request has passed, the same request again need not run
 //! the rules, and its key is kept here to say so.
 
-use crate::lock;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Variables;
 use lru::LruCache;
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 /// Longest document text kept, in bytes: one huge document must not
 /// push out every small one, nor hold much memory.
@@ -172,7 +171,7 @@ impl DocumentCache {
         let Some(validated) = &self.validated else {
             return false;
         };
-        let hit = lock(validated).get(key).is_some();
+        let hit = validated.lock().get(key).is_some();
         self.validated_tally.record(hit);
         hit
     }
@@ -186,20 +185,20 @@ impl DocumentCache {
     /// Remembers that the request with this key passed validation.
     pub fn keep_validated(&self, key: Key) {
         if let Some(validated) = &self.validated {
-            lock(validated).put(key, ());
+            validated.lock().put(key, ());
         }
     }
 
     /// The parsed document for `text`, if kept.
     pub fn parsed(&self, text: &str) -> Option<ExecutableDocument> {
-        let mut parsed = lock(self.parsed.as_ref()?);
+        let mut parsed = self.parsed.as_ref()?.lock();
         parsed.documents.get(text).cloned()
     }
 
     /// Keeps parsed documents of at most `bytes` (estimated) in all.
     pub fn with_parsed_bytes(self, bytes: usize) -> Self {
         if let Some(parsed) = &self.parsed {
-            lock(parsed).budget = bytes;
+            parsed.lock().budget = bytes;
         }
         self
     }
@@ -208,7 +207,7 @@ impl DocumentCache {
     pub fn keep_parsed(&self, text: &str, doc: &ExecutableDocument) {
         if let Some(parsed) = &self.parsed {
             if text.len() <= MAX_CACHED_TEXT {
-                lock(parsed).keep(text, doc);
+                parsed.lock().keep(text, doc);
             }
         }
     }
@@ -238,7 +237,8 @@ impl DocumentCache {
         let hash = hash.to_ascii_lowercase();
         if text.is_empty() {
             let persisted = self.persisted.as_ref().ok_or(PersistedError::NotFound)?;
-            return lock(persisted)
+            return persisted
+                .lock()
                 .get(&hash)
                 .cloned()
                 .ok_or(PersistedError::NotFound);
@@ -250,7 +250,7 @@ impl DocumentCache {
         }
         if let Some(persisted) = &self.persisted {
             if text.len() <= MAX_CACHED_TEXT {
-                lock(persisted).put(hash, text.to_owned());
+                persisted.lock().put(hash, text.to_owned());
             }
         }
         Ok(text.to_owned())

@@ -146,7 +146,7 @@ pub const OPERATION_LABELS: usize = 100;
 const OTHER: &str = "other";
 
 /// The operation names that have a label of their own.
-static NAMED: LazyLock<std::sync::RwLock<std::collections::HashSet<String>>> =
+static NAMED: LazyLock<parking_lot::RwLock<std::collections::HashSet<String>>> =
     LazyLock::new(Default::default);
 
 /// A label value from a client-chosen operation name: letters, digits and
@@ -162,16 +162,15 @@ fn label(name: Option<&str>) -> String {
     if cleaned.is_empty() {
         return "anonymous".into();
     }
-    let known = NAMED.read().is_ok_and(|named| named.contains(&cleaned));
-    if known {
+    if NAMED.read().contains(&cleaned) {
         return cleaned;
     }
-    match NAMED.write() {
-        Ok(mut named) if named.len() < OPERATION_LABELS => {
-            named.insert(cleaned.clone());
-            cleaned
-        }
-        _ => OTHER.into(),
+    let mut named = NAMED.write();
+    if named.contains(&cleaned) || named.len() < OPERATION_LABELS {
+        named.insert(cleaned.clone());
+        cleaned
+    } else {
+        OTHER.into()
     }
 }
 
@@ -390,7 +389,7 @@ mod tests {
         }
         assert_eq!(label(Some("NeverSeenBefore")), OTHER);
         assert_eq!(label(Some("Fundingflows")), "Fundingflows");
-        assert!(NAMED.read().unwrap().len() <= OPERATION_LABELS);
+        assert!(NAMED.read().len() <= OPERATION_LABELS);
     }
 
     /// A store whose commit without a turn is its own, unlike the

@@ -25,12 +25,12 @@
 use super::documents::Tally;
 use crate::api::reads::Dependencies;
 use crate::graph::Graph;
-use crate::lock;
 use crate::service::Committed;
 use actix_web::web::Bytes;
 use lru::LruCache;
+use parking_lot::Mutex;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// Largest response kept, in bytes: a few big answers must not push out
@@ -174,7 +174,7 @@ impl ResponseCache {
     /// recently used going first.
     pub fn with_bytes(self, bytes: usize) -> Self {
         if let Some(inner) = &self.inner {
-            let mut inner = lock(inner);
+            let mut inner = inner.lock();
             inner.budget = bytes;
             inner.shrink();
         }
@@ -190,7 +190,7 @@ impl ResponseCache {
     pub fn get(&self, g: &Graph, key: &Key) -> Option<Bytes> {
         let inner = self.inner.as_ref()?;
         let version = g.version();
-        let mut inner = lock(inner);
+        let mut inner = inner.lock();
         let found = if inner.catch_up(version, g) {
             let newest = inner.version;
             match inner.entries.get_mut(key) {
@@ -219,7 +219,7 @@ impl ResponseCache {
         }
         let version_at = body.len() - tail.len() + "\"graphVersion\":".len();
         let weight = weight(&body, &depends);
-        let mut inner = lock(inner);
+        let mut inner = inner.lock();
         if weight > inner.budget {
             return;
         }

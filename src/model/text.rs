@@ -8,10 +8,11 @@
 //! them packs each text on its own, readable in about a microsecond, where
 //! packing texts one by one without it gains little.
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Fewer documents than this are not worth a dictionary.
 const MIN_DOCUMENTS: usize = 64;
@@ -261,14 +262,13 @@ impl std::fmt::Debug for TextDictionary {
 }
 
 fn take<T>(pool: &Mutex<Vec<T>>) -> Option<T> {
-    pool.lock().ok()?.pop()
+    pool.lock().pop()
 }
 
 fn give_back<T>(pool: &Mutex<Vec<T>>, coder: T) {
-    if let Ok(mut idle) = pool.lock() {
-        if idle.len() < MAX_IDLE_CODERS {
-            idle.push(coder);
-        }
+    let mut idle = pool.lock();
+    if idle.len() < MAX_IDLE_CODERS {
+        idle.push(coder);
     }
 }
 

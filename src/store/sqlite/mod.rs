@@ -23,12 +23,12 @@ mod tests;
 mod write;
 
 use super::{Contents, Logged, Sink, Store, StoreError};
-use crate::lock;
+use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema's migrations, in order; a database records how many it has
@@ -125,14 +125,14 @@ impl SqliteStore {
     pub async fn close(self) {
         let conn = self.conn.clone();
         // The connection is held for the whole of a commit.
-        let _ = tokio::task::spawn_blocking(move || drop(lock(&conn))).await;
+        let _ = tokio::task::spawn_blocking(move || drop(conn.lock())).await;
     }
 
     /// Migrates the schema to this build's, refusing a database that a
     /// newer build has migrated further.
     fn set_up(&self) -> Result<(), StoreError> {
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-        let mut conn = lock(&self.conn);
+        let mut conn = self.conn.lock();
         let found: usize = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|e| database(&self.path, "cannot read the schema version of", e))?;
@@ -180,7 +180,7 @@ impl Store for SqliteStore {
 
     async fn load(&self) -> Result<Contents, StoreError> {
         let (conn, path) = (self.conn.clone(), self.path.clone());
-        tokio::task::spawn_blocking(move || load::read_contents(&mut lock(&conn), &path))
+        tokio::task::spawn_blocking(move || load::read_contents(&mut conn.lock(), &path))
             .await
             .map_err(|e| StoreError::Database(format!("the store read failed: {e}")))?
     }

@@ -7,12 +7,14 @@ use crate::store::{Change, Item};
 
 /// Executes raw SQL on the store's own connection.
 async fn raw(store: &SqliteStore, sql: &str) {
-    lock(&store.conn).execute_batch(sql).unwrap();
+    store.conn.lock().execute_batch(sql).unwrap();
 }
 
 /// Sets the body of entity `b` to `body`.
 fn set_body_of_b(store: &SqliteStore, body: String) {
-    lock(&store.conn)
+    store
+        .conn
+        .lock()
         .execute("UPDATE entities SET body = ?1 WHERE id = 'b'", [body])
         .unwrap();
 }
@@ -166,7 +168,7 @@ async fn streamed_load_hands_over_what_load_reads_in_order() {
 async fn commits_are_durable_by_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
-    let conn = lock(&store.conn);
+    let conn = store.conn.lock();
     let journal: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -371,7 +373,9 @@ async fn a_database_made_before_versioned_migrations_is_migrated() {
     let store = SqliteStore::open(dir.path()).await.unwrap();
     let got = store.load().await.unwrap();
     assert_eq!((got.version, got.entities), (5, vec![entity("a", "A")]));
-    let version: usize = lock(&store.conn)
+    let version: usize = store
+        .conn
+        .lock()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     assert_eq!(version, MIGRATIONS.len());

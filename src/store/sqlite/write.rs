@@ -2,12 +2,12 @@
 //! transaction on the blocking pool.
 
 use super::database;
-use crate::lock;
 use crate::store::{Change, Logged, StoreError};
+use parking_lot::Mutex;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Commits `writes` in one transaction and records the last one's version.
 pub(super) async fn commit(
@@ -29,7 +29,7 @@ pub(super) async fn commit(
     // Runs to its end even if this future is dropped: the transaction
     // is either committed or rolled back, never left open.
     tokio::task::spawn_blocking(move || {
-        commit_all(&mut lock(&conn), version, &statements)
+        commit_all(&mut conn.lock(), version, &statements)
             .map_err(|e| database(&path, "cannot commit to", e))
     })
     .await
