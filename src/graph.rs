@@ -11,7 +11,6 @@ use crate::model::{
 };
 use crate::search_index::SearchIndex;
 use compact_str::CompactString;
-use deunicode::deunicode;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use std::collections::{BTreeMap, HashMap};
@@ -288,12 +287,6 @@ fn entity_names(g: &Graph) -> Vec<(NodeIndex, Vec<String>)> {
             (ix, names.collect())
         })
         .collect()
-}
-
-/// Lower-cases and strips accents so that "Peshmerga’s" and "PESHMERGA'S"
-/// compare equal; deunicode also maps curly quotes to straight ones.
-pub fn fold(s: &str) -> String {
-    deunicode(&normalize_whitespace(s)).to_lowercase()
 }
 
 impl Graph {
@@ -1329,11 +1322,6 @@ mod tests {
         assert_eq!(dump(&g), before);
         assert_eq!(g.search_index().find("alpha").len(), 0);
         assert_eq!(g.search_index().find("b").len(), 1);
-    }
-
-    #[test]
-    fn fold_ignores_case_and_accents() {
-        assert_eq!(fold("Iraq’s  Café"), "iraq's cafe");
     }
 
     #[test]

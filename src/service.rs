@@ -1184,7 +1184,7 @@ mod tests {
             assert_eq!(g.entity_ix(&e.id), Some(ix));
             assert_eq!(
                 g.search_keys(ix).first().map(|k| k.as_str()),
-                Some(crate::graph::fold(&e.name).as_str())
+                Some(crate::model::fold(&e.name).as_str())
             );
             out.push(format!("e {} {}", e.id, e.name));
         }
