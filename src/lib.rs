@@ -4,7 +4,9 @@
 //! Data flows one way:
 //! - [`dataset`]: the data-file format and its loader;
 //! - [`model`]: plain types (entities, relations, money, evidence);
-//! - [`graph`]: the petgraph graph with its id maps and invariants;
+//! - [`graph`]: the petgraph graph with its id maps and invariants, and
+//!   what works on it directly: walks, one-item edits and their undo, the
+//!   bulk loader, whole-graph scores cached per shape;
 //! - [`search_index`]: the trigram index of entity names behind search;
 //! - [`id_order`]: entities and relations in id order, cheap to grow;
 //! - [`edit`]: writes as pure operations on a graph, each returning the

@@ -1,0 +1,114 @@
+//! Scores of whole-graph analyses (PageRank, betweenness), computed at most
+//! once per shape of the graph: the cache lives in the graph, and adding or
+//! removing an entity or relation empties it, while changing the fields of
+//! one (a name, an amount) keeps it, since no score reads them. A copy of
+//! the graph begins with an empty one.
+
+use super::Graph;
+use crate::lock;
+use petgraph::stable_graph::NodeIndex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The graph's cached scores, by analysis key.
+#[derive(Default)]
+pub(super) struct ScoreCache {
+    /// One slot per key, locked while its scores are computed so that
+    /// concurrent callers wait for one computation; a failed computation
+    /// leaves it empty.
+    entries: Mutex<HashMap<String, ScoreSlot>>,
+}
+
+/// Every entity with its score, best first (ties by id).
+pub type Scores = Vec<(NodeIndex, f64)>;
+
+/// The cached scores of one key, empty until computed.
+type ScoreSlot = Arc<Mutex<Option<Arc<Scores>>>>;
+
+/// How often cached scores were reused or computed, over all snapshots.
+pub static SCORE_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
+/// How often scores had to be computed, over all snapshots.
+pub static SCORE_CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+
+impl Clone for ScoreCache {
+    fn clone(&self) -> Self {
+        // Rankings hold entity indices, which are this graph's own.
+        ScoreCache::default()
+    }
+}
+
+impl ScoreCache {
+    /// Forgets every score: the graph's shape changed.
+    pub(super) fn forget(&mut self) {
+        let entries = match self.entries.get_mut() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        entries.clear();
+    }
+}
+
+impl std::fmt::Debug for ScoreCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScoreCache")
+    }
+}
+
+impl Graph {
+    /// The ranking cached under `key` for this version, computing them with
+    /// `compute` the first time; concurrent callers wait for one computation.
+    /// A computation that fails (runs out of budget) is not kept: the next
+    /// caller tries again.
+    pub fn cached_scores<E>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> Result<Scores, E>,
+    ) -> Result<Arc<Scores>, E> {
+        let cell = {
+            let mut entries = lock(&self.cache.entries);
+            entries.entry(key.to_owned()).or_default().clone()
+        };
+        let mut slot = lock(&cell);
+        if let Some(scores) = slot.as_ref() {
+            SCORE_CACHE_HITS.fetch_add(1, Ordering::Relaxed);
+            return Ok(scores.clone());
+        }
+        SCORE_CACHE_MISSES.fetch_add(1, Ordering::Relaxed);
+        let scores = Arc::new(compute()?);
+        *slot = Some(scores.clone());
+        Ok(scores)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::testing::*;
+    use crate::model::{EntityKind as K, RelationKind as R};
+
+    #[test]
+    fn rankings_survive_changes_of_fields_but_not_of_shape() {
+        let mut g = graph(&[("a", K::ArmedForce), ("b", K::ArmedForce)]);
+        let computed = std::cell::Cell::new(0);
+        let rank = |g: &Graph| {
+            let scores = g.cached_scores("test", || {
+                computed.set(computed.get() + 1);
+                Ok::<Scores, ()>(Vec::new())
+            });
+            assert!(scores.is_ok());
+        };
+        rank(&g);
+        let mut renamed = g.entity("a").cloned().unwrap_or_else(|| panic!("a"));
+        renamed.name = "Alpha".into();
+        assert_eq!(g.replace_entity(renamed), Ok(()));
+        rank(&g);
+        assert_eq!(computed.get(), 1, "a rename keeps the ranking");
+        rel(&mut g, "ab", R::PartOf, "a", "b");
+        rank(&g);
+        assert_eq!(computed.get(), 2, "a new relation drops it");
+        assert!(g.remove_relation("ab").is_ok());
+        rank(&g);
+        assert_eq!(computed.get(), 3, "so does a removed one");
+    }
+}
