@@ -4,10 +4,10 @@
 
 use super::undo::Undo;
 use super::{Graph, GraphError};
-use crate::lock;
 use crate::model::{normalize_whitespace, Document, Source, TextDictionary};
 use compact_str::CompactString;
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 /// A one-entry memo of a document's whitespace-folded text. A clone starts
 /// empty: it is only a shortcut.
@@ -20,7 +20,7 @@ impl FoldedText {
     /// The folded text of `doc`, from the memo when it is the last one asked
     /// for.
     fn of(&self, doc: &Document) -> Arc<str> {
-        let mut last = lock(&self.last);
+        let mut last = self.last.lock();
         if let Some((id, text)) = last.as_ref() {
             if *id == doc.id {
                 return text.clone();

@@ -5,11 +5,11 @@
 //! the graph begins with an empty one.
 
 use super::Graph;
-use crate::lock;
+use parking_lot::Mutex;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The graph's cached scores, by analysis key.
 #[derive(Default)]
@@ -41,11 +41,7 @@ impl Clone for ScoreCache {
 impl ScoreCache {
     /// Forgets every score: the graph's shape changed.
     pub(super) fn forget(&mut self) {
-        let entries = match self.entries.get_mut() {
-            Ok(e) => e,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        entries.clear();
+        self.entries.get_mut().clear();
     }
 }
 
@@ -66,10 +62,10 @@ impl Graph {
         compute: impl FnOnce() -> Result<Scores, E>,
     ) -> Result<Arc<Scores>, E> {
         let cell = {
-            let mut entries = lock(&self.cache.entries);
+            let mut entries = self.cache.entries.lock();
             entries.entry(key.to_owned()).or_default().clone()
         };
-        let mut slot = lock(&cell);
+        let mut slot = cell.lock();
         if let Some(scores) = slot.as_ref() {
             SCORE_CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Ok(scores.clone());
