@@ -32,7 +32,7 @@ pub(crate) mod testing;
 pub use bulk::Bulk;
 pub use error::{GraphError, Refused};
 pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
-pub use scores::{Scores, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
+pub use scores::{ScoreStats, Scores};
 pub use walk::{Direction, Step, Walk};
 
 use crate::id_order::{IdOrder, Place};

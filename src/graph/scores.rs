@@ -3,6 +3,11 @@
 //! removing an entity or relation empties it, while changing the fields of
 //! one (a name, an amount) keeps it, since no score reads them. A copy of
 //! the graph begins with an empty one.
+//!
+//! How often the cache was used is counted in [`ScoreStats`], shared by a
+//! graph and its copies: a copy is the graph's next version, so the counts
+//! of a service cover every version it served, while a graph made anew
+//! counts on its own.
 
 use super::Graph;
 use parking_lot::Mutex;
@@ -18,6 +23,8 @@ pub(super) struct ScoreCache {
     /// concurrent callers wait for one computation; a failed computation
     /// leaves it empty.
     entries: Mutex<HashMap<String, ScoreSlot>>,
+    /// Where every look-up is counted.
+    stats: Arc<ScoreStats>,
 }
 
 /// Every entity with its score, best first (ties by id).
@@ -26,15 +33,40 @@ pub type Scores = Vec<(NodeIndex, f64)>;
 /// The cached scores of one key, empty until computed.
 type ScoreSlot = Arc<Mutex<Option<Arc<Scores>>>>;
 
-/// How often cached scores were reused or computed, over all snapshots.
-pub static SCORE_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
-/// How often scores had to be computed, over all snapshots.
-pub static SCORE_CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+/// How often cached scores were reused and how often they had to be
+/// computed, over a graph and all its copies.
+#[derive(Debug, Default)]
+pub struct ScoreStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ScoreStats {
+    /// How many look-ups found their scores cached.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// How many look-ups had to compute their scores.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// Counts one look-up.
+    fn record(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 impl Clone for ScoreCache {
     fn clone(&self) -> Self {
-        // Rankings hold entity indices, which are this graph's own.
-        ScoreCache::default()
+        // Rankings hold entity indices, which are this graph's own; the
+        // copy is the graph's next version, so its look-ups count with ours.
+        ScoreCache {
+            entries: Mutex::default(),
+            stats: self.stats.clone(),
+        }
     }
 }
 
@@ -66,14 +98,19 @@ impl Graph {
             entries.entry(key.to_owned()).or_default().clone()
         };
         let mut slot = cell.lock();
+        self.cache.stats.record(slot.is_some());
         if let Some(scores) = slot.as_ref() {
-            SCORE_CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Ok(scores.clone());
         }
-        SCORE_CACHE_MISSES.fetch_add(1, Ordering::Relaxed);
         let scores = Arc::new(compute()?);
         *slot = Some(scores.clone());
         Ok(scores)
+    }
+
+    /// How often this graph and its copies found their scores cached or
+    /// computed them.
+    pub fn score_stats(&self) -> &Arc<ScoreStats> {
+        &self.cache.stats
     }
 }
 
@@ -106,5 +143,25 @@ mod tests {
         assert!(g.remove_relation("ab").is_ok());
         rank(&g);
         assert_eq!(computed.get(), 3, "so does a removed one");
+    }
+
+    #[test]
+    fn copies_count_into_the_same_statistics() {
+        let rank = |g: &Graph| {
+            let scores = g.cached_scores("test", || Ok::<Scores, ()>(Vec::new()));
+            assert!(scores.is_ok());
+        };
+        let g = graph(&[("a", K::ArmedForce)]);
+        rank(&g);
+        rank(&g);
+        let copy = g.clone();
+        rank(&copy);
+        let other = graph(&[("a", K::ArmedForce)]);
+        rank(&other);
+        let stats = g.score_stats();
+        assert!(Arc::ptr_eq(stats, copy.score_stats()));
+        assert_eq!((stats.hits(), stats.misses()), (1, 2));
+        let apart = other.score_stats();
+        assert_eq!((apart.hits(), apart.misses()), (0, 1));
     }
 }

@@ -2,7 +2,7 @@
 //! latency by operation, graph size and version, ranking- and
 //! response-cache hits, and store commit latency.
 
-use crate::graph::{Graph, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
+use crate::graph::Graph;
 use crate::store::{Contents, Logged, Store, StoreError};
 use actix_web::HttpResponse;
 use prometheus::{
@@ -231,14 +231,11 @@ pub fn render(graph: &Graph) -> HttpResponse {
             counter.inc_by(total - seen);
         }
     };
-    sync(
-        &m.cache_hits,
-        SCORE_CACHE_HITS.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    sync(
-        &m.cache_misses,
-        SCORE_CACHE_MISSES.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    // Every version of the live graph counts into its first one's
+    // statistics, so the snapshot's are the service's.
+    let scores = graph.score_stats();
+    sync(&m.cache_hits, scores.hits());
+    sync(&m.cache_misses, scores.misses());
     sync(
         &m.graph_copies,
         crate::service::GRAPH_COPIES.load(std::sync::atomic::Ordering::Relaxed),
