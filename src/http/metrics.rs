@@ -2,7 +2,7 @@
 //! latency by operation, graph size and version, ranking- and
 //! response-cache hits, and store commit latency.
 
-use crate::graph::Graph;
+use crate::service::GraphService;
 use crate::store::{Contents, Logged, Store, StoreError};
 use actix_web::HttpResponse;
 use prometheus::{
@@ -216,11 +216,12 @@ pub fn observe_validation_cache(hit: bool) {
     }
 }
 
-/// The text of `/metrics` for the current graph.
-pub fn render(graph: &Graph) -> HttpResponse {
+/// The text of `/metrics` for the live service and its current graph.
+pub fn render(service: &GraphService) -> HttpResponse {
     let Some(m) = METRICS.as_ref() else {
         return HttpResponse::ServiceUnavailable().body("metrics are unavailable");
     };
+    let graph = service.snapshot();
     m.entities.set(graph.entity_count() as i64);
     m.relations.set(graph.relation_count() as i64);
     m.version.set(graph.version() as i64);
@@ -231,15 +232,10 @@ pub fn render(graph: &Graph) -> HttpResponse {
             counter.inc_by(total - seen);
         }
     };
-    // Every version of the live graph counts into its first one's
-    // statistics, so the snapshot's are the service's.
-    let scores = graph.score_stats();
-    sync(&m.cache_hits, scores.hits());
-    sync(&m.cache_misses, scores.misses());
-    sync(
-        &m.graph_copies,
-        crate::service::GRAPH_COPIES.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let stats = service.stats();
+    sync(&m.cache_hits, stats.scores().hits());
+    sync(&m.cache_misses, stats.scores().misses());
+    sync(&m.graph_copies, stats.graph_copies());
     let mut out = Vec::new();
     match TextEncoder::new().encode(&m.registry.gather(), &mut out) {
         Ok(()) => HttpResponse::Ok()
