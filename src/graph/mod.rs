@@ -7,9 +7,11 @@
 //! - every relation joins two distinct entities the graph holds, of kinds
 //!   its kind may join;
 //! - every source names a document the graph holds, and its quote occurs
-//!   in that document's text (whitespace aside);
+//!   in that document's text, whitespace aside (a bulk load trusts the
+//!   store on this: each quote was checked when it was committed);
 //! - the id orders hold every entity and relation, and the search index
-//!   every entity's names (a bulk load builds both once, at its end).
+//!   every entity's names (a bulk load indexes relation ids and names once,
+//!   at its end).
 //!
 //! This module holds the graph and its look-ups; the rest is split by
 //! concept: `error` (why an item is refused), `walk` (following relations
