@@ -4,7 +4,9 @@
 //! Data flows one way:
 //! - [`dataset`]: the data-file format and its loader;
 //! - [`model`]: plain types (entities, relations, money, evidence);
-//! - [`graph`]: the petgraph graph with its id maps and invariants;
+//! - [`graph`]: the petgraph graph with its id maps and invariants, and
+//!   what works on it directly: walks, one-item edits and their undo, the
+//!   bulk loader, whole-graph scores cached per shape;
 //! - [`search_index`]: the trigram index of entity names behind search;
 //! - [`id_order`]: entities and relations in id order, cheap to grow;
 //! - [`edit`]: writes as pure operations on a graph, each returning the
@@ -36,11 +38,3 @@ pub mod run;
 pub mod search_index;
 pub mod service;
 pub mod store;
-
-/// A mutex's guard, also after a panic elsewhere while it was held. Every
-/// mutex here guards a value changed whole (a cache entry, a queue pushed
-/// to and drained, a connection whose open transaction SQLite rolls back),
-/// so a panic cannot leave it half-changed in a way that matters.
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}

@@ -30,8 +30,7 @@
 //! search over keys that change with every write of an in-memory graph
 //! snapshot is not what they offer.
 
-use crate::graph::fold;
-use crate::model::Entity;
+use crate::model::{fold, Entity};
 use compact_str::CompactString;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::{BTreeMap, HashMap};

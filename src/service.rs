@@ -71,7 +71,7 @@
 
 use crate::dataset::Dataset;
 use crate::edit::{self, Edit};
-use crate::graph::{Bulk, Graph, GraphError};
+use crate::graph::{Bulk, Graph, GraphError, ScoreStats};
 use crate::store::{Change, Item, Logged, Sink, Store, StoreError};
 use arc_swap::ArcSwap;
 use compact_str::CompactString;
@@ -206,11 +206,31 @@ pub struct GraphService {
     caught_up: AtomicBool,
     /// Whether a write from the shared store's log could not be applied.
     diverged: AtomicBool,
+    /// What it counted for `/metrics`.
+    stats: ServiceStats,
 }
 
-/// How many writes copied the whole graph (the spare copy was missing or
-/// still held by reads past the wait), over all services.
-pub static GRAPH_COPIES: AtomicU64 = AtomicU64::new(0);
+/// What a service counts for `/metrics`, over every version it served.
+#[derive(Debug)]
+pub struct ServiceStats {
+    /// Its graph's: every version is a copy of the first, and copies count
+    /// into the same statistics.
+    scores: Arc<ScoreStats>,
+    graph_copies: AtomicU64,
+}
+
+impl ServiceStats {
+    /// How the graph's versions used their cached scores.
+    pub fn scores(&self) -> &ScoreStats {
+        &self.scores
+    }
+
+    /// How many writes copied the whole graph: the spare copy was missing
+    /// or still held by reads past the wait.
+    pub fn graph_copies(&self) -> u64 {
+        self.graph_copies.load(Ordering::Relaxed)
+    }
+}
 
 /// Subscribers that fall this far behind miss events and are told so.
 pub const EVENT_BUFFER: usize = 1024;
@@ -292,7 +312,12 @@ impl GraphService {
         let (ahead, _) = broadcast::channel(EVENT_BUFFER);
         let (version, _) = watch::channel(graph.version());
         let caught_up = AtomicBool::new(!store.shared());
+        let stats = ServiceStats {
+            scores: graph.score_stats().clone(),
+            graph_copies: AtomicU64::new(0),
+        };
         GraphService {
+            stats,
             version,
             reachable: AtomicBool::new(true),
             caught_up,
@@ -331,6 +356,11 @@ impl GraphService {
     /// can be read, so that what an event names can be looked up.
     pub fn subscribe_ahead(&self) -> broadcast::Receiver<Arc<Committed>> {
         self.ahead.subscribe()
+    }
+
+    /// What the service counted for `/metrics`.
+    pub fn stats(&self) -> &ServiceStats {
+        &self.stats
     }
 
     /// Which store the graph is kept in: `sqlite`, `postgres` or `memory`.
@@ -682,27 +712,42 @@ impl GraphService {
         }
         let backlog = std::mem::take(&mut spare.backlog);
         let Some(mut copy) = spare.graph.take() else {
-            return copy_of(published, "no spare copy yet");
+            return self.copy_of(published, "no spare copy yet");
         };
         let deadline = Instant::now() + self.pinned_wait;
         let mut pause = Duration::from_micros(50);
         while Arc::strong_count(&copy) > 1 || Arc::weak_count(&copy) > 0 {
             if Instant::now() >= deadline {
-                return copy_of(published, "reads still hold the spare copy");
+                return self.copy_of(published, "reads still hold the spare copy");
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(5));
         }
         let Some(g) = Arc::get_mut(&mut copy) else {
-            return copy_of(published, "reads still hold the spare copy");
+            return self.copy_of(published, "reads still hold the spare copy");
         };
         for logged in &backlog {
             if let Err((item, error)) = replay(g, &logged.changes, published) {
                 tracing::error!(%item, %error, "replaying a write on the spare copy failed");
-                return copy_of(published, "the spare copy could not catch up");
+                return self.copy_of(published, "the spare copy could not catch up");
             }
         }
         g.set_version(published.version());
+        copy
+    }
+
+    /// A new copy of `published`, as every write made before the spare copy:
+    /// the fall-back when the spare cannot be used.
+    fn copy_of(&self, published: &Arc<Graph>, why: &'static str) -> Arc<Graph> {
+        let started = Instant::now();
+        self.stats.graph_copies.fetch_add(1, Ordering::Relaxed);
+        let copy = Arc::new((**published).clone());
+        tracing::info!(
+            why,
+            entities = copy.entity_count(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "copied the graph for a write"
+        );
         copy
     }
 }
@@ -819,21 +864,6 @@ fn apply_logged(
         touched: touched(g, mark, &edits),
         edits,
     })
-}
-
-/// A new copy of `published`, as every write made before the spare copy:
-/// the fall-back when the spare cannot be used.
-fn copy_of(published: &Arc<Graph>, why: &'static str) -> Arc<Graph> {
-    let started = Instant::now();
-    GRAPH_COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let copy = Arc::new((**published).clone());
-    tracing::info!(
-        why,
-        entities = copy.entity_count(),
-        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "copied the graph for a write"
-    );
-    copy
 }
 
 /// Applies committed `changes` to the other copy of the graph: the same
@@ -1182,7 +1212,7 @@ mod tests {
             assert_eq!(g.entity_ix(&e.id), Some(ix));
             assert_eq!(
                 g.search_keys(ix).first().map(|k| k.as_str()),
-                Some(crate::graph::fold(&e.name).as_str())
+                Some(crate::model::fold(&e.name).as_str())
             );
             out.push(format!("e {} {}", e.id, e.name));
         }
@@ -1430,6 +1460,9 @@ mod tests {
             ids.iter().filter(|i| i.starts_with("e ")).count() == 5,
             "{ids:?}"
         );
+        // The first write had no spare copy yet; the last two found theirs
+        // held by the reads.
+        assert_eq!(svc.stats().graph_copies(), 3);
     }
 
     /// One write of the property test below.

@@ -1,7 +1,7 @@
 //! Name and alias search, case- and accent-insensitive.
 
-use crate::graph::{fold, Graph};
-use crate::model::EntityKind;
+use crate::graph::Graph;
+use crate::model::{fold, EntityKind};
 use crate::search_index::Match;
 use petgraph::stable_graph::NodeIndex;
 

@@ -14,8 +14,8 @@
 //! flows along several hops, a list of everything) records the whole graph.
 
 use crate::edit::Edit;
-use crate::graph::{fold, Graph};
-use crate::model::EntityKind;
+use crate::graph::Graph;
+use crate::model::{fold, EntityKind};
 use crate::service::Committed;
 use async_graphql::Context;
 use compact_str::CompactString;

@@ -2,7 +2,7 @@
 //! latency by operation, graph size and version, ranking- and
 //! response-cache hits, and store commit latency.
 
-use crate::graph::{Graph, SCORE_CACHE_HITS, SCORE_CACHE_MISSES};
+use crate::service::GraphService;
 use crate::store::{Contents, Logged, Store, StoreError};
 use actix_web::HttpResponse;
 use prometheus::{
@@ -253,11 +253,12 @@ pub fn observe_validation_cache(hit: bool) {
     }
 }
 
-/// The text of `/metrics` for the current graph.
-pub fn render(graph: &Graph) -> HttpResponse {
+/// The text of `/metrics` for the live service and its current graph.
+pub fn render(service: &GraphService) -> HttpResponse {
     let Some(m) = METRICS.as_ref() else {
         return HttpResponse::ServiceUnavailable().body("metrics are unavailable");
     };
+    let graph = service.snapshot();
     m.entities.set(graph.entity_count() as i64);
     m.relations.set(graph.relation_count() as i64);
     m.version.set(graph.version() as i64);
@@ -268,18 +269,10 @@ pub fn render(graph: &Graph) -> HttpResponse {
             counter.inc_by(total - seen);
         }
     };
-    sync(
-        &m.cache_hits,
-        SCORE_CACHE_HITS.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    sync(
-        &m.cache_misses,
-        SCORE_CACHE_MISSES.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    sync(
-        &m.graph_copies,
-        crate::service::GRAPH_COPIES.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let stats = service.stats();
+    sync(&m.cache_hits, stats.scores().hits());
+    sync(&m.cache_misses, stats.scores().misses());
+    sync(&m.graph_copies, stats.graph_copies());
     let mut out = Vec::new();
     match TextEncoder::new().encode(&m.registry.gather(), &mut out) {
         Ok(()) => HttpResponse::Ok()

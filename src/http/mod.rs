@@ -323,7 +323,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
-    metrics::render(&state.service.snapshot())
+    metrics::render(&state.service)
 }
 
 async fn not_found() -> HttpResponse {

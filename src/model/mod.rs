@@ -14,7 +14,7 @@ pub use kind::{EntityClass, EntityKind, RelationKind};
 pub use money::{AmountQualifier, Money};
 pub use relation::{EndId, Relation, RelationDetails};
 pub use source::{normalize_whitespace, Document, Source, Sources};
-pub use text::{Text, TextDictionary};
+pub use text::{fold, Text, TextDictionary};
 
 /// The fields only some items state, boxed apart from the item, or `None`
 /// when they are all empty: most items state none of them, and an item's
