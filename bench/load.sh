@@ -11,6 +11,13 @@
 #   bash bench/load.sh --smoke               # seconds: article only, no timings kept
 #   KEEP=dir bash bench/load.sh              # keep each size's generated file and
 #                                            # store in dir, and reuse them next time
+#   SHIPPED_ONLY=1 bash bench/load.sh        # only the shipped-defaults comparison
+#
+# The article's Q1 is also measured as shipped: the binary with no flag but
+# --listen and --data-dir (so `--log info`, both caches on), against the
+# bare endpoint, at 32 and 64 connections, with no Accept header and with
+# `Accept: application/json`, alternating rounds; and the same binary with
+# only `--response-cache-size 0`, so that Q1 is resolved every time.
 #
 # Servers listen on 127.0.0.1 only; every run is bounded by DURATION. The
 # analysis time limit is raised to two minutes so that a far shortestPath on
@@ -198,7 +205,61 @@ PY
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 }
 
+# Q1 as a user runs the binary: its shipped defaults only.
+shipped() {
+  local c_list="32 64" accepts=("" "application/json")
+  [ "$SMOKE" = 1 ] && c_list="$CONNECTIONS"
+  local q1="$work/shipped-q1.json"
+  gql_body '{ entity(id: "ctef") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }' > "$q1"
+  start "$work/shipped.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/shipped-data"
+  local cached_pid=$PID cached_url=$URL
+  start "$work/shipped-run.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/shipped-run-data" --response-cache-size 0
+  local run_pid=$PID run_url=$URL
+  curl -s "$cached_url/graphql" -H 'content-type: application/json' -d @"$q1" > "$work/shipped.response"
+  start "$work/shipped-bare.log" "$bare" 127.0.0.1:0 "$work/shipped.response"
+  local bare_pid=$PID bare_url=$URL
+  quiet_machine
+  : > "$work/shipped.rounds"
+  for c in $c_list; do
+    for accept in "${accepts[@]}"; do
+      for url in "$bare_url" "$cached_url" "$run_url"; do
+        ACCEPT="$accept" CONNECTIONS="$c" DURATION="$WARMUP" load "$url/graphql" "$q1" > /dev/null
+      done
+      for _ in $(seq 1 "$ROUNDS"); do
+        echo "$c ${accept:-none} bare $(ACCEPT="$accept" CONNECTIONS="$c" load "$bare_url/graphql" "$q1")" >> "$work/shipped.rounds"
+        echo "$c ${accept:-none} cached $(ACCEPT="$accept" CONNECTIONS="$c" load "$cached_url/graphql" "$q1")" >> "$work/shipped.rounds"
+        echo "$c ${accept:-none} run $(ACCEPT="$accept" CONNECTIONS="$c" load "$run_url/graphql" "$q1")" >> "$work/shipped.rounds"
+      done
+    done
+  done
+  kill "$bare_pid" "$cached_pid" "$run_pid"
+  echo
+  echo "### Q1 on the article as shipped (no flags; median of $ROUNDS alternating rounds)"
+  echo
+  echo "| connections | Accept | bare req/s | cache hit req/s | ratio | resolved req/s | ratio |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+  python3 - "$work/shipped.rounds" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+groups = []
+for r in rows:
+    if (r[0], r[1]) not in groups:
+        groups.append((r[0], r[1]))
+for c, accept in groups:
+    med = lambda kind: statistics.median(float(r[3]) for r in rows if (r[0], r[1], r[2]) == (c, accept, kind))
+    bare, cached, run = med("bare"), med("cached"), med("run")
+    print(f"| {c} | {accept} | {bare:.0f} | {cached:.0f} | {cached / bare:.2f}× | {run:.0f} | {run / bare:.2f}× |")
+PY
+  echo
+}
+
+if [ "${SHIPPED_ONLY:-0}" = 1 ]; then
+  shipped
+  exit 0
+fi
+
 run_dataset article "$work/article-data" ctef ctef issa-ozeir partner-forces-in-syria "coun"
+shipped
 
 for n in $SIZES; do
   rels=$((n * 5))

@@ -38,39 +38,43 @@ impl Media {
     }
 }
 
-/// Picks the response type from `Accept`: the highest-q acceptable type,
-/// preferring graphql-response+json on ties; `*/*`, `application/*` and a
-/// missing header get application/json. `None` when nothing acceptable.
+/// Picks the response type from `Accept` (actix's typed header, `mime`'s
+/// types): the highest-q acceptable type, preferring graphql-response+json
+/// on ties; `*/*`, `application/*` and a missing or empty header get
+/// application/json. `None` when nothing acceptable, or the header does
+/// not parse.
 fn negotiate(req: &HttpRequest) -> Option<Media> {
-    let Some(accept) = req.headers().get(header::ACCEPT) else {
-        return Some(Media::Json);
-    };
-    let accept = accept.to_str().ok()?;
-    if accept.trim().is_empty() {
+    use actix_web::http::header::Header;
+    if req.headers().get(header::ACCEPT).is_none() {
         return Some(Media::Json);
     }
-    let mut best: Option<(f32, Media)> = None;
-    for part in accept.split(',') {
-        let mut params = part.split(';');
-        let ty = params.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = params
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let media = match ty.as_str() {
-            "application/graphql-response+json" => Media::GraphqlResponse,
-            "application/json" | "application/*" | "*/*" => Media::Json,
+    let accept = header::Accept::parse(req).ok()?;
+    if accept.is_empty() {
+        return Some(Media::Json);
+    }
+    let mut best: Option<(header::Quality, Media)> = None;
+    for item in accept.iter() {
+        let media = match (item.item.type_(), item.item.subtype(), item.item.suffix()) {
+            (mime::APPLICATION, sub, Some(mime::JSON)) if sub == "graphql-response" => {
+                Media::GraphqlResponse
+            }
+            (mime::APPLICATION, mime::JSON, None)
+            | (mime::APPLICATION, mime::STAR, None)
+            | (mime::STAR, mime::STAR, None) => Media::Json,
             _ => continue,
         };
-        if q <= 0.0 {
+        if item.quality == header::Quality::ZERO {
             continue;
         }
         let better = match best {
             None => true,
-            Some((bq, bm)) => q > bq || (q == bq && media == Media::GraphqlResponse && bm != media),
+            Some((q, m)) => {
+                item.quality > q
+                    || (item.quality == q && media == Media::GraphqlResponse && m != media)
+            }
         };
         if better {
-            best = Some((q, media));
+            best = Some((item.quality, media));
         }
     }
     best.map(|(_, m)| m)
@@ -445,6 +449,9 @@ fn request_error_status(media: Media) -> StatusCode {
     }
 }
 
+/// Runs a GraphQL request, in named steps: what its extensions ask for
+/// (a persisted query, a version to wait for), the response cache, the
+/// document, the operation's checks, execution, and the answer.
 async fn execute(
     state: &AppState,
     req: &HttpRequest,
@@ -452,59 +459,14 @@ async fn execute(
     media: Media,
     via_get: bool,
 ) -> HttpResponse {
-    if let Some(extension) = request.extensions.remove("persistedQuery") {
-        let extension = extension.into_json().unwrap_or(Value::Null);
-        match state
-            .documents
-            .resolve_persisted(&extension, &request.query)
-        {
-            Ok(text) => request.query = text,
-            Err(PersistedError::NotFound) => {
-                return refuse(
-                    request_error_status(media),
-                    media,
-                    "PersistedQueryNotFound",
-                    code::PERSISTED_QUERY_NOT_FOUND,
-                )
-            }
-            Err(PersistedError::Invalid(message)) => {
-                return refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST)
-            }
-        }
+    if let Err(refused) = take_persisted(state, &mut request, media) {
+        return *refused;
     }
-    if let Some(min) = request.extensions.remove("minGraphVersion") {
-        let Some(min) = min.into_json().ok().and_then(|v| v.as_u64()) else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                media,
-                "`extensions.minGraphVersion` must be a non-negative integer",
-                code::BAD_REQUEST,
-            );
-        };
-        let wait = state.consistency_wait;
-        // A request waiting for its version holds a place like one running.
-        let behind = state.service.snapshot().version() < min;
-        let waiting = behind.then(|| super::InFlight::enter(state.max_in_flight));
-        if matches!(waiting, Some(None)) {
-            return too_busy(media);
-        }
-        if behind && !state.service.reached(min, wait).await {
-            let at = state.service.snapshot().version();
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                media,
-                &format!(
-                    "this instance is at graph version {at} and did not reach {min} within \
-                     {} ms; retry, or ask another instance",
-                    wait.as_millis()
-                ),
-                code::VERSION_NOT_REACHED,
-            );
-        }
+    if let Err(refused) = wait_for_version(state, &mut request, media).await {
+        return *refused;
     }
     // One snapshot for the whole request: it never sees half a write.
     let snapshot = state.service.snapshot();
-    let read_version = snapshot.version();
     let started = std::time::Instant::now();
     // One key for both the response cache and the validated requests.
     let key = request_key(
@@ -515,91 +477,36 @@ async fn execute(
     // Only responses of queries that ran without errors are kept, so a hit
     // needs neither parsing nor the checks below: they passed before.
     let cache_key = key.filter(|_| state.responses.enabled());
-    if let Some(key) = &cache_key {
-        if let Some(bytes) = state.responses.get(&snapshot, key) {
-            super::metrics::observe_request(
-                request.operation_name.as_deref(),
-                "query",
-                true,
-                started.elapsed(),
-            );
-            return HttpResponse::Ok()
-                .content_type(media.content_type())
-                .body(bytes);
-        }
-    }
-    // Parsed once here (or taken from the cache) and kept in the request,
-    // which execution reuses; a document that does not parse is left for
-    // execution to report.
-    // Its shape is checked before it is kept or validated: a refused
-    // document leaves nothing behind.
-    if let Some(doc) = state.documents.parsed(&request.query) {
-        request.set_parsed_query(doc);
-    } else if let Err(e) = crate::api::shape::scan(&request.query) {
-        return refuse_error(media, e);
-    } else if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
-        let limits = &state.limits;
-        if let Err(e) = crate::api::shape::check(&doc, limits.max_complexity, limits.max_depth) {
-            return refuse_error(media, e);
-        }
-        state.documents.keep_parsed(&request.query, &doc);
-        request.set_parsed_query(doc);
-    }
-    let operation_name = request.operation_name.clone();
-    let variables = request.variables.clone();
-    let (op_type, missing) = match request.parsed_query() {
-        Ok(doc) => match selected_operation(doc, operation_name.as_deref()) {
-            Some(op) => (Some(op.ty), missing_variable(op, &variables)),
-            None => (None, None),
-        },
-        Err(_) => (None, None),
-    };
-    if via_get && op_type.is_some_and(|ty| ty != OperationType::Query) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
+    if let Some(bytes) = cache_key
+        .as_ref()
+        .and_then(|k| state.responses.get(&snapshot, k))
+    {
+        let operation = request.operation_name.as_deref();
+        super::metrics::observe_request(operation, "query", true, started.elapsed());
+        return HttpResponse::Ok()
             .content_type(media.content_type())
-            .body(
-                error_body(
-                    "only queries may be sent with GET; send mutations with POST",
-                    code::BAD_REQUEST,
-                )
-                .to_string(),
-            );
+            .body(bytes);
     }
-    if let Some(name) = missing {
-        return refuse(
-            request_error_status(media),
-            media,
-            &format!("variable `${name}` is required but was not given"),
-            code::VALIDATION_FAILED,
-        );
+    if let Err(refused) = prepare_document(state, &mut request, media) {
+        return *refused;
     }
+    let op_type = match check_operation(&mut request, media, via_get) {
+        Ok(op_type) => op_type,
+        Err(refused) => return *refused,
+    };
     // Only queries that ran are ever kept in the response cache, so the
     // look-up came before parsing; now the key is kept only for queries.
     let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
-    let written = Arc::new(WrittenVersion::default());
-    // What a query that may be kept reads, so that only writes that change
-    // it drop it.
-    let reads = cache_key.map(|_| (Arc::new(Reads::default()), snapshot.clone()));
-    // A mutation does not hold the snapshot while its write waits: the
-    // write may need the copy of the graph it is.
-    let request = match op_type {
-        Some(OperationType::Mutation) => {
-            drop(snapshot);
-            request
-        }
-        _ => request.data(snapshot),
+    let run = Run {
+        read_version: snapshot.version(),
+        written: Arc::new(WrittenVersion::default()),
+        // What a query that may be kept reads, so that only writes that
+        // change it drop it.
+        reads: cache_key.map(|_| (Arc::new(Reads::default()), snapshot.clone())),
+        validated: key.is_some_and(|k| state.documents.validated(&k)),
     };
-    let request = match &reads {
-        Some((r, _)) => request.data(r.clone()),
-        None => request,
-    };
-    let request = request
-        .data(state.service.clone())
-        .data(state.write_access(req))
-        .data(written.clone());
-    let validated = key.is_some_and(|k| state.documents.validated(&k));
-    let schema = if validated {
+    let request = attach(state, req, request, op_type, snapshot, &run);
+    let schema = if run.validated {
         &state.validated_schema
     } else {
         &state.schema
@@ -609,7 +516,8 @@ async fn execute(
     let Some(_running) = super::InFlight::enter(state.max_in_flight) else {
         return too_busy(media);
     };
-    let mut response = schema.execute(request).await;
+    let operation_name = request.operation_name.clone();
+    let response = schema.execute(request).await;
     let kind = match op_type {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
@@ -622,97 +530,322 @@ async fn execute(
         response.errors.is_empty(),
         started.elapsed(),
     );
-    let version = written.0.load(Ordering::SeqCst).max(read_version);
-    response
-        .extensions
-        .insert("graphVersion".into(), async_graphql::Value::from(version));
-    // A request error (the document never ran) has no data and no error
-    // with a path; such responses omit `data`, per the spec.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let answer = Answer::of(response, &run);
     // A document that failed validation answers a request error, so any
     // other answer passed it.
-    if let (false, false, Some(key)) = (validated, request_error, key) {
+    if let (false, false, Some(key)) = (run.validated, answer.request_error, key) {
         state.documents.keep_validated(key);
     }
-    let fallback = if request_error {
-        code::VALIDATION_FAILED
-    } else {
-        code::BAD_USER_INPUT
+    answer.send(state, media, cache_key, run.reads)
+}
+
+/// A step of [`execute`]: its value, or the answer that ends the request
+/// (boxed: an answer is large beside most values).
+type Step<T> = Result<T, Box<HttpResponse>>;
+
+/// Replaces a persisted query's hash with its text (or keeps the text
+/// sent with it for next time).
+fn take_persisted(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    media: Media,
+) -> Step<()> {
+    let Some(extension) = request.extensions.remove("persistedQuery") else {
+        return Ok(());
     };
-    let mut errors: Vec<ServerError> = response
-        .errors
-        .into_iter()
-        .map(|e| ensure_code(e, fallback))
-        .collect();
-    // Past the field budget every remaining field failed alike: answer with
-    // one error and no partial data rather than thousands of copies.
-    let over_budget = errors.iter().position(|e| {
-        code_of(e).is_some_and(|c| *c == async_graphql::Value::from(code::BUDGET_EXCEEDED))
-    });
-    if let Some(i) = over_budget {
-        let mut first = errors.swap_remove(i);
-        first.path.clear();
-        first.locations.clear();
-        errors = vec![first];
-        response.data = async_graphql::Value::Null;
+    let extension = extension.into_json().unwrap_or(Value::Null);
+    match state
+        .documents
+        .resolve_persisted(&extension, &request.query)
+    {
+        Ok(text) => {
+            request.query = text;
+            Ok(())
+        }
+        Err(PersistedError::NotFound) => Err(Box::new(refuse(
+            request_error_status(media),
+            media,
+            "PersistedQueryNotFound",
+            code::PERSISTED_QUERY_NOT_FOUND,
+        ))),
+        Err(PersistedError::Invalid(message)) => Err(Box::new(refuse(
+            StatusCode::BAD_REQUEST,
+            media,
+            &message,
+            code::BAD_REQUEST,
+        ))),
     }
-    // A cap on errors: a document of many mistakes gets the first ones and
-    // a count, not an answer as large as itself.
-    if errors.len() > MAX_ERRORS {
-        let more = errors.len() - MAX_ERRORS;
-        errors.truncate(MAX_ERRORS);
-        let code = errors
-            .first()
-            .and_then(code_of)
-            .cloned()
-            .unwrap_or_else(|| async_graphql::Value::from(fallback));
-        let mut last = ServerError::new(format!("… and {more} more errors"), None);
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", code);
-        last.extensions = Some(ext);
-        errors.push(last);
+}
+
+/// Waits, within the consistency wait, until this instance has applied
+/// the `extensions.minGraphVersion` asked for.
+async fn wait_for_version(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    media: Media,
+) -> Step<()> {
+    let Some(min) = request.extensions.remove("minGraphVersion") else {
+        return Ok(());
+    };
+    let Some(min) = min.into_json().ok().and_then(|v| v.as_u64()) else {
+        return Err(Box::new(refuse(
+            StatusCode::BAD_REQUEST,
+            media,
+            "`extensions.minGraphVersion` must be a non-negative integer",
+            code::BAD_REQUEST,
+        )));
+    };
+    let wait = state.consistency_wait;
+    // A request waiting for its version holds a place like one running.
+    let behind = state.service.snapshot().version() < min;
+    let waiting = behind.then(|| super::InFlight::enter(state.max_in_flight));
+    if matches!(waiting, Some(None)) {
+        return Err(Box::new(too_busy(media)));
     }
-    let unavailable = errors.iter().any(|e| {
-        code_of(e).is_some_and(|c| *c == async_graphql::Value::from(code::STORE_UNAVAILABLE))
-    });
-    let status = if unavailable {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else if request_error && media == Media::GraphqlResponse {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+    if behind && !state.service.reached(min, wait).await {
+        let at = state.service.snapshot().version();
+        return Err(Box::new(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            &format!(
+                "this instance is at graph version {at} and did not reach {min} within \
+                 {} ms; retry, or ask another instance",
+                wait.as_millis()
+            ),
+            code::VERSION_NOT_REACHED,
+        )));
+    }
+    Ok(())
+}
+
+/// Parses the document once (or takes it from the cache) and keeps it in
+/// the request, which execution reuses; its shape is checked before it is
+/// kept or validated, so a refused document leaves nothing behind. A
+/// document that does not parse is left for execution to report.
+fn prepare_document(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    media: Media,
+) -> Step<()> {
+    if let Some(doc) = state.documents.parsed(&request.query) {
+        request.set_parsed_query(doc);
+        return Ok(());
+    }
+    crate::api::shape::scan(&request.query).map_err(|e| Box::new(refuse_error(media, e)))?;
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        let limits = &state.limits;
+        crate::api::shape::check(&doc, limits.max_complexity, limits.max_depth)
+            .map_err(|e| Box::new(refuse_error(media, e)))?;
+        state.documents.keep_parsed(&request.query, &doc);
+        request.set_parsed_query(doc);
+    }
+    Ok(())
+}
+
+/// The operation's type, once the checks that HTTP owns pass: only
+/// queries over GET, and every required variable given.
+fn check_operation(
+    request: &mut async_graphql::Request,
+    media: Media,
+    via_get: bool,
+) -> Step<Option<OperationType>> {
+    let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let (op_type, missing) = match request.parsed_query() {
+        Ok(doc) => match selected_operation(doc, operation_name.as_deref()) {
+            Some(op) => (Some(op.ty), missing_variable(op, &variables)),
+            None => (None, None),
+        },
+        Err(_) => (None, None),
     };
-    // Serialised straight from the response values: no intermediate JSON tree.
-    let body = ResponseBody {
-        data: (!request_error).then_some(&response.data),
-        errors: &errors,
-        extensions: &response.extensions,
-    };
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => {
-            let bytes = web::Bytes::from(bytes);
-            if let (Some(key), Some((reads, g))) = (cache_key, reads) {
-                if errors.is_empty() && status == StatusCode::OK {
-                    let depends = reads.dependencies(&g);
-                    state.responses.put(&g, key, bytes.clone(), depends);
-                }
-            }
-            HttpResponse::build(status)
+    if via_get && op_type.is_some_and(|ty| ty != OperationType::Query) {
+        return Err(Box::new(
+            HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, "POST"))
                 .content_type(media.content_type())
-                .body(bytes)
+                .body(
+                    error_body(
+                        "only queries may be sent with GET; send mutations with POST",
+                        code::BAD_REQUEST,
+                    )
+                    .to_string(),
+                ),
+        ));
+    }
+    if let Some(name) = missing {
+        return Err(Box::new(refuse(
+            request_error_status(media),
+            media,
+            &format!("variable `${name}` is required but was not given"),
+            code::VALIDATION_FAILED,
+        )));
+    }
+    Ok(op_type)
+}
+
+/// What one execution carries besides the request.
+struct Run {
+    /// The version of the snapshot the request reads.
+    read_version: u64,
+    /// The version the request's last write produced.
+    written: Arc<WrittenVersion>,
+    /// For a query that may be kept: what it reads, and on which snapshot.
+    reads: Option<(Arc<Reads>, Arc<crate::graph::Graph>)>,
+    /// Whether the request passed validation before.
+    validated: bool,
+}
+
+/// The request with what its resolvers read: the snapshot (a mutation
+/// does not hold it while its write waits: the write may need the copy of
+/// the graph it is), the service, the write access and the version cell.
+fn attach(
+    state: &AppState,
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    op_type: Option<OperationType>,
+    snapshot: Arc<crate::graph::Graph>,
+    run: &Run,
+) -> async_graphql::Request {
+    let request = match op_type {
+        Some(OperationType::Mutation) => {
+            drop(snapshot);
+            request
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise a GraphQL response");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                media,
-                "the response could not be serialised",
-                code::INTERNAL,
-            )
+        _ => request.data(snapshot),
+    };
+    let request = match &run.reads {
+        Some((r, _)) => request.data(r.clone()),
+        None => request,
+    };
+    request
+        .data(state.service.clone())
+        .data(state.write_access(req))
+        .data(run.written.clone())
+}
+
+/// An executed request's answer, as it will be sent.
+struct Answer {
+    response: async_graphql::Response,
+    errors: Vec<ServerError>,
+    /// The document never ran: no data, and errors with no path.
+    request_error: bool,
+    status: StatusCode,
+}
+
+impl Answer {
+    /// Codes on every error, one error past the field budget, at most
+    /// [`MAX_ERRORS`], the `graphVersion` extension and the status.
+    fn of(mut response: async_graphql::Response, run: &Run) -> Answer {
+        let version = run.written.0.load(Ordering::SeqCst).max(run.read_version);
+        response
+            .extensions
+            .insert("graphVersion".into(), async_graphql::Value::from(version));
+        // A request error (the document never ran) has no data and no
+        // error with a path; such responses omit `data`, per the spec.
+        let request_error = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        let fallback = if request_error {
+            code::VALIDATION_FAILED
+        } else {
+            code::BAD_USER_INPUT
+        };
+        let mut errors: Vec<ServerError> = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|e| ensure_code(e, fallback))
+            .collect();
+        // Past the field budget every remaining field failed alike: answer
+        // with one error and no partial data rather than thousands of
+        // copies.
+        let over_budget = errors
+            .iter()
+            .position(|e| has_code(e, code::BUDGET_EXCEEDED));
+        if let Some(i) = over_budget {
+            let mut first = errors.swap_remove(i);
+            first.path.clear();
+            first.locations.clear();
+            errors = vec![first];
+            response.data = async_graphql::Value::Null;
+        }
+        // A cap on errors: a document of many mistakes gets the first ones
+        // and a count, not an answer as large as itself.
+        if errors.len() > MAX_ERRORS {
+            let more = errors.len() - MAX_ERRORS;
+            errors.truncate(MAX_ERRORS);
+            let code = errors
+                .first()
+                .and_then(code_of)
+                .and_then(|c| match c {
+                    async_graphql::Value::String(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| fallback.to_owned());
+            let last = ServerError::new(format!("… and {more} more errors"), None);
+            errors.push(ensure_code(last, &code));
+        }
+        let status = if errors.iter().any(|e| has_code(e, code::STORE_UNAVAILABLE)) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        Answer {
+            response,
+            errors,
+            request_error,
+            status,
         }
     }
+
+    /// Serialises the answer straight from the response values (no
+    /// intermediate JSON tree) and keeps it in the response cache when it
+    /// may be.
+    fn send(
+        self,
+        state: &AppState,
+        media: Media,
+        cache_key: Option<super::documents::Key>,
+        reads: Option<(Arc<Reads>, Arc<crate::graph::Graph>)>,
+    ) -> HttpResponse {
+        let status = if self.status == StatusCode::OK
+            && self.request_error
+            && media == Media::GraphqlResponse
+        {
+            StatusCode::BAD_REQUEST
+        } else {
+            self.status
+        };
+        let body = ResponseBody {
+            data: (!self.request_error).then_some(&self.response.data),
+            errors: &self.errors,
+            extensions: &self.response.extensions,
+        };
+        let bytes = match serde_json::to_vec(&body) {
+            Ok(bytes) => web::Bytes::from(bytes),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a GraphQL response");
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    media,
+                    "the response could not be serialised",
+                    code::INTERNAL,
+                );
+            }
+        };
+        if let (Some(key), Some((reads, g))) = (cache_key, reads) {
+            if self.errors.is_empty() && status == StatusCode::OK {
+                let depends = reads.dependencies(&g);
+                state.responses.put(&g, key, bytes.clone(), depends);
+            }
+        }
+        HttpResponse::build(status)
+            .content_type(media.content_type())
+            .body(bytes)
+    }
+}
+
+/// Whether an error carries `code`.
+fn has_code(e: &ServerError, code: &str) -> bool {
+    code_of(e).is_some_and(|c| *c == async_graphql::Value::from(code))
 }
 
 /// A GraphQL response as sent: `data` left out of request errors, and
