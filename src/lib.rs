@@ -33,6 +33,7 @@ pub mod graph;
 pub mod http;
 pub mod id_order;
 pub mod interop;
+pub mod metrics;
 pub mod model;
 pub mod run;
 pub mod search_index;

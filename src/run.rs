@@ -72,7 +72,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             relation_kinds,
             store,
         }) => {
-            let sel = crate::api::export_selection(
+            let sel = crate::interop::Selection::from_arguments(
                 id,
                 depth,
                 Some(entity_kinds).filter(|k| !k.is_empty()),
@@ -156,13 +156,13 @@ async fn open_service(args: &StoreArgs, seed: Vec<Dataset>) -> Result<GraphServi
 /// The store `args` names, timed for `/metrics`.
 async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, RunError> {
     Ok(match &args.database_url {
-        Some(url) => crate::http::metrics::timed(
+        Some(url) => crate::store::timed(
             PostgresStore::open(url)
                 .await?
                 .with_timeout(Duration::from_millis(args.store_timeout_ms))
                 .with_log_retention(args.log_retention()),
         ),
-        None => crate::http::metrics::timed(SqliteStore::open(&args.data_dir).await?),
+        None => crate::store::timed(SqliteStore::open(&args.data_dir).await?),
     })
 }
 

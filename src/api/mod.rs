@@ -4,7 +4,6 @@
 pub mod budget;
 pub mod cost;
 pub mod error;
-mod export;
 mod inputs;
 mod introspection;
 mod mutation;
@@ -15,7 +14,6 @@ mod subscription;
 pub mod types;
 
 use async_graphql::{Schema, ValidationMode};
-pub use export::export_selection;
 pub use mutation::{Mutation, WriteAccess, WrittenVersion};
 pub use query::Query;
 pub use subscription::Subscription;

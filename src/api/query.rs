@@ -376,7 +376,7 @@ impl Query {
         let depth = depth
             .map(|d| in_range("depth", d, 0, l.max_neighborhood_depth))
             .transpose()?;
-        let sel = super::export_selection(
+        let sel = crate::interop::Selection::from_arguments(
             id.map(|id| id.0),
             depth,
             entity_kinds.map(|ks| ks.into_iter().map(Into::into).collect()),

@@ -52,7 +52,7 @@ impl Drop for Place {
     fn drop(&mut self) {
         let mut open = self.gate.open.lock();
         open.total = open.total.saturating_sub(1);
-        crate::http::metrics::connections_opened(-1);
+        crate::metrics::connections_opened(-1);
         if let Some(address) = self.address {
             if let Some(n) = open.by_address.get_mut(&address) {
                 *n -= 1;
@@ -97,7 +97,7 @@ impl Gate {
             *n += 1;
         }
         open.total += 1;
-        crate::http::metrics::connections_opened(1);
+        crate::metrics::connections_opened(1);
         Some(Place {
             gate: Arc::clone(self),
             address,
@@ -114,7 +114,7 @@ impl Gate {
                 data.insert(place);
             }
             None => {
-                crate::http::metrics::connection_refused();
+                crate::metrics::connection_refused();
                 refuse(stream);
             }
         }

@@ -162,7 +162,7 @@ impl DocumentCache {
             }),
             persisted: size.map(|c| Mutex::new(LruCache::new(c))),
             validated: size.map(|c| Mutex::new(LruCache::new(c))),
-            validated_tally: Tally::new(super::metrics::observe_validation_cache),
+            validated_tally: Tally::new(crate::metrics::observe_validation_cache),
         }
     }
 

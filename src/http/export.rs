@@ -3,7 +3,7 @@
 
 use super::AppState;
 use crate::api::error::code;
-use crate::api::export_selection as selection;
+
 use crate::interop::{self, Format, InteropError};
 use crate::model::{EntityKind, RelationKind};
 use actix_web::http::header;
@@ -70,7 +70,7 @@ pub async fn export(
     let sel = kinds::<EntityKind>(params.entity_kinds.as_deref())
         .and_then(|ek| Ok((ek, kinds::<RelationKind>(params.relation_kinds.as_deref())?)))
         .and_then(|(ek, rk)| {
-            selection(
+            interop::Selection::from_arguments(
                 params.id.clone(),
                 params.depth,
                 ek,

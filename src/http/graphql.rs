@@ -482,7 +482,7 @@ async fn execute(
         .and_then(|k| state.responses.get(&snapshot, k))
     {
         let operation = request.operation_name.as_deref();
-        super::metrics::observe_request(operation, "query", true, started.elapsed());
+        crate::metrics::observe_request(operation, "query", true, started.elapsed());
         return HttpResponse::Ok()
             .content_type(media.content_type())
             .body(bytes);
@@ -524,7 +524,7 @@ async fn execute(
         Some(OperationType::Subscription) => "subscription",
         None => "invalid",
     };
-    super::metrics::observe_request(
+    crate::metrics::observe_request(
         operation_name.as_deref(),
         kind,
         response.errors.is_empty(),

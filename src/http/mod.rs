@@ -5,7 +5,6 @@ pub mod connections;
 mod documents;
 mod export;
 mod graphql;
-pub mod metrics;
 mod pages;
 mod responses;
 pub mod server;
@@ -323,7 +322,18 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
-    metrics::render(&state.service)
+    match crate::metrics::render(&state.service) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics are unavailable");
+            HttpResponse::ServiceUnavailable().json(graphql::error_body(
+                "metrics are unavailable",
+                api::error::code::INTERNAL,
+            ))
+        }
+    }
 }
 
 async fn not_found() -> HttpResponse {

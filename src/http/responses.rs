@@ -166,7 +166,7 @@ impl ResponseCache {
                     budget: DEFAULT_RESPONSE_CACHE_BYTES,
                 })
             }),
-            tally: Tally::new(super::metrics::observe_response_cache),
+            tally: Tally::new(crate::metrics::observe_response_cache),
         }
     }
 

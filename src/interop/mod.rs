@@ -160,6 +160,36 @@ pub struct Selection {
     pub relation_kinds: Option<Vec<RelationKind>>,
 }
 
+impl Selection {
+    /// The part of the graph export arguments describe (an entity and the
+    /// hops around it, kinds of entities and relations), checked against
+    /// the neighbourhood depth limit; the GraphQL field, the HTTP route
+    /// and the CLI take the same arguments.
+    pub fn from_arguments(
+        id: Option<String>,
+        depth: Option<usize>,
+        entity_kinds: Option<Vec<EntityKind>>,
+        relation_kinds: Option<Vec<RelationKind>>,
+        max_depth: usize,
+    ) -> Result<Selection, String> {
+        // An empty list of kinds is no filter, as an empty query parameter is.
+        let entity_kinds = entity_kinds.filter(|k| !k.is_empty());
+        let relation_kinds = relation_kinds.filter(|k| !k.is_empty());
+        if id.is_none() && depth.is_some() {
+            return Err("`depth` needs an `id` to centre the neighbourhood on".into());
+        }
+        let depth = depth.unwrap_or(1);
+        if depth > max_depth {
+            return Err(format!("`depth` must be at most {max_depth}, got {depth}"));
+        }
+        Ok(Selection {
+            centre: id.map(|id| (id, depth)),
+            entity_kinds,
+            relation_kinds,
+        })
+    }
+}
+
 /// What [`import`] read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Import {

@@ -65,11 +65,13 @@
 mod memory;
 mod postgres;
 mod sqlite;
+mod timed;
 
 pub use memory::MemoryStore;
 pub use postgres::scratch::ScratchDatabase;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use timed::{timed, TimedStore};
 
 use crate::model::{Document, Entity, Relation};
 use serde::{Deserialize, Serialize};

@@ -1,16 +1,16 @@
-//! `/metrics` in the Prometheus text format: GraphQL requests and their
-//! latency by operation, graph size and version, ranking- and
-//! response-cache hits, and store commit latency.
+//! The process's metrics, in the Prometheus text format: GraphQL requests
+//! and their latency by operation, graph size and version, ranking- and
+//! response-cache hits, connections, and store commit latency. The layers
+//! record into it (the store through [`crate::store::TimedStore`], HTTP
+//! per request); `http` serves [`render`] at `/metrics`.
 
 use crate::service::GraphService;
-use crate::store::{Contents, Logged, Store, StoreError};
-use actix_web::HttpResponse;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 /// Every metric the service exports.
@@ -24,8 +24,11 @@ struct Metrics {
     cache_hits: IntCounter,
     cache_misses: IntCounter,
     graph_copies: IntCounter,
-    responses: IntCounterVec,
-    validations: IntCounterVec,
+    /// Response-cache hits and misses, resolved once: a hit costs little
+    /// more than looking its label up would.
+    responses: [IntCounter; 2],
+    /// Validated-request cache hits and misses, resolved once.
+    validations: [IntCounter; 2],
     commits: HistogramVec,
     connections_open: IntGauge,
     connections_refused: IntCounter,
@@ -120,8 +123,14 @@ impl Metrics {
             cache_hits,
             cache_misses,
             graph_copies,
-            responses,
-            validations,
+            responses: [
+                responses.with_label_values(&["miss"]),
+                responses.with_label_values(&["hit"]),
+            ],
+            validations: [
+                validations.with_label_values(&["miss"]),
+                validations.with_label_values(&["hit"]),
+            ],
             commits,
             connections_open,
             connections_refused,
@@ -226,8 +235,7 @@ struct Handles {
 /// Records one look-up in the response cache.
 pub fn observe_response_cache(hit: bool) {
     if let Some(m) = METRICS.as_ref() {
-        let outcome = if hit { "hit" } else { "miss" };
-        m.responses.with_label_values(&[outcome]).inc();
+        m.responses[usize::from(hit)].inc();
     }
 }
 
@@ -248,15 +256,14 @@ pub fn connection_refused() {
 /// Records one look-up in the cache of validated requests.
 pub fn observe_validation_cache(hit: bool) {
     if let Some(m) = METRICS.as_ref() {
-        let outcome = if hit { "hit" } else { "miss" };
-        m.validations.with_label_values(&[outcome]).inc();
+        m.validations[usize::from(hit)].inc();
     }
 }
 
 /// The text of `/metrics` for the live service and its current graph.
-pub fn render(service: &GraphService) -> HttpResponse {
+pub fn render(service: &GraphService) -> Result<Vec<u8>, String> {
     let Some(m) = METRICS.as_ref() else {
-        return HttpResponse::ServiceUnavailable().body("metrics are unavailable");
+        return Err("metrics are unavailable".into());
     };
     let graph = service.snapshot();
     m.entities.set(graph.entity_count() as i64);
@@ -274,97 +281,19 @@ pub fn render(service: &GraphService) -> HttpResponse {
     sync(&m.cache_misses, stats.scores().misses());
     sync(&m.graph_copies, stats.graph_copies());
     let mut out = Vec::new();
-    match TextEncoder::new().encode(&m.registry.gather(), &mut out) {
-        Ok(()) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(out),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
-    }
-}
-
-/// A store that times its commits for `/metrics`.
-pub struct TimedStore<S> {
-    inner: S,
-}
-
-impl<S: Store> TimedStore<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
-        TimedStore { inner }
-    }
-}
-
-#[async_trait::async_trait]
-impl<S: Store> Store for TimedStore<S> {
-    async fn load(&self) -> Result<Contents, StoreError> {
-        self.inner.load().await
-    }
-
-    async fn load_into(&self, sink: &mut dyn crate::store::Sink) -> Result<u64, StoreError> {
-        self.inner.load_into(sink).await
-    }
-
-    fn engine(&self) -> &'static str {
-        self.inner.engine()
-    }
-
-    async fn begin(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
-        self.inner.begin(applied).await
-    }
-
-    async fn abandon(&self) {
-        self.inner.abandon().await
-    }
-
-    async fn log_after(&self, applied: u64) -> Result<Vec<Logged>, StoreError> {
-        self.inner.log_after(applied).await
-    }
-
-    fn shared(&self) -> bool {
-        self.inner.shared()
-    }
-
-    async fn wait_for_news(&self) -> Result<(), StoreError> {
-        self.inner.wait_for_news().await
-    }
-
-    async fn commit(&self, writes: &[Logged]) -> Result<(), StoreError> {
-        let start = Instant::now();
-        let result = self.inner.commit(writes).await;
-        observe_commit(start, if result.is_ok() { "ok" } else { "error" });
-        result
-    }
-
-    // Every method is passed on: one left to the trait's default would run
-    // the default's steps on the inner store instead of its own.
-    async fn commit_at(&self, base: u64, writes: &[Logged]) -> Result<bool, StoreError> {
-        let start = Instant::now();
-        let result = self.inner.commit_at(base, writes).await;
-        if !writes.is_empty() {
-            let outcome = match result {
-                Ok(true) => "ok",
-                // Another instance wrote first: nothing was committed.
-                Ok(false) => "moved",
-                Err(_) => "error",
-            };
-            observe_commit(start, outcome);
-        }
-        result
-    }
+    TextEncoder::new()
+        .encode(&m.registry.gather(), &mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Records a commit that took since `start`, by its outcome.
-fn observe_commit(start: Instant, outcome: &str) {
+pub fn observe_commit(start: Instant, outcome: &str) {
     if let Some(m) = METRICS.as_ref() {
         m.commits
             .with_label_values(&[outcome])
             .observe(start.elapsed().as_secs_f64());
     }
-}
-
-/// Wraps a store for timing, as a trait object.
-pub fn timed(store: impl Store) -> Arc<dyn Store> {
-    Arc::new(TimedStore::new(store))
 }
 
 #[cfg(test)]
@@ -383,39 +312,5 @@ mod tests {
         assert_eq!(label(Some("NeverSeenBefore")), OTHER);
         assert_eq!(label(Some("Fundingflows")), "Fundingflows");
         assert!(NAMED.read().len() <= OPERATION_LABELS);
-    }
-
-    /// A store whose commit without a turn is its own, unlike the
-    /// trait's default (a turn, then `commit`).
-    struct Own;
-
-    #[async_trait::async_trait]
-    impl Store for Own {
-        async fn load(&self) -> Result<Contents, StoreError> {
-            Ok(Contents::default())
-        }
-
-        fn engine(&self) -> &'static str {
-            "memory"
-        }
-
-        async fn commit(&self, _: &[Logged]) -> Result<(), StoreError> {
-            Err(StoreError::Database("commit was called".into()))
-        }
-
-        async fn commit_at(&self, base: u64, _: &[Logged]) -> Result<bool, StoreError> {
-            Ok(base == 7)
-        }
-    }
-
-    #[tokio::test]
-    async fn the_timed_store_passes_each_method_on() {
-        let writes = [Logged {
-            version: 8,
-            changes: Vec::new(),
-        }];
-        let timed = TimedStore::new(Own);
-        assert!(timed.commit_at(7, &writes).await.unwrap());
-        assert!(!timed.commit_at(6, &writes).await.unwrap());
     }
 }
