@@ -17,9 +17,9 @@
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use partnergraph::analysis::{self, centrality, FundingQuery};
-use partnergraph::generate::{generate, Spec};
 use partnergraph::graph::{Graph, Walk};
 use partnergraph::model::EntityKind;
+use partnergraph::synthetic::{generate, Spec};
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::NodeIndexable;
 use std::collections::VecDeque;

@@ -38,19 +38,19 @@ pub struct Dataset {
 
 /// The syntax of a data file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum Syntax {
     /// TOML, for files written by hand.
     Toml,
     /// JSON, for files written by programs.
     Json,
 }
 
-impl Format {
+impl Syntax {
     /// The format a path's extension names, if any.
-    pub fn from_path(path: &Path) -> Option<Format> {
+    pub fn from_path(path: &Path) -> Option<Syntax> {
         match path.extension()?.to_str()? {
-            "toml" => Some(Format::Toml),
-            "json" => Some(Format::Json),
+            "toml" => Some(Syntax::Toml),
+            "json" => Some(Syntax::Json),
             _ => None,
         }
     }
@@ -95,23 +95,23 @@ pub enum LoadError {
 
 impl Dataset {
     /// Parses a data file's text; `file` names it in errors.
-    pub fn parse(file: &str, text: &str, format: Format) -> Result<Dataset, LoadError> {
+    pub fn parse(file: &str, text: &str, format: Syntax) -> Result<Dataset, LoadError> {
         let syntax = |message: String| LoadError::Syntax {
             file: file.to_owned(),
             message,
         };
         match format {
-            Format::Toml => {
+            Syntax::Toml => {
                 toml::from_str(text).map_err(|e| syntax(e.to_string().trim().to_owned()))
             }
-            Format::Json => serde_json::from_str(text).map_err(|e| syntax(e.to_string())),
+            Syntax::Json => serde_json::from_str(text).map_err(|e| syntax(e.to_string())),
         }
     }
 
     /// Reads and parses a data file, choosing the format by extension.
     pub fn read(path: &Path) -> Result<Dataset, LoadError> {
         let file = path.display().to_string();
-        let format = Format::from_path(path)
+        let format = Syntax::from_path(path)
             .ok_or_else(|| LoadError::UnknownFormat { file: file.clone() })?;
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
             file: file.clone(),
@@ -122,7 +122,7 @@ impl Dataset {
 
     /// The built-in article dataset.
     pub fn builtin() -> Result<Dataset, LoadError> {
-        Dataset::parse(BUILTIN_NAME, BUILTIN, Format::Toml)
+        Dataset::parse(BUILTIN_NAME, BUILTIN, Syntax::Toml)
     }
 
     /// Every document of the file, `document` first.
@@ -240,7 +240,7 @@ sources = [{ document = "doc", quote = "Alpha funds Beta" }]
 
     fn load(text: &str) -> Result<Graph, LoadError> {
         let mut g = Graph::new();
-        Dataset::parse("t.toml", text, Format::Toml)?.apply("t.toml", &mut g)?;
+        Dataset::parse("t.toml", text, Syntax::Toml)?.apply("t.toml", &mut g)?;
         Ok(g)
     }
 
@@ -300,7 +300,7 @@ sources = [{ document = "doc", quote = "Alpha funds Beta" }]
             .replace("id = \"alpha\"", "id = \"alpha2\"");
         // beta is a duplicate: nothing of the second file may stay.
         let r =
-            Dataset::parse("2.toml", &second, Format::Toml).and_then(|d| d.apply("2.toml", &mut g));
+            Dataset::parse("2.toml", &second, Syntax::Toml).and_then(|d| d.apply("2.toml", &mut g));
         assert!(r.is_err());
         assert_eq!(g.entity_count(), 2);
         assert!(g.document("doc2").is_none());

@@ -11,31 +11,33 @@
 //! - [`id_order`]: entities and relations in id order, cheap to grow;
 //! - [`edit`]: writes as pure operations on a graph, each returning the
 //!   edits it made;
-//! - [`service`]: the live graph: snapshots for readers, one write path
+//! - [`live`]: the live graph: snapshots for readers, one write path
 //!   through the store, change events;
 //! - [`store`]: the durable store the graph is saved to and rebuilt from;
 //! - [`analysis`]: paths, neighbourhoods, funding flows, centrality, search;
 //! - [`interop`]: exports to and imports from analysis tools' formats;
 //! - [`api`]: the GraphQL schema, a thin layer over the analyses;
 //! - [`http`]: actix-web routes, GraphQL over HTTP, the web pages, health;
-//! - [`generate`]: seeded scale datasets of any size, for benchmarks.
+//! - [`metrics`]: the process's Prometheus metrics, recorded by the layers
+//!   and served by `http`;
+//! - [`synthetic`]: seeded scale datasets of any size, for benchmarks.
 //!
-//! [`config`] is the command line and [`run`] what `main` calls; tests
-//! build the same application through [`http::app`].
+//! [`config`] is the command line and [`cli`] what `main` calls with it;
+//! tests build the same application through [`http::app`].
 
 pub mod analysis;
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod edit;
-pub mod generate;
 pub mod graph;
 pub mod http;
 pub mod id_order;
 pub mod interop;
+pub mod live;
 pub mod metrics;
 pub mod model;
-pub mod run;
 pub mod search_index;
-pub mod service;
 pub mod store;
+pub mod synthetic;

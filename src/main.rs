@@ -20,5 +20,5 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    Ok(partnergraph::run::run(cli).await?)
+    Ok(partnergraph::cli::run(cli).await?)
 }

@@ -4,7 +4,7 @@
 //! record into it (the store through [`crate::store::TimedStore`], HTTP
 //! per request); `http` serves [`render`] at `/metrics`.
 
-use crate::service::GraphService;
+use crate::live::GraphService;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,

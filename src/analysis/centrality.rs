@@ -1,6 +1,6 @@
 //! Centrality: DEGREE, PAGERANK and BETWEENNESS, ranked.
 
-use super::budget::{Budget, OverBudget};
+use super::time_budget::{Budget, OverBudget};
 use crate::graph::Graph;
 use crate::model::EntityKind;
 use petgraph::stable_graph::NodeIndex;

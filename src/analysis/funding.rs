@@ -1,7 +1,7 @@
 //! Funding flows: where money starts, who it reaches, and by which path.
 
-use super::budget::{Budget, OverBudget};
 use super::paths::Path;
+use super::time_budget::{Budget, OverBudget};
 use crate::graph::Graph;
 use crate::model::{Money, RelationKind};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};

@@ -1,14 +1,13 @@
 //! Analyses over a `&Graph`: paths, neighbourhoods, funding flows,
 //! centrality and search. Pure functions, free of GraphQL and HTTP.
 
-pub mod budget;
 pub mod centrality;
 pub mod funding;
 pub mod neighborhood;
 pub mod paths;
 pub mod search;
+pub mod time_budget;
 
-pub use budget::{Budget, OverBudget};
 pub use centrality::{centrality, centrality_within, Measure, Ranked, Ranking};
 pub use funding::{
     funding_flows, funding_flows_within, FlowsOverBudget, FundingFlow, FundingQuery,
@@ -16,3 +15,4 @@ pub use funding::{
 pub use neighborhood::{neighborhood, neighborhood_within, Subgraph};
 pub use paths::{paths, paths_within, shortest_path, shortest_path_within, Path};
 pub use search::search;
+pub use time_budget::{Budget, OverBudget};

@@ -1,6 +1,6 @@
 //! The entities within some hops of one entity, with the relations among them.
 
-use super::budget::{Budget, OverBudget};
+use super::time_budget::{Budget, OverBudget};
 use crate::graph::{Graph, Walk};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;

@@ -1,6 +1,6 @@
 //! Shortest and bounded simple paths between two entities.
 
-use super::budget::{Budget, OverBudget};
+use super::time_budget::{Budget, OverBudget};
 use crate::graph::{Direction, Graph, Walk};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! `extensions.code`.
 
 use crate::graph::GraphError;
-use crate::service::WriteError;
+use crate::live::WriteError;
 use crate::store::StoreError;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,

@@ -1,7 +1,7 @@
 //! The GraphQL API: a thin translation layer from the contract's types and
 //! arguments to the graph and its analyses. Knows nothing of HTTP.
 
-pub mod budget;
+pub mod answer_budget;
 pub mod cost;
 pub mod error;
 mod inputs;
@@ -92,7 +92,7 @@ fn builder(
             max_depth: limits.max_depth,
         })
         .extension(introspection::Introspection)
-        .extension(budget::FieldBudget {
+        .extension(answer_budget::FieldBudget {
             max: limits.max_resolved_fields,
             max_bytes: limits.max_response_bytes,
         })

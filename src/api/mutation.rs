@@ -8,7 +8,7 @@ use super::inputs::{
 use super::types::{DocumentObj, Entity, EntityRef, RelationObj};
 use crate::edit;
 use crate::graph::{Graph, GraphError};
-use crate::service::{GraphService, Written};
+use crate::live::{GraphService, Written};
 use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -33,7 +33,7 @@ fn snapshot(ctx: &Context<'_>) -> Result<Arc<Graph>> {
     if let Some(g) = ctx.data_opt::<Arc<Graph>>() {
         return Ok(g.clone());
     }
-    ctx.data_opt::<Arc<crate::service::GraphService>>()
+    ctx.data_opt::<Arc<crate::live::GraphService>>()
         .map(|s| s.snapshot())
         .ok_or_else(|| {
             ApiError::Internal("no graph snapshot attached to the request".into()).into()
@@ -390,7 +390,7 @@ impl Query {
             other => ApiError::Internal(other.to_string()),
         };
         let data = crate::interop::select(&g, &sel).map_err(failed)?;
-        if let Some(budget) = ctx.data_opt::<super::budget::AnswerBytes>() {
+        if let Some(budget) = ctx.data_opt::<super::answer_budget::AnswerBytes>() {
             // A compressed format has no least size to know beforehand; its
             // output is counted once built, as every value is.
             if !format.is_binary() {

@@ -15,8 +15,8 @@
 
 use crate::edit::Edit;
 use crate::graph::Graph;
+use crate::live::Committed;
 use crate::model::{fold, EntityKind};
-use crate::service::Committed;
 use async_graphql::Context;
 use compact_str::CompactString;
 use parking_lot::Mutex;

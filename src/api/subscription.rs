@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::types::{Entity, EntityRef, RelationObj};
 use crate::edit::Edit;
-use crate::service::{Committed, GraphService};
+use crate::live::{Committed, GraphService};
 use async_graphql::{Context, Enum, Object, Result, Subscription, ID};
 use futures_util::stream::{self, Stream, StreamExt};
 use std::sync::Arc;

@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn a_large_graph_holds_its_texts_packed_and_reads_them_back() {
-        let mut data = crate::generate::generate(&crate::generate::Spec::with_degree(2000, 5, 7));
+        let mut data = crate::synthetic::generate(&crate::synthetic::Spec::with_degree(2000, 5, 7));
         data.documents.sort_by(|a, b| a.id.cmp(&b.id));
         data.entities.sort_by(|a, b| a.id.cmp(&b.id));
         data.relations.sort_by(|a, b| a.id.cmp(&b.id));

@@ -3,7 +3,7 @@
 //! async-graphql's stock handler ignores `Accept`, answers 200 to request
 //! errors and would run mutations over GET, so this layer owns all three.
 
-use super::documents::{request_key, PersistedError};
+use super::query_cache::{request_key, PersistedError};
 use super::AppState;
 use crate::api::error::{code, ensure_code};
 use crate::api::reads::Reads;
@@ -503,7 +503,7 @@ async fn execute(
         // What a query that may be kept reads, so that only writes that
         // change it drop it.
         reads: cache_key.map(|_| (Arc::new(Reads::default()), snapshot.clone())),
-        validated: key.is_some_and(|k| state.documents.validated(&k)),
+        validated: key.is_some_and(|k| state.queries.validated(&k)),
     };
     let request = attach(state, req, request, op_type, snapshot, &run);
     let schema = if run.validated {
@@ -534,7 +534,7 @@ async fn execute(
     // A document that failed validation answers a request error, so any
     // other answer passed it.
     if let (false, false, Some(key)) = (run.validated, answer.request_error, key) {
-        state.documents.keep_validated(key);
+        state.queries.keep_validated(key);
     }
     answer.send(state, media, cache_key, run.reads)
 }
@@ -554,10 +554,7 @@ fn take_persisted(
         return Ok(());
     };
     let extension = extension.into_json().unwrap_or(Value::Null);
-    match state
-        .documents
-        .resolve_persisted(&extension, &request.query)
-    {
+    match state.queries.resolve_persisted(&extension, &request.query) {
         Ok(text) => {
             request.query = text;
             Ok(())
@@ -627,7 +624,7 @@ fn prepare_document(
     request: &mut async_graphql::Request,
     media: Media,
 ) -> Step<()> {
-    if let Some(doc) = state.documents.parsed(&request.query) {
+    if let Some(doc) = state.queries.parsed(&request.query) {
         request.set_parsed_query(doc);
         return Ok(());
     }
@@ -636,7 +633,7 @@ fn prepare_document(
         let limits = &state.limits;
         crate::api::shape::check(&doc, limits.max_complexity, limits.max_depth)
             .map_err(|e| Box::new(refuse_error(media, e)))?;
-        state.documents.keep_parsed(&request.query, &doc);
+        state.queries.keep_parsed(&request.query, &doc);
         request.set_parsed_query(doc);
     }
     Ok(())
@@ -803,7 +800,7 @@ impl Answer {
         self,
         state: &AppState,
         media: Media,
-        cache_key: Option<super::documents::Key>,
+        cache_key: Option<super::query_cache::Key>,
         reads: Option<(Arc<Reads>, Arc<crate::graph::Graph>)>,
     ) -> HttpResponse {
         let status = if self.status == StatusCode::OK

@@ -2,17 +2,17 @@
 //! request logging and graceful shutdown. The only module that knows HTTP.
 
 pub mod connections;
-mod documents;
 mod export;
 mod graphql;
 mod pages;
+mod query_cache;
 mod responses;
 pub mod server;
 mod websocket;
 pub mod wire;
 
 use crate::api::{self, AppSchema, Limits, WriteAccess};
-use crate::service::GraphService;
+use crate::live::GraphService;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -28,7 +28,7 @@ pub struct AppState {
     /// The GraphQL schema.
     pub schema: AppSchema,
     /// The same schema without the validation rules, for requests that
-    /// passed them before (see `documents`).
+    /// passed them before (see `query_cache`).
     validated_schema: AppSchema,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
@@ -37,7 +37,7 @@ pub struct AppState {
     /// The bearer token that writes need; `None` disables writes.
     write_token: Option<String>,
     /// Parsed documents and persisted queries kept between requests.
-    documents: documents::DocumentCache,
+    queries: query_cache::QueryCache,
     /// Query responses, kept until a write changes what they read.
     responses: responses::ResponseCache,
     /// How long a request waits for the `minGraphVersion` it asks for.
@@ -86,7 +86,7 @@ pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// How long a request waits for its `minGraphVersion` unless configured.
 pub const DEFAULT_CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub use documents::DEFAULT_DOCUMENT_CACHE_BYTES;
+pub use query_cache::DEFAULT_DOCUMENT_CACHE_BYTES;
 pub use responses::DEFAULT_RESPONSE_CACHE_BYTES;
 
 /// How many parsed documents (and, separately, persisted queries) are kept
@@ -122,7 +122,7 @@ impl AppState {
             limits,
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
-            documents: documents::DocumentCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
+            queries: query_cache::QueryCache::new(DEFAULT_DOCUMENT_CACHE_SIZE),
             responses: responses_of(&service, DEFAULT_RESPONSE_CACHE_SIZE),
             consistency_wait: DEFAULT_CONSISTENCY_WAIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -161,13 +161,13 @@ impl AppState {
     /// `size` validated requests; 0 turns all three off (persisted queries
     /// then always miss).
     pub fn with_document_cache(mut self, size: usize) -> Self {
-        self.documents = documents::DocumentCache::new(size);
+        self.queries = query_cache::QueryCache::new(size);
         self
     }
 
     /// Keeps parsed documents of at most `bytes` (estimated) in all.
     pub fn with_document_cache_bytes(mut self, bytes: usize) -> Self {
-        self.documents = std::mem::replace(&mut self.documents, documents::DocumentCache::new(0))
+        self.queries = std::mem::replace(&mut self.queries, query_cache::QueryCache::new(0))
             .with_parsed_bytes(bytes);
         self
     }
@@ -193,7 +193,7 @@ impl AppState {
     /// Requests that skipped the validation rules because the same request
     /// passed them before, and those validated, since this state was made.
     pub fn validation_cache_stats(&self) -> (u64, u64) {
-        self.documents.validated_stats()
+        self.queries.validated_stats()
     }
 
     /// What the request's `Authorization` header allows. The token is

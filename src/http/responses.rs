@@ -22,10 +22,10 @@
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
 
-use super::documents::Tally;
+use super::query_cache::Tally;
 use crate::api::reads::Dependencies;
 use crate::graph::Graph;
-use crate::service::Committed;
+use crate::live::Committed;
 use actix_web::web::Bytes;
 use lru::LruCache;
 use parking_lot::Mutex;
@@ -37,7 +37,7 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 /// many small ones, nor hold much memory (at most this times the capacity).
 pub const MAX_CACHED_RESPONSE: usize = 64 * 1024;
 
-pub use super::documents::Key;
+pub use super::query_cache::Key;
 
 /// A bounded least-recently-used cache of response bodies, each kept while
 /// no write changes what it read.
@@ -252,7 +252,7 @@ mod tests {
     use crate::api::reads::{Dependencies, Reads};
     use crate::edit::Edit;
     use crate::graph::testing::{graph, source};
-    use crate::http::documents::request_key;
+    use crate::http::query_cache::request_key;
     use crate::model::{Entity, EntityKind as K};
     use async_graphql::Variables;
     use compact_str::CompactString;

@@ -34,7 +34,7 @@
 //!   migrations under an advisory lock, so instances starting together
 //!   migrate once. tokio-postgres would need a pool, a migration tool and
 //!   the listener's reconnection added beside it, and measured against
-//!   sqlx (`examples/pg_drivers.rs`, BENCHMARKS.md) it gains nothing on
+//!   sqlx (`benches/tools/pg_drivers.rs`, BENCHMARKS.md) it gains nothing on
 //!   writes (the same one-row writes per second and CPU per write) and
 //!   reads rows with about a quarter less CPU, under a second of a
 //!   13-second start-up at a million entities.

@@ -7,7 +7,7 @@ use partnergraph::api::Limits;
 use partnergraph::dataset;
 use partnergraph::graph::Graph;
 use partnergraph::http::{app, AppState};
-use partnergraph::service::GraphService;
+use partnergraph::live::GraphService;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 

@@ -15,12 +15,12 @@ use partnergraph::analysis::{
 };
 use partnergraph::dataset::Dataset;
 use partnergraph::edit::{self, Ingest};
-use partnergraph::generate::{generate, Spec};
 use partnergraph::graph::{Direction, EntityIx, Graph, Walk};
 use partnergraph::interop::{self, Format, Selection};
+use partnergraph::live::GraphService;
 use partnergraph::model::{AmountQualifier, EntityKind, Money, Relation, RelationKind, Source};
-use partnergraph::service::GraphService;
 use partnergraph::store::{Change, Logged, MemoryStore, Store};
+use partnergraph::synthetic::{generate, Spec};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::collections::{BTreeMap, HashMap};

@@ -160,8 +160,8 @@ mod tests {
     use crate::api::{schema, Limits, WriteAccess};
     use crate::edit;
     use crate::graph::testing::{graph, source};
+    use crate::live::GraphService;
     use crate::model::{Entity, EntityKind};
-    use crate::service::GraphService;
     use futures_util::StreamExt;
     use std::sync::Arc;
 

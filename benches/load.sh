@@ -6,12 +6,12 @@
 # resident memory, start-up time). Each query is first run for WARMUP
 # seconds unreported, then ROUNDS times; the table holds the medians.
 #
-#   bash bench/load.sh                       # article, 10k and 1M entities
-#   SIZES="10000" DURATION=5 bash bench/load.sh
-#   bash bench/load.sh --smoke               # seconds: article only, no timings kept
-#   KEEP=dir bash bench/load.sh              # keep each size's generated file and
+#   bash benches/load.sh                       # article, 10k and 1M entities
+#   SIZES="10000" DURATION=5 bash benches/load.sh
+#   bash benches/load.sh --smoke               # seconds: article only, no timings kept
+#   KEEP=dir bash benches/load.sh              # keep each size's generated file and
 #                                            # store in dir, and reuse them next time
-#   SHIPPED_ONLY=1 bash bench/load.sh        # only the shipped-defaults comparison
+#   SHIPPED_ONLY=1 bash benches/load.sh        # only the shipped-defaults comparison
 #
 # The article's Q1 is also measured as shipped: the binary with no flag but
 # --listen and --data-dir (so `--log info`, both caches on), against the
@@ -71,8 +71,8 @@ gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]
 # Runs wrk against URL with BODY; prints "req/s p50 p99".
 load() {
   local url="$1" body="$2" out
-  out="$(BODY_FILE="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency -s bench/post.lua "$url")"
-  read -r rps p50 p99 errors < <(python3 bench/wrkout.py <<<"$out")
+  out="$(BODY_FILE="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency -s benches/post.lua "$url")"
+  read -r rps p50 p99 errors < <(python3 benches/wrkout.py <<<"$out")
   if [ "$errors" != 0 ]; then echo "wrk saw $errors error responses" >&2; exit 1; fi
   printf '%.0f %s %s\n' "$rps" "$p50" "$p99"
 }

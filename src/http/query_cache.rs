@@ -1,4 +1,6 @@
-//! Parsed documents kept between requests, and automatic persisted queries.
+//! GraphQL documents (query texts, not the news articles the graph cites)
+//! kept between requests: parsed, validated, and automatic persisted
+//! queries.
 //!
 //! Clients send the same few documents over and over; parsing one costs
 //! more than resolving a small query, so a parsed document is kept by its
@@ -55,7 +57,7 @@ pub fn request_key(query: &str, operation: Option<&str>, variables: &Variables) 
 /// Bounded least-recently-used caches of parsed documents (by text), of
 /// persisted-query texts (by SHA-256) and of requests that passed
 /// validation (by `Key`).
-pub struct DocumentCache {
+pub struct QueryCache {
     parsed: Option<Mutex<Parsed>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
     validated: Option<Mutex<LruCache<Key, ()>>>,
@@ -148,11 +150,11 @@ pub enum PersistedError {
     Invalid(String),
 }
 
-impl DocumentCache {
+impl QueryCache {
     /// Caches of at most `capacity` entries each; 0 turns them all off.
     pub fn new(capacity: usize) -> Self {
         let size = NonZeroUsize::new(capacity);
-        DocumentCache {
+        QueryCache {
             parsed: size.map(|c| {
                 Mutex::new(Parsed {
                     documents: LruCache::new(c),
@@ -272,7 +274,7 @@ mod tests {
 
     #[test]
     fn persisted_queries_register_then_resolve_by_hash() {
-        let cache = DocumentCache::new(4);
+        let cache = QueryCache::new(4);
         let text = "{ stats { entityCount } }";
         let hash = sha256_hex(text);
         let ext = json!({ "version": 1, "sha256Hash": hash });
@@ -316,7 +318,7 @@ mod tests {
 
     #[test]
     fn validated_requests_are_remembered_by_key() {
-        let cache = DocumentCache::new(1);
+        let cache = QueryCache::new(1);
         let none = Variables::from_json(json!({}));
         let (Some(a), Some(b)) = (
             request_key("{ a }", None, &none),
@@ -330,7 +332,7 @@ mod tests {
         cache.keep_validated(b);
         assert!(!cache.validated(&a), "bounded: the older key went");
         assert_eq!(cache.validated_stats(), (1, 3));
-        let off = DocumentCache::new(0);
+        let off = QueryCache::new(0);
         off.keep_validated(a);
         assert!(!off.validated(&a));
     }
@@ -345,7 +347,7 @@ mod tests {
 
     #[test]
     fn parsed_documents_are_bounded() {
-        let cache = DocumentCache::new(1);
+        let cache = QueryCache::new(1);
         let parse = |q: &str| async_graphql::parser::parse_query(q).ok();
         let (Some(a), Some(b)) = (parse("{ a }"), parse("{ b }")) else {
             panic!("documents parse");
@@ -354,11 +356,11 @@ mod tests {
         assert!(cache.parsed("{ a }").is_some());
         cache.keep_parsed("{ b }", &b);
         assert!(cache.parsed("{ a }").is_none() && cache.parsed("{ b }").is_some());
-        let off = DocumentCache::new(0);
+        let off = QueryCache::new(0);
         off.keep_parsed("{ a }", &a);
         assert!(off.parsed("{ a }").is_none());
         // And bounded in bytes: room for two of these, not three.
-        let bytes = DocumentCache::new(10).with_parsed_bytes(weight("{ a }") * 2);
+        let bytes = QueryCache::new(10).with_parsed_bytes(weight("{ a }") * 2);
         let c = parse("{ c }").unwrap_or_else(|| panic!("parses"));
         bytes.keep_parsed("{ a }", &a);
         bytes.keep_parsed("{ b }", &b);

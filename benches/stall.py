@@ -8,7 +8,7 @@ a bounded time. Prints the server's resident memory before, during and
 after, and whether the server told the subscriber it fell behind (read only
 at the end).
 
-  python3 bench/stall.py --port 8080 --token T --pid PID \
+  python3 benches/stall.py --port 8080 --token T --pid PID \
       --document DOC --quote "QUOTE" [--seconds 20]
 """
 import argparse

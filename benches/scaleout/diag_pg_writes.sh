@@ -3,10 +3,10 @@
 # connections (wrk, DURATION s) against one instance on a fresh database,
 # with the writes per store commit and the mean commit time from /metrics
 # (store_commit_duration_seconds); then pgbench, 1 client, of
-# bench/scaleout/pg_product_tx.sql (the product's transaction shape) and
-# of bench/scaleout/pg_floor.sql (a one-row INSERT) on the same database.
+# benches/scaleout/pg_product_tx.sql (the product's transaction shape) and
+# of benches/scaleout/pg_floor.sql (a one-row INSERT) on the same database.
 #
-#   bash bench/scaleout/diag_pg_writes.sh
+#   bash benches/scaleout/diag_pg_writes.sh
 source "$(dirname "$0")/lib.sh"
 need_tools
 DURATION="${DURATION:-5}"
@@ -18,7 +18,7 @@ for c in 1 8; do
   n0=$(metric 'partnergraph_store_commit_duration_seconds_count{outcome="ok"}'); s0=$(metric 'partnergraph_store_commit_duration_seconds_sum{outcome="ok"}')
   v0=$(psql -Atq -d scaleout_diag -c 'SELECT version FROM graph_version')
   t=$(( c < 2 ? 1 : 2 ))
-  rps=$(RUN="d$c$RANDOM" wrk -t$t -c$c -d"${DURATION}s" -s bench/create.lua "$URL/graphql" 2>/dev/null | sed -n 's/Requests\/sec:\s*//p')
+  rps=$(RUN="d$c$RANDOM" wrk -t$t -c$c -d"${DURATION}s" -s benches/create.lua "$URL/graphql" 2>/dev/null | sed -n 's/Requests\/sec:\s*//p')
   n1=$(metric 'partnergraph_store_commit_duration_seconds_count{outcome="ok"}'); s1=$(metric 'partnergraph_store_commit_duration_seconds_sum{outcome="ok"}')
   v1=$(psql -Atq -d scaleout_diag -c 'SELECT version FROM graph_version')
   python3 -c "
@@ -27,5 +27,5 @@ print(f'server, {$c} connections: {$rps} writes/s, {w} writes in {n:.0f} commits
 done
 stop "$PID"
 for s in pg_product_tx pg_floor; do
-  echo "pgbench $s.sql, 1 client: $("$PGBENCH" -n -M prepared -c 1 -j 1 -T "$DURATION" -f "bench/scaleout/$s.sql" scaleout_diag 2>&1 | grep -E '^(tps|latency average)' | tr '\n' ' ')"
+  echo "pgbench $s.sql, 1 client: $("$PGBENCH" -n -M prepared -c 1 -j 1 -T "$DURATION" -f "benches/scaleout/$s.sql" scaleout_diag 2>&1 | grep -E '^(tps|latency average)' | tr '\n' ' ')"
 done

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Two builds' PostgreSQL write throughput in the same run: createEntity
-# (wrk + bench/create.lua) from 1 and 8 connections against each binary on
+# (wrk + benches/create.lua) from 1 and 8 connections against each binary on
 # a fresh database, taking turns round by round, then pgbench's one-row
-# floor (bench/scaleout/pg_floor.sql) from 1 and 8 clients. For the 8-client
+# floor (benches/scaleout/pg_floor.sql) from 1 and 8 clients. For the 8-client
 # runs it also prints the CPU each write cost the server and PostgreSQL
 # (from /proc) and the writes per store commit (from /metrics).
 #
 #   BEFORE=/path/to/old/partnergraph AFTER=target/release/partnergraph \
-#     bash bench/scaleout/writes_ab.sh          # 2 rounds of 10 s (~2.5 min)
+#     bash benches/scaleout/writes_ab.sh          # 2 rounds of 10 s (~2.5 min)
 source "$(dirname "$0")/lib.sh"
 need_tools
 ROUNDS="${ROUNDS:-2}"
@@ -27,7 +27,7 @@ pg_ticks() {
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}' | grep . || echo 0; }
 commits='partnergraph_store_commit_duration_seconds_count{outcome="ok"}'
 floor() {
-  "$PGBENCH" -n -M prepared -c "$1" -j "$(( $1 < 2 ? 1 : 2 ))" -T "$DURATION" -f bench/scaleout/pg_floor.sql writes_ab_floor 2>&1 |
+  "$PGBENCH" -n -M prepared -c "$1" -j "$(( $1 < 2 ? 1 : 2 ))" -T "$DURATION" -f benches/scaleout/pg_floor.sql writes_ab_floor 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1
 }
 
@@ -41,7 +41,7 @@ for round in $(seq 1 "$ROUNDS"); do
       s0=$(ticks "$PID"); p0=$(pg_ticks); n0=$(metric "$commits")
       v0=$(psql -Atq -d "$db" -c 'SELECT version FROM graph_version')
       read -r rps p50 p99 bad < <(RUN="r$RANDOM$RANDOM" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" \
-        --timeout 30s --latency -s bench/create.lua "$URL/graphql" 2>/dev/null | wrk_summary)
+        --timeout 30s --latency -s benches/create.lua "$URL/graphql" 2>/dev/null | wrk_summary)
       s1=$(ticks "$PID"); p1=$(pg_ticks); n1=$(metric "$commits")
       v1=$(psql -Atq -d "$db" -c 'SELECT version FROM graph_version')
       python3 -c "

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Write throughput of single-entity createEntity (wrk + bench/create.lua)
+# Write throughput of single-entity createEntity (wrk + benches/create.lua)
 # from 1 and 8 connections, on SQLite (a fresh data directory) and on
 # PostgreSQL (a fresh database), each against its engine's own floor
 # measured in the same round, alternating server / floor:
-#   - SQLite floor: bench/scaleout/sqlite_floor.py, one-row transactions,
+#   - SQLite floor: benches/scaleout/sqlite_floor.py, one-row transactions,
 #     WAL + synchronous=FULL, 1 and 8 threads each with its own connection
 #     (8 threads twice: on SQLite's busy handler, and taking turns on one
 #     lock in the process);
-#   - PostgreSQL floor: pgbench -M prepared -n with bench/scaleout/pg_floor.sql
+#   - PostgreSQL floor: pgbench -M prepared -n with benches/scaleout/pg_floor.sql
 #     (one-row INSERT per transaction) on a table (id text primary key,
 #     body json) in a database of its own, 1 and 8 clients.
 # The servers run with the shipped defaults (only --listen, the store and a
 # write token given). Prints one line per measurement and a Markdown table.
 #
-#   bash bench/scaleout/writes.sh                 # 2 rounds of 10 s runs (~3.5 min)
-#   ROUNDS=1 DURATION=3 bash bench/scaleout/writes.sh
+#   bash benches/scaleout/writes.sh                 # 2 rounds of 10 s runs (~3.5 min)
+#   ROUNDS=1 DURATION=3 bash benches/scaleout/writes.sh
 source "$(dirname "$0")/lib.sh"
 need_tools
 ROUNDS="${ROUNDS:-2}"
@@ -35,7 +35,7 @@ server_run() {
   local url="$1" c="$2" t out
   t=$(( c < 2 ? 1 : 2 ))
   out="$(RUN="r$RANDOM$RANDOM" wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 30s --latency \
-    -s bench/create.lua "$url/graphql" 2>"$work/wrk.err")"
+    -s benches/create.lua "$url/graphql" 2>"$work/wrk.err")"
   read -r rps _ _ bad < <(echo "$out" | wrk_summary)
   echo "$rps $(( bad + $(grep -c 'write failed' "$work/wrk.err" || true) ))"
 }
@@ -43,7 +43,7 @@ server_run() {
 pg_floor() {
   local c="$1" j
   j=$(( c < 2 ? 1 : 2 ))
-  "$PGBENCH" -n -M prepared -c "$c" -j "$j" -T "$DURATION" -f bench/scaleout/pg_floor.sql scaleout_floor 2>&1 |
+  "$PGBENCH" -n -M prepared -c "$c" -j "$j" -T "$DURATION" -f benches/scaleout/pg_floor.sql scaleout_floor 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1
 }
 
@@ -53,9 +53,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for c in 1 8; do
     read -r w f < <(server_run "$sqlite_url" "$c")
     echo "$round sqlite server $c $w $f" | tee -a "$results"
-    echo "$round sqlite floor $c $(python3 bench/scaleout/sqlite_floor.py "$work/floor" "$c" "$DURATION") 0" | tee -a "$results"
+    echo "$round sqlite floor $c $(python3 benches/scaleout/sqlite_floor.py "$work/floor" "$c" "$DURATION") 0" | tee -a "$results"
     if [ "$c" = 8 ]; then
-      echo "$round sqlite floor-onelock $c $(python3 bench/scaleout/sqlite_floor.py "$work/floor" "$c" "$DURATION" --one-lock) 0" | tee -a "$results"
+      echo "$round sqlite floor-onelock $c $(python3 benches/scaleout/sqlite_floor.py "$work/floor" "$c" "$DURATION" --one-lock) 0" | tee -a "$results"
     fi
     read -r w f < <(server_run "$pg_url_http" "$c")
     echo "$round postgres server $c $w $f" | tee -a "$results"

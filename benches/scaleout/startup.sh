@@ -6,9 +6,9 @@
 # starts `serve` (shipped defaults) ROUNDS times from each, alternating:
 # seconds from exec to the listening line, and VmRSS once listening.
 #
-#   bash bench/scaleout/startup.sh                # 1M / 5M
-#   ENTITIES=100000 bash bench/scaleout/startup.sh
-#   KEEP=dir bash bench/scaleout/startup.sh       # keep and reuse the generated file, the SQLite
+#   bash benches/scaleout/startup.sh                # 1M / 5M
+#   ENTITIES=100000 bash benches/scaleout/startup.sh
+#   KEEP=dir bash benches/scaleout/startup.sh       # keep and reuse the generated file, the SQLite
 #                                                 # store and the database scaleout_startup_N
 #                                                 # (drop it yourself: dropdb -h 127.0.0.1 -U postgres scaleout_startup_N)
 source "$(dirname "$0")/lib.sh"

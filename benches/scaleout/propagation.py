@@ -14,7 +14,7 @@ Phases alternate, ROUNDS times: "idle" (probes only, one at a time, PAUSE
 seconds apart) and "load" (the same probes while a separate process writes
 on A at RATE writes per second, paced, one connection).
 
-  python3 bench/scaleout/propagation.py --a http://127.0.0.1:PA --b http://127.0.0.1:PB \
+  python3 benches/scaleout/propagation.py --a http://127.0.0.1:PA --b http://127.0.0.1:PB \
       --token T --document DOC --quote QUOTE [--probes 200 --pause 0.05 --rate 100 --rounds 2]
 
 Every loop is bounded in count and time. Prints a line per phase and a
@@ -33,7 +33,7 @@ import urllib.parse
 
 from websockets.sync.client import connect
 
-# One keep-alive HTTP connection with the write token: bench/writes.py's.
+# One keep-alive HTTP connection with the write token: benches/writes.py's.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from writes import Client as HttpClient  # noqa: E402
 

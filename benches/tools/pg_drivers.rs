@@ -11,7 +11,7 @@
 //!
 //! Writes go to a table of its own, `driver_bench`, dropped at the end.
 //! TABLE (default `entities`) is read as the start-up read reads it: the
-//! database of `bench/scaleout/startup.sh` has a million entities.
+//! database of `benches/scaleout/startup.sh` has a million entities.
 
 use futures_util::{StreamExt, TryStreamExt};
 use sqlx::{Connection, PgConnection};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reads on the built-in article, Q1-Q4 of bench/load.sh, through two
+# Reads on the built-in article, Q1-Q4 of benches/load.sh, through two
 # instances on one fresh PostgreSQL database against one: wrk -t2
 # -cCONNECTIONS against A alone (B running, idle), and two wrk -t1
 # -c(CONNECTIONS/2) at once, one against A and one against B (throughputs
@@ -7,8 +7,8 @@
 # Alternating, ROUNDS rounds of DURATION seconds; each line also gives the
 # machine's busy share over the run (both cores, from /proc/stat).
 #
-#   bash bench/scaleout/reads.sh                  # ~3 min
-#   DURATION=3 ROUNDS=1 bash bench/scaleout/reads.sh
+#   bash benches/scaleout/reads.sh                  # ~3 min
+#   DURATION=3 ROUNDS=1 bash benches/scaleout/reads.sh
 source "$(dirname "$0")/lib.sh"
 need_tools
 ROUNDS="${ROUNDS:-2}"
@@ -37,12 +37,12 @@ done
 cpu_snap() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 busy() { python3 -c "print(f'{100 * (1 - ($3 - $1) / max(1, $4 - $2)):.0f}')"; }
 one() {
-  BODY_FILE="$1" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "$a_url/graphql" | wrk_summary
+  BODY_FILE="$1" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 30s --latency -s benches/post.lua "$a_url/graphql" | wrk_summary
 }
 two() {
-  BODY_FILE="$1" wrk -t1 -c"$half" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "$a_url/graphql" > "$work/wa" &
+  BODY_FILE="$1" wrk -t1 -c"$half" -d"${DURATION}s" --timeout 30s --latency -s benches/post.lua "$a_url/graphql" > "$work/wa" &
   local p=$!
-  BODY_FILE="$1" wrk -t1 -c"$half" -d"${DURATION}s" --timeout 30s --latency -s bench/post.lua "$b_url/graphql" > "$work/wb"
+  BODY_FILE="$1" wrk -t1 -c"$half" -d"${DURATION}s" --timeout 30s --latency -s benches/post.lua "$b_url/graphql" > "$work/wb"
   wait "$p"
   read -r ra _ pa ba < <(wrk_summary < "$work/wa")
   read -r rb _ pb bb < <(wrk_summary < "$work/wb")
@@ -51,8 +51,8 @@ two() {
 
 results="$work/results"; : > "$results"
 for q in q1 q2 q3 q4; do
-  BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s bench/post.lua "$a_url/graphql" >/dev/null
-  BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s bench/post.lua "$b_url/graphql" >/dev/null
+  BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s benches/post.lua "$a_url/graphql" >/dev/null
+  BODY_FILE="$work/$q.json" wrk -t2 -c"$CONNECTIONS" -d2s -s benches/post.lua "$b_url/graphql" >/dev/null
   for round in $(seq 1 "$ROUNDS"); do
     read -r i0 t0 < <(cpu_snap)
     read -r rps _ p99 bad < <(one "$work/$q.json")

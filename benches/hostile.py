@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Hostile-client cases against a partnergraph binary, one fresh server each.
 
-    python3 bench/hostile.py --bin PATH [--label NAME] [--rows 1,2,...]
-    python3 bench/hostile.py --bin A --label before --bin B --label after --repeat 2
-    python3 bench/hostile.py --throughput --bin A --label before --bin B --label after
+    python3 benches/hostile.py --bin PATH [--label NAME] [--rows 1,2,...]
+    python3 benches/hostile.py --bin A --label before --bin B --label after --repeat 2
+    python3 benches/hostile.py --throughput --bin A --label before --bin B --label after
 
 Each row starts its own server (`serve --listen 127.0.0.1:0` on a new,
 empty data directory, otherwise default settings), runs one case against
@@ -13,7 +13,7 @@ memory at the end (VmRSS), the answer's size, HTTP status and error codes,
 and whether the server still answers a plain query afterwards. With several
 --bin the binaries take turns row by row, --repeat times. Prints Markdown.
 
---throughput instead drives the four load queries of bench/load.sh (Q1-Q4
+--throughput instead drives the four load queries of benches/load.sh (Q1-Q4
 on the built-in article, default settings, then Q1 with the response cache
 off) with wrk, the binaries taking turns round by round.
 

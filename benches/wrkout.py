@@ -6,7 +6,7 @@ As a module: `summary(text)` returns a dict with `rps`, `p50` and `p99`
 responses) and `requests`. As a command, reads wrk's output on stdin and
 prints "rps p50 p99 errors", for shell scripts:
 
-  wrk ... --latency URL | python3 bench/wrkout.py
+  wrk ... --latency URL | python3 benches/wrkout.py
 """
 import re
 import sys

@@ -6,7 +6,7 @@ mode with synchronous=FULL (the pragmas partnergraph's SQLite store sets),
 each repeating BEGIN IMMEDIATE; one-row INSERT into (id text primary key,
 body text); COMMIT for SECONDS seconds. Prints the commits per second.
 
-  python3 bench/scaleout/sqlite_floor.py DIR THREADS SECONDS [--one-lock]
+  python3 benches/scaleout/sqlite_floor.py DIR THREADS SECONDS [--one-lock]
 
 With --one-lock the threads take turns on a lock in the process rather
 than on SQLite's busy handler (which sleeps between retries).

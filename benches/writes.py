@@ -8,7 +8,7 @@ Measures, in one run:
     alternating;
   - the server's resident memory at each step.
 
-  python3 bench/writes.py --url http://127.0.0.1:8080 --token T --pid PID \
+  python3 benches/writes.py --url http://127.0.0.1:8080 --token T --pid PID \
       --q1 ID --q2 ID --q4 PREFIX --document DOC --quote "QUOTE"
 
 Every loop is bounded in count and time. Prints a Markdown table.
@@ -91,7 +91,7 @@ def throughput(args, writes, clients, seconds):
     env = {**os.environ, "TOKEN": args.token, "DOCUMENT": args.document, "QUOTE": args.quote, "RUN": run}
     threads = min(clients, 2)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", "bench/create.lua", f"{args.url}/graphql"],
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", "benches/create.lua", f"{args.url}/graphql"],
         env=env, capture_output=True, text=True, check=True)
     if out.stderr.strip():
         raise SystemExit(out.stderr[:2000])
@@ -111,7 +111,7 @@ def paced_writer(args, writes, rate, stop_event, count):
 
 def wrk(args, body_file, seconds):
     out = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", "bench/post.lua", f"{args.url}/graphql"],
+        ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", "benches/post.lua", f"{args.url}/graphql"],
         env={**os.environ, "BODY_FILE": body_file}, capture_output=True, text=True, check=True).stdout
 
     s = wrkout.summary(out)

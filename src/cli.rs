@@ -6,7 +6,7 @@ use crate::edit;
 use crate::graph::GraphError;
 use crate::http::{self, AppState};
 use crate::interop::{self, Format, Selection};
-use crate::service::{GraphService, OpenError, WriteError};
+use crate::live::{GraphService, OpenError, WriteError};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 use actix_web::web;
 use std::io::{Read, Write};
@@ -88,7 +88,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             seed,
             out,
         }) => {
-            let data = crate::generate::generate(&crate::generate::Spec {
+            let data = crate::synthetic::generate(&crate::synthetic::Spec {
                 entities,
                 relations,
                 seed,
@@ -274,9 +274,9 @@ async fn import(
     let (data, skipped) = match format {
         // The project's own format: TOML when the name says so, else JSON.
         Format::Json => {
-            let syntax = match crate::dataset::Format::from_path(file) {
-                Some(crate::dataset::Format::Toml) => crate::dataset::Format::Toml,
-                _ => crate::dataset::Format::Json,
+            let syntax = match crate::dataset::Syntax::from_path(file) {
+                Some(crate::dataset::Syntax::Toml) => crate::dataset::Syntax::Toml,
+                _ => crate::dataset::Syntax::Json,
             };
             let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io {
                 file: name.clone(),

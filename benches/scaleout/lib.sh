@@ -1,4 +1,4 @@
-# Helpers shared by the bench/scaleout/ scripts (sourced, not run).
+# Helpers shared by the benches/scaleout/ scripts (sourced, not run).
 #
 # Everything listens on 127.0.0.1; every server and database a script
 # starts or creates is recorded and removed by `cleanup` on exit.

@@ -12,7 +12,7 @@ first (the migration), then filled here; graph_version is set to the
 SQLite store's version. The change log stays empty: nothing before that
 version needs replaying by an instance that starts from the tables.
 
-  python3 bench/scaleout/sqlite_to_pg.py DATA_DIR/partnergraph.sqlite DBNAME
+  python3 benches/scaleout/sqlite_to_pg.py DATA_DIR/partnergraph.sqlite DBNAME
 """
 import csv
 import io
