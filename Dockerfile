@@ -14,6 +14,9 @@ COPY data data
 COPY migrations migrations
 COPY schema schema
 COPY tests tests
+# Cargo reads every target the manifest declares, benches and the
+# benchmark tools included, before it builds any one of them.
+COPY benches benches
 RUN cargo build --release --locked --bin partnergraph
 
 # Runtime stage: a small Debian with the binary, run as a non-root user.

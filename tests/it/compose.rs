@@ -194,3 +194,58 @@ fn the_scale_profile_puts_two_ready_instances_on_postgres_behind_a_balancer() {
         .collect();
     assert!(accepted.contains(&"/readyz".to_owned()));
 }
+
+/// The image's build stage copies every file Cargo needs to read the
+/// manifest: Cargo refuses to build any target while a declared one (a
+/// bench, a benchmark tool) is missing, so a folder left out of the
+/// Dockerfile breaks the image build.
+#[test]
+fn the_image_build_copies_every_declared_target() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
+    // The sources of the build stage's COPY lines (not those --from another stage).
+    let copied: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--"))
+        .flat_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            parts[..parts.len().saturating_sub(1)].to_vec()
+        })
+        .collect();
+    let is_copied = |path: &str| {
+        copied
+            .iter()
+            .any(|c| path == *c || path.starts_with(&format!("{}/", c.trim_end_matches('/'))))
+    };
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap()).unwrap();
+    let mut declared = vec!["src/main.rs".to_owned(), "build.rs".to_owned()];
+    for (kind, dir) in [
+        ("bench", "benches"),
+        ("example", "examples"),
+        ("test", "tests"),
+    ] {
+        for target in manifest
+            .get(kind)
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = target["name"].as_str().unwrap();
+            let path = target
+                .get("path")
+                .and_then(toml::Value::as_str)
+                .map_or_else(|| format!("{dir}/{name}.rs"), str::to_owned);
+            declared.push(path);
+        }
+    }
+    assert!(declared.len() > 2, "the manifest declares targets");
+    for path in declared {
+        assert!(
+            std::path::Path::new(&format!("{root}/{path}")).exists(),
+            "{path} is declared but missing"
+        );
+        assert!(is_copied(&path), "the Dockerfile does not copy {path}");
+    }
+}
