@@ -199,13 +199,18 @@ pub fn observe_request(operation: Option<&str>, kind: &'static str, ok: bool, to
     }
     let name = operation.unwrap_or("");
     HANDLES.with_borrow_mut(|kept| {
-        if !kept.contains_key(name) && kept.len() >= KEPT {
-            kept.clear();
-        }
-        let handles = kept.entry(name.into()).or_default();
-        let found = handles.iter().find(|h| h.kind == kind && h.ok == ok);
-        let h = match found {
-            Some(h) => h,
+        // A name seen before is found without allocating its key.
+        let handles = match kept.get_mut(name) {
+            Some(handles) => handles,
+            None => {
+                if kept.len() >= KEPT {
+                    kept.clear();
+                }
+                kept.entry(name.into()).or_default()
+            }
+        };
+        let at = match handles.iter().position(|h| h.kind == kind && h.ok == ok) {
+            Some(at) => at,
             None => {
                 let op = label(operation);
                 let outcome = if ok { "ok" } else { "error" };
@@ -215,12 +220,13 @@ pub fn observe_request(operation: Option<&str>, kind: &'static str, ok: bool, to
                     requests: m.requests.with_label_values(&[&op, kind, outcome]),
                     latency: m.latency.with_label_values(&[&op, kind]),
                 });
-                let Some(h) = handles.last() else { return };
-                h
+                handles.len() - 1
             }
         };
-        h.requests.inc();
-        h.latency.observe(took.as_secs_f64());
+        if let Some(h) = handles.get(at) {
+            h.requests.inc();
+            h.latency.observe(took.as_secs_f64());
+        }
     });
 }
 
