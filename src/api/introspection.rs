@@ -160,7 +160,9 @@ impl Extension for IntrospectionExt {
                     if *slot == ConstValue::Null {
                         continue;
                     }
-                    let Ok(own) = std::mem::take(slot).into_json() else {
+                    // Replaced only once the merged answer is whole: a
+                    // conversion that fails leaves async-graphql's answer.
+                    let Ok(own) = slot.clone().into_json() else {
                         continue;
                     };
                     if let Ok(value) = ConstValue::from_json(merged(value, own)) {
@@ -228,7 +230,8 @@ fn without_is_one_of(query: &str, doc: &ExecutableDocument) -> String {
 /// The engine's answer, with what only async-graphql answered (`isOneOf`)
 /// filled in from its answer and the keys in its order, which is the
 /// selection's. List items are matched by `name` (types, fields,
-/// arguments, enum values and directives all have one), else by place.
+/// arguments, enum values and directives all have one), items without
+/// one by place among themselves.
 fn merged(engine: serde_json::Value, own: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match (engine, own) {
@@ -246,11 +249,18 @@ fn merged(engine: serde_json::Value, own: serde_json::Value) -> serde_json::Valu
         }
         (Value::Array(engine), Value::Array(own)) => {
             let name = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_owned);
-            let mut own_by_name: std::collections::HashMap<String, Value> = own
-                .iter()
-                .filter_map(|v| Some((name(v)?, v.clone())))
-                .collect();
-            let mut own_in_order = own.into_iter();
+            // Items are moved, not copied: `types` is the whole schema.
+            let mut own_by_name = std::collections::HashMap::new();
+            let mut own_unnamed = Vec::new();
+            for item in own {
+                match name(&item) {
+                    Some(n) => {
+                        own_by_name.insert(n, item);
+                    }
+                    None => own_unnamed.push(item),
+                }
+            }
+            let mut own_in_order = own_unnamed.into_iter();
             Value::Array(
                 engine
                     .into_iter()
