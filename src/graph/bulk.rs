@@ -276,14 +276,7 @@ mod tests {
 
     #[test]
     fn bulk_trusts_quotes_but_checks_structure() {
-        let doc = Document {
-            id: "doc".into(),
-            title: "t".into(),
-            publisher: "p".into(),
-            published_on: None,
-            dateline: None,
-            text: TEXT.into(),
-        };
+        let doc = document("doc");
         let bulk = |relations: &[(&str, &str, &str)]| {
             let mut b = Bulk::with_capacity(2, relations.len());
             b.document(doc.clone())?;

@@ -7,6 +7,18 @@ use petgraph::stable_graph::EdgeIndex;
 /// The one document every test item quotes.
 pub const TEXT: &str = "evidence";
 
+/// A document of id `id` whose text is [`TEXT`].
+pub fn document(id: &str) -> Document {
+    Document {
+        id: id.into(),
+        title: "t".into(),
+        publisher: "p".into(),
+        published_on: None,
+        dateline: None,
+        text: TEXT.into(),
+    }
+}
+
 fn src() -> Source {
     Source::new("doc", TEXT)
 }
@@ -14,15 +26,7 @@ fn src() -> Source {
 /// A graph with entities of the given ids and kinds.
 pub fn graph(entities: &[(&str, EntityKind)]) -> Graph {
     let mut g = Graph::new();
-    let doc = Document {
-        id: "doc".into(),
-        title: "t".into(),
-        publisher: "p".into(),
-        published_on: None,
-        dateline: None,
-        text: TEXT.into(),
-    };
-    let _ = g.add_document(doc);
+    let _ = g.add_document(document("doc"));
     for (id, kind) in entities {
         let e = Entity::new(id, *kind, &id.to_uppercase(), src());
         assert!(g.add_entity(e).is_ok(), "entity {id}");

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::edit::{EntityPatch, Ingest};
-use crate::graph::testing::{graph, source, TEXT};
-use crate::model::{Document, Entity, EntityKind, Relation, RelationKind, Source};
+use crate::graph::testing::{document, graph, source};
+use crate::model::{Entity, EntityKind, Relation, RelationKind, Source};
 use crate::store::{Contents, MemoryStore};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -286,14 +286,7 @@ async fn a_write_refused_midway_is_taken_back_in_place() {
         EntityKind::ArmedForce,
     )])));
     let before = dump(&svc.snapshot());
-    let doc = Document {
-        id: "d2".into(),
-        title: "t".into(),
-        publisher: "p".into(),
-        published_on: None,
-        dateline: None,
-        text: TEXT.into(),
-    };
+    let doc = document("d2");
     let ingest = |last_to: &str| Ingest {
         document_id: Some("d2".into()),
         document: doc.clone(),
@@ -510,14 +503,7 @@ fn apply(op: &Op, serial: usize, g: &mut Graph) -> Result<((), Vec<Edit>), Graph
             }
             let input = Ingest {
                 document_id: Some(format!("doc-{serial}")),
-                document: Document {
-                    id: "".into(),
-                    title: "t".into(),
-                    publisher: "p".into(),
-                    published_on: None,
-                    dateline: None,
-                    text: TEXT.into(),
-                },
+                document: document(""),
                 entities: ns.iter().map(|n| (Some(e(n)), entity(n))).collect(),
                 relations,
             };
