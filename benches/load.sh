@@ -66,6 +66,9 @@ start() {
   echo "server did not start"; cat "$log.err"; exit 1
 }
 
+# Q1: the entity `$1` with its relations and their ends' names.
+q1() { echo "{ entity(id: \"$1\") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }"; }
+
 gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"; }
 
 # Runs wrk against URL with BODY; prints "req/s p50 p99".
@@ -133,7 +136,7 @@ run_dataset() {
   t1=$(date +%s.%N)
   local server_pid=$PID server_url=$URL
   local startup; startup=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
-  gql_body "{ entity(id: \"$q1id\") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }" > "$work/q1.json"
+  gql_body "$(q1 "$q1id")" > "$work/q1.json"
   gql_body "{ neighborhood(id: \"$q2id\", depth: 2) { entities { id } relations { id } } }" > "$work/q2.json"
   gql_body "{ shortestPath(from: \"$far_a\", to: \"$far_b\") { length } }" > "$work/q3.json"
   gql_body "{ entities(search: \"$prefix\", first: 10) { totalCount edges { node { id name } } } }" > "$work/q4.json"
@@ -210,7 +213,7 @@ shipped() {
   local c_list="32 64" accepts=("" "application/json")
   [ "$SMOKE" = 1 ] && c_list="$CONNECTIONS"
   local q1="$work/shipped-q1.json"
-  gql_body '{ entity(id: "ctef") { id name relations(first: 100) { edges { node { kind from { name } to { name } } } } } }' > "$q1"
+  gql_body "$(q1 ctef)" > "$q1"
   start "$work/shipped.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/shipped-data"
   local cached_pid=$PID cached_url=$URL
   start "$work/shipped-run.log" "$bin" --listen 127.0.0.1:0 --data-dir "$work/shipped-run-data" --response-cache-size 0
