@@ -270,16 +270,10 @@ impl Extension for ErrorCodesExt {
     ) -> ServerResult<ExecutableDocument> {
         super::shape::scan(query)?;
         let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
-            // The parser's own nesting guard fires before the depth limit
-            // is checked, on documents deeper than either allows.
-            let deep = e.message.starts_with("The recursion depth of the query")
-                || e.message.starts_with("recursion limit exceeded");
-            let code = if deep {
-                e.message = "the document nests deeper than the parser takes".into();
-                code::DEPTH_LIMIT
-            } else {
-                code::PARSE_FAILED
-            };
+            // Every refusal of depth was made by `scan` above or is made by
+            // `check` below (the schema's own recursion bound is set past
+            // what `scan` lets through), so what the parser refuses here
+            // is the syntax.
             // The parser quotes the offending line whole: a megabyte line
             // would come back whole.
             if e.message.len() > MAX_MESSAGE {
@@ -290,7 +284,7 @@ impl Extension for ErrorCodesExt {
                 e.message.truncate(end);
                 e.message.push('…');
             }
-            with_code(e, code)
+            with_code(e, code::PARSE_FAILED)
         })?;
         super::shape::check(&doc, self.max_complexity, self.max_depth)?;
         self.cost.store(

@@ -86,7 +86,9 @@ fn builder(
         .validation_mode(mode)
         .register_output_type::<types::EntityIsNode>()
         // The depth limit is checked by `ErrorCodes` (see `shape`), which
-        // refuses with its own code.
+        // refuses with its own code; async-graphql's check of the same
+        // nesting is set where no text `shape::scan` admits reaches it.
+        .limit_recursive_depth(shape::MAX_TEXT_NESTING)
         .extension(error::ErrorCodes {
             max_complexity: limits.max_complexity,
             max_depth: limits.max_depth,

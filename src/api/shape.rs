@@ -30,14 +30,22 @@ pub const MAX_WRITTEN: usize = 10_000;
 /// The most names and `@`s a document's text may hold.
 pub const MAX_TOKENS: usize = 4 * MAX_WRITTEN;
 
+/// How deep braces and brackets may nest in a document's text, outside
+/// strings and comments. The parser refuses selection sets nested deeper
+/// than this with an error of its own, and recurses once per level of a
+/// list or object value; a text within this bound never reaches either,
+/// so every refusal of depth carries `QUERY_TOO_DEEP` from this module.
+pub const MAX_TEXT_NESTING: usize = 64;
+
 /// Checks the text of a document before it is parsed: it may hold at most
-/// [`MAX_TOKENS`] names and directives, outside strings and comments.
+/// [`MAX_TOKENS`] names and directives, and nest its braces and brackets at
+/// most [`MAX_TEXT_NESTING`] deep, outside strings and comments.
 ///
 /// Written by hand: a count in one pass, where the parser (which would
 /// give the same count) costs far more on the texts this refuses.
 pub fn scan(text: &str) -> Result<(), ServerError> {
     let bytes = text.as_bytes();
-    let (mut i, mut tokens) = (0, 0usize);
+    let (mut i, mut tokens, mut open) = (0, 0usize, 0usize);
     let name_start = |b: u8| b == b'_' || b.is_ascii_alphabetic();
     while i < bytes.len() {
         match bytes[i] {
@@ -68,6 +76,21 @@ pub fn scan(text: &str) -> Result<(), ServerError> {
                 tokens += 1;
                 i += 1;
             }
+            b'{' | b'[' => {
+                open += 1;
+                if open > MAX_TEXT_NESTING {
+                    return Err(ApiError::TooDeep(format!(
+                        "the document nests braces and brackets more than {MAX_TEXT_NESTING} deep"
+                    ))
+                    .into_server_error());
+                }
+                i += 1;
+            }
+            b'}' | b']' => {
+                // An unbalanced text is the parser's to name.
+                open = open.saturating_sub(1);
+                i += 1;
+            }
             b if name_start(b) => {
                 tokens += 1;
                 while i < bytes.len() && (name_start(bytes[i]) || bytes[i].is_ascii_digit()) {
@@ -86,9 +109,9 @@ pub fn scan(text: &str) -> Result<(), ServerError> {
 }
 
 /// How deep selection sets may nest, counting fields with a selection,
-/// fragment spreads and inline fragments: async-graphql's own bound on the
-/// recursion of its validation, checked here first so that the refusal
-/// carries `QUERY_TOO_DEEP` rather than a message to be recognised.
+/// fragment spreads and inline fragments: the bound on the recursion of
+/// validation, which walks every level (and, through fragment spreads,
+/// more levels than the text shows).
 pub const MAX_NESTING: usize = 32;
 
 /// Checks `doc` against the bounds of the module doc; `max_expanded` is the
@@ -345,6 +368,22 @@ mod tests {
         }
         q.push_str(&format!("fragment F{n} on Query {{ graphVersion }}\n"));
         q
+    }
+
+    #[test]
+    fn text_nesting_is_bounded_outside_strings_and_comments() {
+        let nested = |n: usize| format!("{{ a(v: {}1{}) }}", "[".repeat(n), "]".repeat(n));
+        assert!(scan(&nested(MAX_TEXT_NESTING - 1)).is_ok());
+        let e = scan(&nested(MAX_TEXT_NESTING)).unwrap_err();
+        assert!(e.message.contains("braces and brackets"), "{}", e.message);
+        // Balanced levels side by side do not add up.
+        assert!(scan(&"{ a { b } }".repeat(1000)).is_ok());
+        let quoted = format!("{{ a(v: \"{}\") }}", "{".repeat(500));
+        assert!(scan(&quoted).is_ok());
+        let block = format!("{{ a(v: \"\"\"{}\"\"\") }}", "[".repeat(500));
+        assert!(scan(&block).is_ok());
+        let comment = format!("{{ a }} # {}\n", "{".repeat(500));
+        assert!(scan(&comment).is_ok());
     }
 
     #[test]

@@ -80,8 +80,7 @@ fn post_accepting(body: String, accept: &str) -> TestRequest {
 
 #[actix_web::test]
 async fn too_deep_queries_are_refused() {
-    // Beyond the depth limit of 15 but within async-graphql's own recursion
-    // limit of 32.
+    // Beyond the depth limit of 15 but within the bound on nesting of 32.
     let body = body_of(&deep_query(20), json!(null));
     let strict = send(post_accepting(body, GQL_RESPONSE)).await;
     assert_eq!(strict.status, StatusCode::BAD_REQUEST, "{}", strict.text());
@@ -91,6 +90,13 @@ async fn too_deep_queries_are_refused() {
     let strict = send(post_accepting(body.clone(), GQL_RESPONSE)).await;
     assert_eq!(strict.status, StatusCode::BAD_REQUEST, "{}", strict.text());
     assert_eq!(strict.code(), "QUERY_TOO_DEEP", "{}", strict.text());
+    assert!(
+        strict
+            .text()
+            .contains("the document nests fields more than 15"),
+        "{}",
+        strict.text()
+    );
     assert!(strict.json().get("data").is_none());
     assert!(strict
         .header("content-type")
@@ -110,6 +116,30 @@ async fn too_deep_queries_are_refused() {
     let (status, body) = gql(&deep_query(3), json!(null)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+#[actix_web::test]
+async fn texts_nested_past_the_parser_are_refused_as_too_deep() {
+    // Past the parser's own bound on selection sets (64), and a list value
+    // nested far deeper than any parser should recurse.
+    let list = format!(
+        r#"{{ entity(id: {}"ctef"{}) {{ id }} }}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    for query in [deep_query(100), list] {
+        let body = body_of(&query, json!(null));
+        let strict = send(post_accepting(body.clone(), GQL_RESPONSE)).await;
+        assert_eq!(strict.status, StatusCode::BAD_REQUEST, "{}", strict.text());
+        assert_eq!(strict.code(), "QUERY_TOO_DEEP", "{}", strict.text());
+        assert!(
+            strict
+                .text()
+                .contains("nests braces and brackets more than 64"),
+            "{}",
+            strict.text()
+        );
+    }
 }
 
 #[actix_web::test]
