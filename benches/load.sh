@@ -126,8 +126,8 @@ echo "| dataset | query | req/s | p50 ms | p99 ms |"
 echo "| --- | --- | ---: | ---: | ---: |"
 
 run_dataset() {
-  local name="$1" data="$2" q1id="$3" q2id="$4" far_a="$5" far_b="$6" prefix="$7"
-  local t0 t1
+  local name="$1" data="$2" q1id="$3" q2id="$4" far_a="$5" far_b="$6" prefix="$7" amount="${8-}"
+  local t0 t1 queries="q1 q2 q3 q4"
   quiet_machine
   t0=$(date +%s.%N)
   # The response cache is off here: Q1-Q4 must run to measure what they
@@ -140,7 +140,14 @@ run_dataset() {
   gql_body "{ neighborhood(id: \"$q2id\", depth: 2) { entities { id } relations { id } } }" > "$work/q2.json"
   gql_body "{ shortestPath(from: \"$far_a\", to: \"$far_b\") { length } }" > "$work/q3.json"
   gql_body "{ entities(search: \"$prefix\", first: 10) { totalCount edges { node { id name } } } }" > "$work/q4.json"
-  for q in q1 q2 q3 q4; do
+  if [ -n "$amount" ]; then
+    # Q5 a selective filter (one amount about 100 relations state) with its
+    # count; Q6 the funding totals by recipient, the 20 largest rows.
+    gql_body "{ relations(filter: { amountAtLeast: $amount, amountAtMost: $amount }, first: 10) { totalCount edges { node { id } } } }" > "$work/q5.json"
+    gql_body "{ fundingTotals(groupBy: RECIPIENT, first: 20) { entity { id } total { amount currency qualifier } relations unstated } }" > "$work/q6.json"
+    queries="$queries q5 q6"
+  fi
+  for q in $queries; do
     # A query that answers with errors would measure the wrong thing.
     if curl -s "$server_url/graphql" -H 'content-type: application/json' -d @"$work/$q.json" | grep -q '"errors"'; then
       echo "| $name | ${q^^} | answered with errors: $(curl -s "$server_url/graphql" -H 'content-type: application/json' -d @"$work/$q.json" | head -c 300) | | |"
@@ -283,8 +290,9 @@ for n in $SIZES; do
   # Queries that touch about as much at every size, so that latency shows
   # what the graph's size costs: Q1 an entity of median degree; Q2 one whose
   # two-hop neighbourhood has about 300 entities and relations; Q4 a 4-letter prefix that
-  # about 20 names contain; Q3 the first and last entities (far apart).
-  read -r q1id q2id far_a far_b prefix < <(python3 - "$kept/gen-$n.json" <<'PY'
+  # about 20 names contain; Q3 the first and last entities (far apart); Q5
+  # the stated amount that about 100 relations share.
+  read -r q1id q2id far_a far_b prefix amount < <(python3 - "$kept/gen-$n.json" <<'PY'
 import collections, json, sys, unicodedata
 data = json.load(open(sys.argv[1]))
 adj = collections.defaultdict(set)
@@ -311,8 +319,10 @@ for name in names:
     grams.update({name[k:k + 4] for k in range(len(name) - 3)})
 starts = {name[:4] for name in names if name[:4].isalpha()}
 prefix = min(sorted(starts), key=lambda g: (abs(grams[g] - 20), g))
-print(median, q2, data["entities"][0]["id"], data["entities"][-1]["id"], prefix)
+amounts = collections.Counter(r["amount"]["amount"] for r in data["relations"] if r.get("amount"))
+amount = min(sorted(amounts), key=lambda a: (abs(amounts[a] - 100), a))
+print(median, q2, data["entities"][0]["id"], data["entities"][-1]["id"], prefix, amount)
 PY
 )
-  run_dataset "${n}/${rels}" "$kept/gen-$n" "$q1id" "$q2id" "$far_a" "$far_b" "$prefix"
+  run_dataset "${n}/${rels}" "$kept/gen-$n" "$q1id" "$q2id" "$far_a" "$far_b" "$prefix" "$amount"
 done

@@ -5,7 +5,9 @@ Asks the service which fund supports which force, downloads the graph as
 GraphML, loads it into networkx, and prints a funding table, the shortest
 chain from a person to a fund, and the most central entities. Then checks
 that networkx's shortest-path lengths and PageRank scores agree with the
-service's own answers, and exits non-zero if they do not.
+service's own answers. Last, it asks how much each recipient is stated to
+receive (checked against a sum of the relations it pages through) and which
+entities may be the same one. It exits non-zero on any disagreement.
 
     python3 -m pip install -r examples/requirements.txt
     python3 examples/analysis.py http://127.0.0.1:8080
@@ -55,6 +57,75 @@ def funding_table(base):
         print(f"{f['source']['name']:<52} {f['recipient']['name']:<52} {amount:<24} {how}")
     print()
     return rows
+
+
+def all_relations(base, kind):
+    """Every relation of `kind`, paged through with Relay cursors."""
+    out, after = [], None
+    while True:
+        page = graphql(
+            base,
+            """query($kind: RelationKind, $after: String) {
+                 relations(kind: $kind, first: 100, after: $after) {
+                   pageInfo { hasNextPage endCursor }
+                   edges { node { to { id } amount { amount currency qualifier } } }
+               } }""",
+            {"kind": kind, "after": after},
+        )["relations"]
+        out += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
+
+
+def totals_by_recipient(base):
+    """Prints fundingTotals by recipient and checks each row's sum, count
+    and unstated count against the FUNDS relations themselves; returns the
+    disagreements."""
+    rows = graphql(
+        base,
+        """{ fundingTotals(groupBy: RECIPIENT) {
+               entity { id name } total { amount currency qualifier display }
+               relations unstated } }""",
+    )["fundingTotals"]
+    print("Stated funding received, by recipient (FUNDS relations, one level, summed)")
+    print(f"{'recipient':<52} {'total':<28} {'relations':>9} {'unstated':>9}")
+    for r in rows:
+        print(f"{r['entity']['name']:<52} {r['total']['display']:<28} "
+              f"{r['relations']:>9} {r['unstated']:>9}")
+    print()
+    sums, counts, unstated = {}, {}, {}
+    for rel in all_relations(base, "FUNDS"):
+        to = rel["to"]["id"]
+        if rel["amount"] is None:
+            unstated[to] = unstated.get(to, 0) + 1
+            continue
+        key = (to, rel["amount"]["currency"])
+        sums[key] = sums.get(key, 0) + rel["amount"]["amount"]
+        counts[key] = counts.get(key, 0) + 1
+    failures = []
+    for r in rows:
+        key = (r["entity"]["id"], r["total"]["currency"])
+        if sums.pop(key, None) != r["total"]["amount"] or counts.pop(key) != r["relations"]:
+            failures.append(f"total for {key}")
+    if sums:
+        failures.append(f"recipients missing from the totals: {sorted(sums)}")
+    return failures
+
+
+def duplicates(base):
+    """Prints the pairs of entities the service finds alike."""
+    pairs = graphql(
+        base,
+        """{ possibleDuplicates(first: 10) {
+               a { id name } b { id name } score reasons } }""",
+    )["possibleDuplicates"]
+    print(f"Possible duplicates ({len(pairs)} pairs; merge with mergeEntities):")
+    for p in pairs:
+        print(f"  {p['score']:.2f}  {p['a']['name']}  ~  {p['b']['name']}")
+        for reason in p["reasons"]:
+            print(f"        {reason}")
+    print()
 
 
 def load_graphml(base):
@@ -113,10 +184,13 @@ def main():
         print(f"  all {len(ours)} scores agree with networkx within {worst:.1e}")
     print()
 
+    failures += totals_by_recipient(base)
+    duplicates(base)
+
     if failures:
         print("DISAGREEMENT: " + ", ".join(failures))
         return 1
-    print("networkx and the service agree.")
+    print("networkx and the service agree; the totals match the relations.")
     return 0
 
 
