@@ -4,9 +4,11 @@
 //!
 //! Every field weighs 1 plus what it selects, and every item of a list
 //! weighs 1 plus its selection, as the README lists:
-//! - a page (`entities`, `relations`, `Entity.relations`): 1 + its size
-//!   (`first`, else `last`, else 20) × (its selection + 1);
-//! - a list of unknown length (`neighbors`, `members`, a neighbourhood's
+//! - a page (`entities`, `relations`, `Entity.relations`,
+//!   `Document.entities`, `Document.relations`): 1 + its size (`first`,
+//!   else `last`, else 20) × (its selection + 1), whatever its filter and
+//!   order (an index answers a selective filter; see `graph::facets`);
+//! - a list of unknown length (`neighbors`, `members`, `Entity.documents`, a neighbourhood's
 //!   or a path's entities and relations, …): [`SPREAD`] items; a list of
 //!   one item's own facts (`aliases`, `sources`, `categories`,
 //!   `positions`): [`SHORT`] items; the counts by kind: one per kind;
@@ -468,6 +470,27 @@ mod tests {
             ),
             PATH * 3 + 1 + 10 * 2
         );
+        // The documents' ways in weigh as the pages and lists of entities
+        // do, and a filter or an order adds nothing to a page.
+        let page = |q: &str| cost(q, serde_json::json!({}));
+        assert_eq!(
+            page("{ node(id: \"d\") { ... on Document { entities(first: 5) { nodes { id } } } } }"),
+            page("{ node(id: \"d\") { id } }") - 1
+                + page("{ entities(first: 5) { nodes { id } } }")
+        );
+        assert_eq!(
+            page("{ node(id: \"d\") { ... on Document { relations { totalCount } } } }"),
+            page("{ node(id: \"d\") { id } }") - 1 + page("{ relations { totalCount } }")
+        );
+        assert_eq!(
+            page("{ relations(first: 10, filter: { amountAtLeast: 1 }, orderBy: { field: AMOUNT }) { nodes { id } } }"),
+            page("{ relations(first: 10) { nodes { id } } }")
+        );
+        assert_eq!(
+            page("{ entity(id: \"a\") { documents { id } } }"),
+            page("{ entity(id: \"a\") { neighbors { id } } }")
+        );
+        assert!(page("{ relations(first: 10) { nodes { id } } }") > 10);
         // Fragments are weighed where they are spread, once each.
         let spread = "{ entity(id: \"a\") { ...F } } fragment F on Entity { aliases }";
         assert_eq!(cost(spread, none), 1 + 1 + 4);

@@ -183,6 +183,12 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+impl From<crate::graph::BadFilter> for ApiError {
+    fn from(e: crate::graph::BadFilter) -> Self {
+        ApiError::BadInput(e.to_string())
+    }
+}
+
 impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {

@@ -1,4 +1,5 @@
-//! Input types of the mutations, and their conversion to the model.
+//! Input types of the mutations and of the relation filters, and their
+//! conversion to the model.
 
 use super::error::ApiError;
 use super::types::{AmountQualifier, Date, EntityKind, RelationKind};
@@ -6,7 +7,7 @@ use crate::edit;
 use crate::model::{
     Document, Entity, EntityDetails, Money, Relation, RelationDetails, Source, Sources, Vote,
 };
-use async_graphql::{InputObject, MaybeUndefined, ID};
+use async_graphql::{Enum, InputObject, MaybeUndefined, ID};
 
 /// Evidence for a fact.
 #[derive(InputObject, Clone)]
@@ -302,5 +303,115 @@ impl IngestInput {
                 .map(RelationInput::into_model)
                 .collect::<Result<_, _>>()?,
         })
+    }
+}
+
+/// Which relations a list keeps. Every condition given must hold (AND); a
+/// condition left out keeps everything. Amount conditions compare the
+/// value of the amount the source states, whatever its qualifier: a
+/// relation with no stated amount never meets `amountAtLeast`,
+/// `amountAtMost` or `currency`. An id (`from`, `to`, `document`) that
+/// names nothing matches nothing and is not an error, as a `where` on an
+/// unknown key answers an empty list in Hasura and a `MATCH` on a missing
+/// node answers no rows in Cypher. A contradictory or malformed condition
+/// (an amount or date range that is empty, a negative `minDocuments`, a
+/// currency that is not an ISO code) is refused with `BAD_USER_INPUT`.
+#[derive(InputObject, Clone, Default)]
+pub struct RelationFilter {
+    /// Only relations of these kinds.
+    pub kinds: Option<Vec<RelationKind>>,
+    /// Only relations that start at this entity.
+    pub from: Option<ID>,
+    /// Only relations that end at this entity.
+    pub to: Option<ID>,
+    /// Only relations for this fiscal year.
+    pub fiscal_year: Option<i32>,
+    /// Only relations whose stated amount is at least this (inclusive).
+    pub amount_at_least: Option<f64>,
+    /// Only relations whose stated amount is at most this (inclusive).
+    pub amount_at_most: Option<f64>,
+    /// Only relations whose stated amount is in this ISO 4217 currency
+    /// (three capital letters, "USD").
+    pub currency: Option<String>,
+    /// Only relations dated on or after this day; undated relations never
+    /// meet a date condition.
+    pub date_from: Option<Date>,
+    /// Only relations dated on or before this day.
+    pub date_to: Option<Date>,
+    /// Only relations with a source quoting this document.
+    pub document: Option<ID>,
+    /// Only relations whose sources quote at least this many distinct
+    /// documents (corroboration); 0 and 1 keep every relation.
+    pub min_documents: Option<i32>,
+}
+
+impl RelationFilter {
+    /// The model's filter, checked.
+    pub fn into_model(self) -> Result<crate::graph::RelationFilter, ApiError> {
+        let f = crate::graph::RelationFilter {
+            kinds: self
+                .kinds
+                .map(|ks| ks.into_iter().map(Into::into).collect()),
+            from: self.from.map(|id| id.0),
+            to: self.to.map(|id| id.0),
+            fiscal_year: self.fiscal_year,
+            amount_at_least: self.amount_at_least,
+            amount_at_most: self.amount_at_most,
+            currency: self.currency,
+            date_from: self.date_from.map(|d| d.0),
+            date_to: self.date_to.map(|d| d.0),
+            document: self.document.map(|id| id.0),
+            min_documents: self.min_documents,
+        };
+        f.validate()?;
+        Ok(f)
+    }
+}
+
+/// What relations are ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "crate::graph::RelationOrderField")]
+pub enum RelationOrderField {
+    /// The relation id.
+    #[default]
+    Id,
+    /// The stated amount's value, whatever its currency (filter by
+    /// `currency` to compare like with like).
+    Amount,
+    /// The date.
+    Date,
+    /// The fiscal year.
+    FiscalYear,
+}
+
+/// Which way an order runs.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest (earliest) first.
+    #[default]
+    Asc,
+    /// Largest (latest) first.
+    Desc,
+}
+
+/// An order of relations. Relations without the field (no amount, date or
+/// fiscal year stated) come last in both directions; ties go by id,
+/// ascending.
+#[derive(InputObject, Clone, Copy, Default)]
+pub struct RelationOrder {
+    /// What to order by.
+    #[graphql(default)]
+    pub field: RelationOrderField,
+    /// Which way.
+    #[graphql(default_with = "Some(OrderDirection::Asc)")]
+    pub direction: Option<OrderDirection>,
+}
+
+impl From<RelationOrder> for crate::graph::RelationOrder {
+    fn from(o: RelationOrder) -> Self {
+        crate::graph::RelationOrder {
+            field: o.field.into(),
+            descending: o.direction == Some(OrderDirection::Desc),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The Query root.
 
 use super::error::ApiError;
+use super::inputs::{RelationFilter, RelationOrder};
 use super::reads::Reads;
 use super::types::{
     paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
@@ -156,23 +157,34 @@ impl Query {
         Ok(g.relation_ix(&id).map(|ix| RelationObj::new(g.clone(), ix)))
     }
 
-    /// Relations, optionally of one kind, ordered by id.
+    /// Relations, optionally of one kind and meeting `filter` (both must
+    /// hold), ordered by `orderBy` (by id, ascending, unless told).
+    /// `totalCount` counts every relation that meets them, across pages.
+    #[allow(clippy::too_many_arguments)]
     async fn relations(
         &self,
         ctx: &Context<'_>,
         kind: Option<RelationKind>,
+        filter: Option<RelationFilter>,
+        order_by: Option<RelationOrder>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<RelationConnection> {
+        let mut filter = filter
+            .map(RelationFilter::into_model)
+            .transpose()?
+            .unwrap_or_default();
+        if let Some(kind) = kind.map(crate::model::RelationKind::from) {
+            let kinds = filter.kinds.get_or_insert_with(|| vec![kind]);
+            kinds.retain(|k| *k == kind);
+        }
+        let order = order_by.map(Into::into).unwrap_or_default();
+        // Which relations meet a filter can change with any write.
         let g = graph(ctx)?;
         let l = limits(ctx)?;
-        let kind: Option<crate::model::RelationKind> = kind.map(Into::into);
-        let ids: Vec<_> = g
-            .relations()
-            .filter(|e| kind.is_none_or(|k| g.relation_at(*e).kind == k))
-            .collect();
+        let ids = g.filter_relations(&filter, order);
         paginate(
             ids.len(),
             &Page {

@@ -200,6 +200,10 @@ impl Bulk {
         let built = self.indexer.and_then(|thread| thread.join().ok());
         graph.search = built.unwrap_or_else(|| SearchIndex::build(entity_names(&graph)));
         graph.relation_order = self.relations.into_iter().collect();
+        // Entities were indexed as they came; relations at once, here.
+        let mut facets = std::mem::take(&mut graph.facets);
+        facets.insert_relations(&graph);
+        graph.facets = facets;
         let relation_ids = || {
             graph
                 .relation_order

@@ -24,6 +24,7 @@ impl Graph {
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
         self.entity_order.insert(at, ix);
+        self.facets.insert_entity(ix, &self.inner[ix]);
         if !self.bulk_loading {
             self.search.insert(ix, &self.inner[ix]);
         }
@@ -70,6 +71,7 @@ impl Graph {
         let id = relation.id.clone();
         let ix = self.inner.add_edge(from, to, relation);
         self.relation_order.insert(at, ix);
+        self.facets.insert_relation(ix, &self.inner[ix]);
         self.cache.forget();
         self.record(|| Undo::AddedRelation(id));
         Ok(ix)
@@ -108,6 +110,8 @@ impl Graph {
         self.check_sources(&mut entity.sources)?;
         self.search.insert(ix, &entity);
         let old = std::mem::replace(&mut self.inner[ix], entity);
+        self.facets.remove_entity(ix, &old);
+        self.facets.insert_entity(ix, &self.inner[ix]);
         self.record(|| Undo::ReplacedEntity(old));
         Ok(())
     }
@@ -132,6 +136,8 @@ impl Graph {
         let mut relation = relation;
         self.check_sources(&mut relation.sources)?;
         let old = std::mem::replace(&mut self.inner[ix], relation);
+        self.facets.remove_relation(ix, &old);
+        self.facets.insert_relation(ix, &self.inner[ix]);
         self.record(|| Undo::ReplacedRelation(old));
         Ok(())
     }
@@ -145,6 +151,7 @@ impl Graph {
         let at = self.relation_at_rank(id).map_err(|_| not_found())?;
         let ix = self.relation_order.remove(at).ok_or_else(not_found)?;
         let removed = self.inner.remove_edge(ix).ok_or_else(not_found)?;
+        self.facets.remove_relation(ix, &removed);
         self.cache.forget();
         self.record(|| Undo::RemovedRelation(removed.clone()));
         Ok(removed)
@@ -188,6 +195,7 @@ impl Graph {
                 what: "entity",
                 id: id.to_owned(),
             })?;
+        self.facets.remove_entity(ix, &entity);
         self.cache.forget();
         self.record(|| Undo::RemovedEntity(entity.clone()));
         Ok((entity, removed))

@@ -18,12 +18,14 @@
 //! from an entity), `documents` (documents, their texts and the quotes
 //! checked against them), `edit` (adding, replacing and removing one item),
 //! `undo` (taking back a write applied in place), `bulk` (loading a stored
-//! graph at once) and `scores` (whole-graph scores cached per shape).
+//! graph at once), `facets` (relations filtered and ordered by their facts,
+//! and the indexes that answer it) and `scores` (whole-graph scores cached per shape).
 
 mod bulk;
 mod documents;
 mod edit;
 mod error;
+mod facets;
 mod scores;
 mod undo;
 mod walk;
@@ -33,6 +35,7 @@ pub(crate) mod testing;
 
 pub use bulk::Bulk;
 pub use error::{GraphError, Refused};
+pub use facets::{BadFilter, RelationFilter, RelationOrder, RelationOrderField};
 pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
 pub use scores::{ScoreStats, Scores};
 pub use walk::{Direction, Step, Walk};
@@ -42,6 +45,7 @@ use crate::model::{Document, Entity, Relation, TextDictionary};
 use crate::search_index::SearchIndex;
 use compact_str::CompactString;
 use documents::FoldedText;
+use facets::Facets;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use scores::ScoreCache;
 use std::collections::BTreeMap;
@@ -76,6 +80,9 @@ pub struct Graph {
     /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
     /// for search.
     search: SearchIndex,
+    /// Relations by amount, fiscal year and date, and what each document
+    /// evidences, kept in step with every edit.
+    facets: Facets,
     /// Number of committed writes this graph reflects.
     version: u64,
     /// Whole-graph scores, kept while the graph's structure stays as it

@@ -21,6 +21,7 @@ mod pagination;
 mod persisted;
 mod properties;
 mod queries;
+mod relation_filters;
 mod responses;
 mod scaleout;
 mod schema_drift;

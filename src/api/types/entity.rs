@@ -4,6 +4,7 @@ use super::connection::{paginate, Page, RelationConnection};
 use super::objects::{DocumentObj, FundingFlowObj, MoneyObj, RelationObj, SourceObj, VoteObj};
 use super::scalars::{Date, Direction, EntityKind, RelationKind};
 use crate::analysis::{funding_flows, FundingQuery};
+use crate::api::inputs::{RelationFilter, RelationOrder};
 use crate::api::Limits;
 use crate::graph::{Graph, Walk};
 use crate::model::{EntityClass, RelationKind as ModelRelationKind};
@@ -63,19 +64,34 @@ impl EntityRef {
     fn relations(
         &self,
         ctx: &Context<'_>,
-        direction: Direction,
-        kinds: Option<Vec<RelationKind>>,
+        (direction, kinds): (Direction, Option<Vec<RelationKind>>),
+        filter: Option<RelationFilter>,
+        order_by: Option<RelationOrder>,
         page: Page,
     ) -> Result<RelationConnection> {
         let limits = ctx.data::<Limits>()?;
-        let steps = self.g.steps(self.ix, &Self::walk(direction, kinds));
+        let filter = filter
+            .map(RelationFilter::into_model)
+            .transpose()?
+            .unwrap_or_default();
+        let order = order_by.map(Into::into).unwrap_or_default();
+        let walk = Self::walk(direction, kinds);
+        let ids = self.g.filter_relations_of(self.ix, &walk, &filter, order);
         paginate(
-            steps.len(),
+            ids.len(),
             &page,
             limits.default_page_size,
             limits.max_page_size,
-            |i| RelationObj::new(self.g.clone(), steps[i].edge),
+            |i| RelationObj::new(self.g.clone(), ids[i]),
         )
+    }
+
+    fn documents(&self) -> Vec<DocumentObj> {
+        self.g
+            .entity_documents(self.ix)
+            .into_iter()
+            .map(|id| DocumentObj::new(self.g.clone(), id))
+            .collect()
     }
 
     fn neighbors(&self, direction: Direction, kinds: Option<Vec<RelationKind>>) -> Vec<Entity> {
@@ -155,20 +171,31 @@ macro_rules! entity_type {
                 self.0.read(ctx);
                 self.0.g.degree(self.0.ix)
             }
-            /// Relations of this entity, ordered by relation id.
+            /// Relations of this entity in `direction`, of `kinds` and
+            /// meeting `filter` (all must hold; see `RelationFilter`),
+            /// ordered by `orderBy` (by relation id unless told).
             #[allow(clippy::too_many_arguments)]
             async fn relations(
                 &self,
                 ctx: &Context<'_>,
                 #[graphql(default_with = "Some(Direction::Both)")] direction: Option<Direction>,
                 kinds: Option<Vec<RelationKind>>,
+                filter: Option<RelationFilter>,
+                order_by: Option<RelationOrder>,
                 first: Option<i32>,
                 after: Option<String>,
                 last: Option<i32>,
                 before: Option<String>,
             ) -> Result<RelationConnection> {
                 self.0.read(ctx);
-                self.0.relations(ctx, direction.unwrap_or_default(), kinds, Page { after, before, first, last })
+                self.0.relations(ctx, (direction.unwrap_or_default(), kinds), filter, order_by, Page { after, before, first, last })
+            }
+            /// The documents that evidence this entity: those its own
+            /// sources quote and those its relations' sources quote, each
+            /// once, ordered by id.
+            async fn documents(&self, ctx: &Context<'_>) -> Vec<DocumentObj> {
+                self.0.read(ctx);
+                self.0.documents()
             }
             /// Entities one relation away, each once, ordered by id.
             async fn neighbors(
@@ -359,17 +386,24 @@ entity_type!(
     field(
         name = "relations",
         ty = "RelationConnection",
-        desc = "Relations of this entity, ordered by relation id.",
+        desc = "Relations of this entity in `direction`, of `kinds` and meeting `filter` (all must hold; see `RelationFilter`), ordered by `orderBy` (by relation id unless told).",
         arg(
             name = "direction",
             ty = "Option<Direction>",
             default_with = "Some(Direction::Both)"
         ),
         arg(name = "kinds", ty = "Option<Vec<RelationKind>>"),
+        arg(name = "filter", ty = "Option<RelationFilter>"),
+        arg(name = "orderBy", ty = "Option<RelationOrder>"),
         arg(name = "first", ty = "Option<i32>"),
         arg(name = "after", ty = "Option<String>"),
         arg(name = "last", ty = "Option<i32>"),
         arg(name = "before", ty = "Option<String>")
+    ),
+    field(
+        name = "documents",
+        ty = "Vec<DocumentObj>",
+        desc = "The documents that evidence this entity: those its own sources quote and those its relations' sources quote, each once, ordered by id."
     ),
     field(
         name = "neighbors",

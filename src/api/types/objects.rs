@@ -1,11 +1,15 @@
 //! Relations, documents, evidence, money and the results of analyses.
 
+use super::connection::{paginate, Page, RelationConnection, TotalCount};
 use super::entity::{Entity, EntityRef};
 use super::scalars::{AmountQualifier, Date, EntityKind, RelationKind};
 use crate::analysis::{FundingFlow, Path, Subgraph};
+use crate::api::reads::Reads;
+use crate::api::Limits;
 use crate::graph::Graph;
 use crate::model::{Money, Source, Vote};
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::connection::{Connection, OpaqueCursor};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -139,6 +143,59 @@ impl DocumentObj {
     /// The full text that every quote is taken from.
     async fn text(&self) -> Cow<'_, str> {
         self.d().map_or(Cow::Borrowed(""), |d| d.text.get())
+    }
+    /// What the document evidences: the entities with a source quoting
+    /// it, ordered by id.
+    async fn entities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<OpaqueCursor<usize>, Entity, TotalCount>> {
+        // Any write may add or take away an item quoting it.
+        Reads::whole_graph(ctx);
+        let limits = ctx.data::<Limits>()?;
+        let ixs = self.g.document_entities(&self.id);
+        paginate(
+            ixs.len(),
+            &Page {
+                after,
+                before,
+                first,
+                last,
+            },
+            limits.default_page_size,
+            limits.max_page_size,
+            |i| entity(&self.g, ixs[i]),
+        )
+    }
+    /// What the document evidences: the relations with a source quoting
+    /// it, ordered by id.
+    async fn relations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<RelationConnection> {
+        Reads::whole_graph(ctx);
+        let limits = ctx.data::<Limits>()?;
+        let ixs = self.g.document_relations(&self.id);
+        paginate(
+            ixs.len(),
+            &Page {
+                after,
+                before,
+                first,
+                last,
+            },
+            limits.default_page_size,
+            limits.max_page_size,
+            |i| RelationObj::new(self.g.clone(), ixs[i]),
+        )
     }
 }
 
