@@ -73,7 +73,10 @@ pub struct FundingTotal {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TotalsError {
     /// The sum is larger than an amount can hold.
-    #[error("the total in {currency} of a group is larger than an amount can hold ({sum})")]
+    #[error(
+        "a total in {currency} ({sum}) is larger than an amount can hold; narrow the question \
+         with `fiscalYear` or group it otherwise"
+    )]
     Overflow {
         /// The currency of the row.
         currency: CompactString,
