@@ -27,4 +27,5 @@ mod schema_drift;
 mod search;
 mod smoke;
 mod subscriptions;
+mod totals;
 mod writes;
