@@ -98,7 +98,8 @@ pub fn timeline(g: &Graph, q: &TimelineQuery) -> Vec<TimelineEntry> {
             }
         }
         None => {
-            for n in g.entities() {
+            // In storage order: the cheapest way through them all.
+            for n in g.petgraph().node_indices() {
                 push(g.entity_at(n).date(), Dated::Entity(n));
             }
             for e in g.petgraph().edge_references() {
@@ -121,7 +122,18 @@ pub fn timeline(g: &Graph, q: &TimelineQuery) -> Vec<TimelineEntry> {
             Dated::Document(id) => id.clone(),
         }
     };
-    // Only the first `first` are labelled; the ids are cheap to compare.
+    if q.first == 0 {
+        return Vec::new();
+    }
+    // A whole graph may date millions of things: the first `first` by day
+    // and kind are found in linear time, and only those (with any that tie
+    // with the last of them) are ordered by id and labelled.
+    let day_and_kind = |c: &Candidate| (c.date, rank(&c.item));
+    if found.len() > q.first {
+        let (_, last, _) = found.select_nth_unstable_by_key(q.first - 1, day_and_kind);
+        let last = day_and_kind(last);
+        found.retain(|c| day_and_kind(c) <= last);
+    }
     found.sort_by_cached_key(|c| (c.date, rank(&c.item), id(&c.item)));
     found.truncate(q.first);
     found
@@ -361,6 +373,9 @@ mod tests {
         query.to = Some(day("2024-02-01"));
         assert_eq!(timeline(&g, &query).len(), 1);
         let mut query = q(&g, None);
+        query.first = 0;
+        assert!(timeline(&g, &query).is_empty());
+        // The cut falls among things of one day and kind: ids decide.
         query.first = 2;
         assert_eq!(
             summary(&timeline(&g, &query)),
