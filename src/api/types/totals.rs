@@ -18,7 +18,11 @@ pub enum FundingGroup {
     Source,
     /// The entity the money goes to (the relation's `to`).
     Recipient,
-    /// The fiscal year the money is for.
+    /// The fiscal year the money is for. A year's row adds every relation
+    /// of that year once; money that passes through several of them (a law
+    /// authorizes it to a fund, the fund grants it on) is in each, so the
+    /// row is the sum of what sources state, not of distinct money. Ask
+    /// for one kind to keep to one step of such chains.
     FiscalYear,
 }
 
