@@ -16,9 +16,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
+use partnergraph::analysis::totals::{Group, TotalsQuery};
 use partnergraph::analysis::{self, centrality, FundingQuery};
 use partnergraph::graph::{Graph, Walk};
-use partnergraph::model::EntityKind;
+use partnergraph::model::{EntityKind, RelationKind};
 use partnergraph::synthetic::{generate, Spec};
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::NodeIndexable;
@@ -266,6 +267,37 @@ fn bench_size(c: &mut Criterion, size: usize) {
             b.iter(|| analysis::funding_flows(&g, black_box(&q)).len())
         });
     }
+    // Every FUNDS relation added up per recipient: one pass over all
+    // relations, as the API answers it.
+    let by_recipient = TotalsQuery {
+        group: Group::Recipient,
+        kinds: vec![RelationKind::Funds],
+        fiscal_year: None,
+        currency: None,
+    };
+    let rows = analysis::totals::funding_totals(&g, &by_recipient).map_or(0, |r| r.len());
+    eprintln!("[setup] funding totals by recipient: {rows} rows");
+    group.bench_function("funding_totals/recipient", |b| {
+        b.iter(|| analysis::totals::funding_totals(&g, black_box(&by_recipient)).map(|r| r.len()))
+    });
+    group.bench_function("timeline/hub", |b| {
+        let q = analysis::timeline::TimelineQuery {
+            about: Some(p.hub),
+            from: None,
+            to: None,
+            first: 50,
+        };
+        b.iter(|| analysis::timeline::timeline(&g, black_box(&q)).len())
+    });
+    group.bench_function("timeline/whole-first50", |b| {
+        let q = analysis::timeline::TimelineQuery {
+            about: None,
+            from: None,
+            to: None,
+            first: 50,
+        };
+        b.iter(|| analysis::timeline::timeline(&g, black_box(&q)).len())
+    });
     group.bench_function("paths/max4-first20", |b| {
         b.iter(|| analysis::paths(&g, black_box(p.near.0), p.near.1, 4, &walk, 20).len())
     });

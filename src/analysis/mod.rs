@@ -1,5 +1,5 @@
-//! Analyses over a `&Graph`: paths, neighbourhoods, funding flows,
-//! centrality and search. Pure functions, free of GraphQL and HTTP.
+//! Analyses over a `&Graph`: paths, neighbourhoods, funding flows and
+//! totals, centrality, search and timelines. Pure functions, free of GraphQL and HTTP.
 
 pub mod centrality;
 pub mod funding;
@@ -7,6 +7,8 @@ pub mod neighborhood;
 pub mod paths;
 pub mod search;
 pub mod time_budget;
+pub mod timeline;
+pub mod totals;
 
 pub use centrality::{centrality, centrality_within, Measure, Ranked, Ranking};
 pub use funding::{

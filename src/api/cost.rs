@@ -16,6 +16,8 @@
 //!   `maxLength` + `first` items; `neighborhood`: [`PATH`] × (`depth` + 1)
 //!   + its selection;
 //! - `fundingFlows`: [`FLOWS`] + [`SPREAD`] items;
+//! - `fundingTotals`: [`TOTALS`] + [`SPREAD`] items;
+//! - `timeline`: [`TIMELINE`] + `first` items;
 //! - `centrality`: [`RANKING`] + `first` items;
 //! - `export`: [`EXPORT`]: five whole-graph exports fill a request.
 //!
@@ -46,6 +48,10 @@ pub const SPREAD: usize = 10;
 pub const SHORT: usize = 4;
 /// The funding flows.
 pub const FLOWS: usize = 100;
+/// Funding totals: one pass over the relations.
+pub const TOTALS: usize = 100;
+/// A timeline: one pass over the graph when it is about all of it.
+pub const TIMELINE: usize = 100;
 /// A centrality ranking (cached per version once computed).
 pub const RANKING: usize = 200;
 /// A whole-graph export.
@@ -294,6 +300,8 @@ impl<'a> Walk<'a> {
                 .saturating_mul(hops(int("depth")).saturating_add(1))
                 .saturating_add(child),
             ("Query", "fundingFlows") => FLOWS.saturating_add(list(SPREAD, child)),
+            ("Query", "fundingTotals") => TOTALS.saturating_add(list(SPREAD, child)),
+            ("Query", "timeline") => TIMELINE.saturating_add(list(page(int("first"), None), child)),
             ("Query", "centrality") => {
                 RANKING.saturating_add(list(page(int("first"), None), child))
             }
@@ -491,6 +499,22 @@ mod tests {
             page("{ entity(id: \"a\") { neighbors { id } } }")
         );
         assert!(page("{ relations(first: 10) { nodes { id } } }") > 10);
+        assert_eq!(
+            cost(
+                "{ fundingTotals(groupBy: RECIPIENT) { relations total { amount } } }",
+                none.clone()
+            ),
+            TOTALS + 1 + 10 * (1 + 1 + 2)
+        );
+        assert_eq!(
+            cost("{ timeline(first: 5) { date label } }", none.clone()),
+            TIMELINE + 1 + 5 * 3
+        );
+        // The default page of 50, as the schema declares it.
+        assert_eq!(
+            cost("{ timeline { date } }", none.clone()),
+            TIMELINE + 1 + 50 * 2
+        );
         // Fragments are weighed where they are spread, once each.
         let spread = "{ entity(id: \"a\") { ...F } } fragment F on Entity { aliases }";
         assert_eq!(cost(spread, none), 1 + 1 + 4);

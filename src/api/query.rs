@@ -4,9 +4,10 @@ use super::error::ApiError;
 use super::inputs::{RelationFilter, RelationOrder};
 use super::reads::Reads;
 use super::types::{
-    paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
-    ExportFormat, FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity,
-    RelationConnection, RelationKind, RelationObj, SubgraphObj, TotalCount,
+    paginate, CentralityMeasure, Date, Direction, DocumentObj, Entity, EntityKind, EntityRef,
+    ExportFormat, FundingFlowObj, FundingGroup, FundingTotalObj, GraphStats, Node, Page, PathObj,
+    RankedEntity, RelationConnection, RelationKind, RelationObj, SubgraphObj, TimelineEntryObj,
+    TotalCount,
 };
 use super::Limits;
 use crate::analysis::{self, FundingQuery};
@@ -324,6 +325,121 @@ impl Query {
         Ok(flows
             .into_iter()
             .map(|f| FundingFlowObj::new(g.clone(), f))
+            .collect())
+    }
+
+    /// Totals of stated amounts, one row per group and currency: money
+    /// relations of `kinds` (AUTHORIZES, FUNDS) grouped by their source,
+    /// their recipient or their fiscal year. Each relation counts once, in
+    /// its own group (one level, never along a path); amounts in different
+    /// currencies are never added, so a group with two has two rows. Only
+    /// relations for `fiscalYear` when given (those stating no year are
+    /// left out), and only amounts in `currency` when given (relations
+    /// with no amount still count as `unstated`). Rows are ordered by total
+    /// (the figure, whatever the currency), largest first, then by entity
+    /// id or fiscal year (no year last), then by currency code. Totals are
+    /// computed here; the graph keeps only what sources state.
+    async fn funding_totals(
+        &self,
+        ctx: &Context<'_>,
+        group_by: FundingGroup,
+        #[graphql(default_with = "Some(vec![RelationKind::Funds])")] kinds: Option<
+            Vec<RelationKind>,
+        >,
+        fiscal_year: Option<i32>,
+        currency: Option<String>,
+    ) -> Result<Vec<FundingTotalObj>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let kinds = kinds.unwrap_or_else(|| vec![RelationKind::Funds]);
+        let currency = currency
+            .map(|c| {
+                if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Ok(c.as_str().into())
+                } else {
+                    Err(ApiError::BadInput(format!(
+                        "`currency` must be a three-letter ISO 4217 code such as USD, got `{c}`"
+                    )))
+                }
+            })
+            .transpose()?;
+        let q = analysis::totals::TotalsQuery {
+            group: group_by.into(),
+            kinds: kinds.into_iter().map(Into::into).collect(),
+            fiscal_year,
+            currency,
+        };
+        let snapshot = g.clone();
+        let rows = off_thread(move || analysis::totals::funding_totals(&snapshot, &q))
+            .await?
+            .map_err(|e| ApiError::BadInput(e.to_string()))?;
+        // Each row answers with at least one field: more rows than the
+        // field budget could never be returned anyway.
+        if rows.len() > l.max_resolved_fields {
+            return Err(over_budget(format!(
+                "{} funding totals match, more than one answer may hold ({}); narrow the \
+                 question with `fiscalYear` or `currency`",
+                rows.len(),
+                l.max_resolved_fields
+            )));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| FundingTotalObj::new(g.clone(), r))
+            .collect())
+    }
+
+    /// Every dated thing about the entity `id`, or about the whole graph
+    /// when `id` is absent, in date order, from `from` to `to` inclusive;
+    /// the first `first` (1 to the page size limit). About an entity: its
+    /// own date (an event's), the events it is directly related to, its
+    /// relations that state a date, and the publication dates of the
+    /// documents that evidence it or its relations. About the whole graph:
+    /// every dated entity, relation and document. On one day, entities come
+    /// first, then relations, then documents, each by id.
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        from: Option<Date>,
+        to: Option<Date>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+    ) -> Result<Vec<TimelineEntryObj>> {
+        let l = limits(ctx)?;
+        let first = in_range("first", first.unwrap_or(50), 1, l.max_page_size)?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f.0 > t.0 {
+                return Err(ApiError::BadInput(format!(
+                    "`from` ({}) is after `to` ({})",
+                    f.0, t.0
+                ))
+                .into());
+            }
+        }
+        let (g, about) = match &id {
+            Some(id) => {
+                let g = snapshot(ctx)?;
+                Reads::id(ctx, id);
+                let ix = node_of(&g, id)?;
+                // Its relations' writes touch it; the labels also name the
+                // other ends, and related events lend their dates.
+                Reads::entity(ctx, ix);
+                Reads::entities(ctx, g.petgraph().neighbors_undirected(ix));
+                (g, Some(ix))
+            }
+            None => (graph(ctx)?, None),
+        };
+        let q = analysis::timeline::TimelineQuery {
+            about,
+            from: from.map(|d| d.0),
+            to: to.map(|d| d.0),
+            first,
+        };
+        let snapshot = g.clone();
+        let entries = off_thread(move || analysis::timeline::timeline(&snapshot, &q)).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| TimelineEntryObj::new(g.clone(), e))
             .collect())
     }
 

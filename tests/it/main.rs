@@ -28,4 +28,5 @@ mod schema_drift;
 mod search;
 mod smoke;
 mod subscriptions;
+mod totals;
 mod writes;

@@ -5,6 +5,7 @@ mod connection;
 mod entity;
 mod objects;
 mod scalars;
+mod totals;
 
 pub use connection::{paginate, Page, RelationConnection, TotalCount};
 pub use entity::{Entity, EntityIsNode, EntityRef, Node};
@@ -15,3 +16,4 @@ pub use objects::{
 pub use scalars::{
     AmountQualifier, CentralityMeasure, Date, Direction, EntityKind, ExportFormat, RelationKind,
 };
+pub use totals::{FundingGroup, FundingTotalObj, TimelineEntryObj};
