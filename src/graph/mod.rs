@@ -24,6 +24,7 @@ mod bulk;
 mod documents;
 mod edit;
 mod error;
+mod merged;
 mod scores;
 mod undo;
 mod walk;
@@ -76,6 +77,9 @@ pub struct Graph {
     /// Folded (lowercase, ASCII) name and aliases of each entity, indexed
     /// for search.
     search: SearchIndex,
+    /// Ids merged into other entities, each to the id of the entity it
+    /// went into (see `merged`).
+    merged: std::collections::HashMap<CompactString, CompactString>,
     /// Number of committed writes this graph reflects.
     version: u64,
     /// Whole-graph scores, kept while the graph's structure stays as it
@@ -108,6 +112,7 @@ impl Graph {
         self.entity_at_rank(id).is_ok()
             || self.relation_ix(id).is_some()
             || self.documents.contains_key(id)
+            || self.merged.contains_key(id)
     }
 
     /// Refuses an id that a document, entity or relation already has,
@@ -119,6 +124,8 @@ impl Graph {
             "relation"
         } else if self.documents.contains_key(id) {
             "document"
+        } else if self.merged.contains_key(id) {
+            "merged entity"
         } else {
             return Ok(());
         };
