@@ -1,7 +1,8 @@
 //! Analyses over a `&Graph`: paths, neighbourhoods, funding flows,
-//! centrality and search. Pure functions, free of GraphQL and HTTP.
+//! centrality, search and possible duplicates. Pure functions, free of GraphQL and HTTP.
 
 pub mod centrality;
+pub mod duplicates;
 pub mod funding;
 pub mod neighborhood;
 pub mod paths;
@@ -9,6 +10,7 @@ pub mod search;
 pub mod time_budget;
 
 pub use centrality::{centrality, centrality_within, Measure, Ranked, Ranking};
+pub use duplicates::{possible_duplicates, possible_duplicates_within, Candidate};
 pub use funding::{
     funding_flows, funding_flows_within, FlowsOverBudget, FundingFlow, FundingQuery,
 };

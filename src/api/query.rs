@@ -44,8 +44,9 @@ fn limits<'a>(ctx: &Context<'a>) -> Result<&'a Limits> {
     ctx.data::<Limits>()
 }
 
+/// The entity an argument names; a merged id names the entity it went into.
 fn node_of(g: &Graph, id: &str) -> Result<NodeIndex> {
-    g.entity_ix(id)
+    g.resolve_entity_ix(id)
         .ok_or_else(|| ApiError::no_entity(id).into())
 }
 
@@ -90,11 +91,12 @@ fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
 
 #[Object]
 impl Query {
-    /// Any node by its id: an entity, relation or document; null when unknown.
+    /// Any node by its id: an entity, relation or document; null when
+    /// unknown. The id of an entity merged into another answers that one.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let g = snapshot(ctx)?;
         Reads::id(ctx, &id);
-        if let Some(ix) = g.entity_ix(&id) {
+        if let Some(ix) = g.resolve_entity_ix(&id) {
             return Ok(Some(entity(&g, ix).into()));
         }
         if let Some(ix) = g.relation_ix(&id) {
@@ -106,11 +108,12 @@ impl Query {
         Ok(None)
     }
 
-    /// An entity by id; null when unknown.
+    /// An entity by id; null when unknown. The id of an entity merged into
+    /// another answers that one (see `Entity.mergedIds`).
     async fn entity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Entity>> {
         let g = snapshot(ctx)?;
         Reads::id(ctx, &id);
-        Ok(g.entity_ix(&id).map(|ix| entity(&g, ix)))
+        Ok(g.resolve_entity_ix(&id).map(|ix| entity(&g, ix)))
     }
 
     /// Entities, optionally of one kind and matching a search: name and
