@@ -3,8 +3,8 @@
 use super::error::ApiError;
 use super::reads::Reads;
 use super::types::{
-    paginate, CentralityMeasure, Direction, DocumentObj, Entity, EntityKind, EntityRef,
-    ExportFormat, FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity,
+    paginate, CentralityMeasure, Direction, DocumentObj, DuplicateCandidate, Entity, EntityKind,
+    EntityRef, ExportFormat, FundingFlowObj, GraphStats, Node, Page, PathObj, RankedEntity,
     RelationConnection, RelationKind, RelationObj, SubgraphObj, TotalCount,
 };
 use super::Limits;
@@ -357,6 +357,40 @@ impl Query {
                 score: r.score,
                 exact,
                 entity: entity(&g, r.entity),
+            })
+            .collect())
+    }
+
+    /// Pairs of entities of the same kind (of `kind`, or of any kind) whose
+    /// names or aliases are alike once case, accents and word order are set
+    /// aside: trigram similarity of at least 0.5, a match through an alias
+    /// counting 0.9 of one between names. Each pair once (`a` has the lesser
+    /// id), best first, then by ids; the first `first` (1 to the largest
+    /// page). Runs within the analysis time limit (BUDGET_EXCEEDED past it).
+    async fn possible_duplicates(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<EntityKind>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+    ) -> Result<Vec<DuplicateCandidate>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let first = in_range("first", first.unwrap_or(20), 1, l.max_page_size)?;
+        let snapshot = g.clone();
+        let kind = kind.map(Into::into);
+        let budget = analysis::Budget::of(l.analysis_time_limit);
+        let found = off_thread(move || {
+            analysis::possible_duplicates_within(&snapshot, kind, first, &budget)
+        })
+        .await?
+        .map_err(over_budget)?;
+        Ok(found
+            .into_iter()
+            .map(|c| DuplicateCandidate {
+                a: entity(&g, c.a),
+                b: entity(&g, c.b),
+                score: c.score,
+                reasons: c.reasons,
             })
             .collect())
     }

@@ -2,11 +2,13 @@
 //! index and read the model through it.
 
 mod connection;
+mod duplicate;
 mod entity;
 mod objects;
 mod scalars;
 
 pub use connection::{paginate, Page, RelationConnection, TotalCount};
+pub use duplicate::DuplicateCandidate;
 pub use entity::{Entity, EntityIsNode, EntityRef, Node};
 pub use objects::{
     DocumentObj, FundingFlowObj, GraphStats, MoneyObj, PathObj, RankedEntity, RelationObj,
