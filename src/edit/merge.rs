@@ -83,14 +83,12 @@ pub fn merge_entities(g: &mut Graph, into: &str, from: &[String]) -> Result<Vec<
     }
     let mut survivor = survivor;
     let mut merged_ids: BTreeSet<CompactString> = survivor.merged_ids().iter().cloned().collect();
+    // A moved relation is announced and stored as updated: its id and
+    // facts stay, one end is replaced (the replay of a stored write knows
+    // a put that changes ends as such a move).
     let mut edits: Vec<Edit> = moving
         .iter()
-        .map(|id| Edit::RelationDeleted(id.to_string()))
-        .chain(
-            moving
-                .iter()
-                .map(|id| Edit::RelationCreated(id.to_string())),
-        )
+        .map(|id| Edit::RelationUpdated(id.to_string()))
         .collect();
     for id in from {
         // A merged entity goes before the survivor takes its id: an id is
