@@ -59,6 +59,10 @@ pub struct Candidate {
     pub reasons: Vec<String>,
 }
 
+/// A match of two keys of a pair: its weighted score and the two keys (by
+/// their place in the list of keys), the lesser id's first.
+type Match = (f64, usize, usize);
+
 /// One name or alias of an entity, ready for comparing.
 struct Key {
     entity: NodeIndex,
@@ -120,7 +124,7 @@ pub fn possible_duplicates_within(
     }
     // Best match per pair of entities, by key numbers into `keys`: the
     // score and every key pair above the threshold.
-    let mut found: HashMap<(NodeIndex, NodeIndex), Vec<(f64, usize, usize)>> = HashMap::new();
+    let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
     let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut seen: Vec<u32> = Vec::new();
     for (x, key) in keys.iter().enumerate() {

@@ -273,7 +273,7 @@ impl Entity {
         }
         for merged in self.merged_ids() {
             validate_id(merged)?;
-            if merged == &self.id {
+            if *merged == self.id {
                 return Err(format!("entity `{}` cannot be merged into itself", self.id));
             }
         }
@@ -360,7 +360,7 @@ mod tests {
         let back: Option<Entity> = serde_json::from_str(&json).ok();
         assert_eq!(
             back.as_ref().map(Entity::merged_ids),
-            Some(&merged.merged_ids()[..])
+            Some(merged.merged_ids())
         );
         merged.update_details(|d| d.merged_ids = vec!["x".into()]);
         assert!(merged.validate().is_err());
