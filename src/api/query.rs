@@ -44,6 +44,16 @@ fn limits<'a>(ctx: &Context<'a>) -> Result<&'a Limits> {
     ctx.data::<Limits>()
 }
 
+/// Records a look-up of `id` and, for an id merged into another entity,
+/// of that entity's id too: the answer changes when that one is merged on
+/// or removed, which no write touching `id` itself announces.
+fn read_id(ctx: &Context<'_>, g: &Graph, id: &str) {
+    Reads::id(ctx, id);
+    if let Some(into) = g.merged_into(id) {
+        Reads::id(ctx, into);
+    }
+}
+
 /// The entity an argument names; a merged id names the entity it went into.
 fn node_of(g: &Graph, id: &str) -> Result<NodeIndex> {
     g.resolve_entity_ix(id)
@@ -95,7 +105,7 @@ impl Query {
     /// unknown. The id of an entity merged into another answers that one.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let g = snapshot(ctx)?;
-        Reads::id(ctx, &id);
+        read_id(ctx, &g, &id);
         if let Some(ix) = g.resolve_entity_ix(&id) {
             return Ok(Some(entity(&g, ix).into()));
         }
@@ -112,7 +122,7 @@ impl Query {
     /// another answers that one (see `Entity.mergedIds`).
     async fn entity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Entity>> {
         let g = snapshot(ctx)?;
-        Reads::id(ctx, &id);
+        read_id(ctx, &g, &id);
         Ok(g.resolve_entity_ix(&id).map(|ix| entity(&g, ix)))
     }
 

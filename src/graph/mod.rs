@@ -3,7 +3,8 @@
 //! id-ordered indices for look-up by id, and the invariants every load and
 //! write must keep:
 //!
-//! - ids are unique across documents, entities and relations;
+//! - ids are unique across documents, entities and relations, and the ids
+//!   merged into entities stay reserved (`merged`);
 //! - every relation joins two distinct entities the graph holds, of kinds
 //!   its kind may join;
 //! - every source names a document the graph holds, and its quote occurs
@@ -17,6 +18,7 @@
 //! concept: `error` (why an item is refused), `walk` (following relations
 //! from an entity), `documents` (documents, their texts and the quotes
 //! checked against them), `edit` (adding, replacing and removing one item),
+//! `merged` (ids merged into other entities),
 //! `undo` (taking back a write applied in place), `bulk` (loading a stored
 //! graph at once) and `scores` (whole-graph scores cached per shape).
 
