@@ -36,6 +36,11 @@ const BETWEENNESS_LIMIT: usize = 10_000;
 /// path is one flow), which take minutes and about 20 GB.
 const TOP_FUND_LIMIT: usize = 100_000;
 const SEED: u64 = 1;
+/// The analysis time limit the server runs with by default.
+const DUPLICATES_BUDGET: Duration = Duration::from_secs(5);
+/// Largest size at which possible duplicates are measured (the issue's
+/// target size): a pass over every name, seconds long beyond it.
+const DUPLICATES_LIMIT: usize = 100_000;
 
 fn sizes() -> Vec<usize> {
     let raw = std::env::var("PARTNERGRAPH_BENCH_SIZES")
@@ -243,6 +248,40 @@ fn bench_size(c: &mut Criterion, size: usize) {
         .sample_size(samples)
         .measurement_time(Duration::from_secs(time))
         .warm_up_time(Duration::from_secs(1));
+    // Possible duplicates over every kind, within the server's default
+    // analysis time limit (the target at 100,000 entities: under
+    // 5 s), the way the API runs them.
+    let t = Instant::now();
+    let found = analysis::possible_duplicates_within(
+        &g,
+        None,
+        20,
+        &analysis::Budget::of(DUPLICATES_BUDGET),
+    );
+    eprintln!(
+        "[setup] possible duplicates: {} in {:.2?}, best {:?}",
+        found.as_ref().map_or(0, Vec::len),
+        t.elapsed(),
+        found
+            .as_ref()
+            .ok()
+            .and_then(|f| f.first())
+            .map(|c| (c.score, &c.reasons))
+    );
+    if size <= DUPLICATES_LIMIT {
+        found.expect("possible duplicates within the analysis budget");
+        group.bench_function("possible_duplicates/first20", |b| {
+            b.iter(|| {
+                analysis::possible_duplicates_within(
+                    &g,
+                    None,
+                    20,
+                    &analysis::Budget::of(DUPLICATES_BUDGET),
+                )
+                .map(|f| f.len())
+            })
+        });
+    }
     group.bench_function("steps/hub", |b| {
         b.iter(|| g.steps(black_box(p.hub), &walk).len())
     });

@@ -9,6 +9,9 @@ use crate::model::{Document, Entity, Money, Relation, Sources};
 use chrono::NaiveDate;
 use deunicode::deunicode;
 
+mod merge;
+pub use merge::merge_entities;
+
 /// One change a write made, named by the item's id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Edit {

@@ -1,7 +1,9 @@
 //! Analyses over a `&Graph`: paths, neighbourhoods, funding flows and
-//! totals, centrality, search and timelines. Pure functions, free of GraphQL and HTTP.
+//! totals, centrality, search, timelines and possible duplicates. Pure
+//! functions, free of GraphQL and HTTP.
 
 pub mod centrality;
+pub mod duplicates;
 pub mod funding;
 pub mod neighborhood;
 pub mod paths;
@@ -11,6 +13,7 @@ pub mod timeline;
 pub mod totals;
 
 pub use centrality::{centrality, centrality_within, Measure, Ranked, Ranking};
+pub use duplicates::{possible_duplicates, possible_duplicates_within, Candidate};
 pub use funding::{
     funding_flows, funding_flows_within, FlowsOverBudget, FundingFlow, FundingQuery,
 };

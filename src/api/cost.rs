@@ -11,7 +11,8 @@
 //! - a list of unknown length (`neighbors`, `members`, `Entity.documents`, a neighbourhood's
 //!   or a path's entities and relations, …): [`SPREAD`] items; a list of
 //!   one item's own facts (`aliases`, `sources`, `categories`,
-//!   `positions`): [`SHORT`] items; the counts by kind: one per kind;
+//!   `positions`, `mergedIds`, a duplicate's `reasons`): [`SHORT`] items;
+//!   the counts by kind: one per kind;
 //! - `shortestPath`: [`PATH`] + its selection; `paths`: [`PATH`] × its
 //!   `maxLength` + `first` items; `neighborhood`: [`PATH`] × (`depth` + 1)
 //!   + its selection;
@@ -19,6 +20,7 @@
 //! - `fundingTotals`: [`TOTALS`] + [`SPREAD`] items;
 //! - `timeline`: [`TIMELINE`] + `first` items;
 //! - `centrality`: [`RANKING`] + `first` items;
+//! - `possibleDuplicates`: [`DUPLICATES`] + `first` items;
 //! - `export`: [`EXPORT`]: five whole-graph exports fill a request.
 //!
 //! The weights go by the type a field is asked on, interfaces included, so
@@ -54,6 +56,9 @@ pub const TOTALS: usize = 100;
 pub const TIMELINE: usize = 100;
 /// A centrality ranking (cached per version once computed).
 pub const RANKING: usize = 200;
+/// A search for possible duplicates: a pass over every name and alias,
+/// not cached.
+pub const DUPLICATES: usize = 500;
 /// A whole-graph export.
 pub const EXPORT: usize = 1000;
 
@@ -305,13 +310,20 @@ impl<'a> Walk<'a> {
             ("Query", "centrality") => {
                 RANKING.saturating_add(list(page(int("first"), None), child))
             }
+            ("Query", "possibleDuplicates") => {
+                DUPLICATES.saturating_add(list(page(int("first"), None), child))
+            }
             ("Query", "export") => EXPORT.saturating_add(child),
             (_, "entitiesByKind") => list(crate::model::EntityKind::ALL.len(), child),
             (_, "relationsByKind") => list(crate::model::RelationKind::ALL.len(), child),
             _ if i.paged => list(page(int("first"), int("last")), child),
             // A page's items are weighed where the page is asked for.
             _ if on.ends_with("Connection") => child.saturating_add(1),
-            (_, "aliases" | "sources" | "categories" | "positions") if i.list => list(SHORT, child),
+            (_, "aliases" | "sources" | "categories" | "positions" | "mergedIds" | "reasons")
+                if i.list =>
+            {
+                list(SHORT, child)
+            }
             _ if i.list => list(SPREAD, child),
             _ => child.saturating_add(1),
         }

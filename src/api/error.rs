@@ -193,9 +193,9 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Refused(g) => match &g {
-                GraphError::DuplicateId { .. } | GraphError::HasRelations { .. } => {
-                    ApiError::Conflict(g.to_string())
-                }
+                GraphError::DuplicateId { .. }
+                | GraphError::HasRelations { .. }
+                | GraphError::MergeBlocked(_) => ApiError::Conflict(g.to_string()),
                 GraphError::NotFound { .. } | GraphError::DanglingEnd { .. } => {
                     ApiError::Missing(g.to_string())
                 }

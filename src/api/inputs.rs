@@ -221,6 +221,7 @@ impl EntityInput {
                 }),
                 total: money(self.total, "total")?,
                 date: self.date.map(|d| d.0),
+                ..Default::default()
             },
         );
         Ok((self.id.map(|id| id.0), entity))

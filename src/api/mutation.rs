@@ -197,6 +197,27 @@ impl Mutation {
         Ok(id)
     }
 
+    /// Merges the entities `from` into `into`, all or nothing, as one write
+    /// (one `graphChanged` event): their relations move to `into` (same
+    /// relation ids, the end replaced), their names and aliases become
+    /// aliases of `into` (without repeats), their sources move over, and
+    /// they are removed. Their ids (and any merged into them before) are
+    /// listed in `into`'s `mergedIds`, keep resolving to it and stay
+    /// reserved. Refused, changing nothing: an unknown id (NOT_FOUND); an
+    /// empty `from`, an id twice, `into` among `from`, entities of different
+    /// kinds (BAD_USER_INPUT); a relation between two of the entities,
+    /// which would join `into` to itself (CONFLICT: delete it first).
+    async fn merge_entities(&self, ctx: &Context<'_>, into: ID, from: Vec<ID>) -> Result<Entity> {
+        authorize(ctx)?;
+        let key = into.0.clone();
+        let from: Vec<String> = from.into_iter().map(|id| id.0).collect();
+        let w = write(ctx, move |g| {
+            Ok(((), edit::merge_entities(g, &key, &from)?))
+        })
+        .await?;
+        entity(&w, &into)
+    }
+
     /// Adds a document with its entities and relations, all or nothing.
     /// Ids may refer to items of the same input.
     async fn ingest(&self, ctx: &Context<'_>, input: IngestInput) -> Result<IngestResult> {

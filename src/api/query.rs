@@ -4,10 +4,10 @@ use super::error::ApiError;
 use super::inputs::{RelationFilter, RelationOrder};
 use super::reads::Reads;
 use super::types::{
-    paginate, CentralityMeasure, Date, Direction, DocumentObj, Entity, EntityKind, EntityRef,
-    ExportFormat, FundingFlowObj, FundingGroup, FundingTotalObj, GraphStats, Node, Page, PathObj,
-    RankedEntity, RelationConnection, RelationKind, RelationObj, SubgraphObj, TimelineEntryObj,
-    TotalCount,
+    paginate, CentralityMeasure, Date, Direction, DocumentObj, DuplicateCandidate, Entity,
+    EntityKind, EntityRef, ExportFormat, FundingFlowObj, FundingGroup, FundingTotalObj, GraphStats,
+    Node, Page, PathObj, RankedEntity, RelationConnection, RelationKind, RelationObj, SubgraphObj,
+    TimelineEntryObj, TotalCount,
 };
 use super::Limits;
 use crate::analysis::{self, FundingQuery};
@@ -46,8 +46,19 @@ fn limits<'a>(ctx: &Context<'a>) -> Result<&'a Limits> {
     ctx.data::<Limits>()
 }
 
+/// Records a look-up of `id` and, for an id merged into another entity,
+/// of that entity's id too: the answer changes when that one is merged on
+/// or removed, which no write touching `id` itself announces.
+fn read_id(ctx: &Context<'_>, g: &Graph, id: &str) {
+    Reads::id(ctx, id);
+    if let Some(into) = g.merged_into(id) {
+        Reads::id(ctx, into);
+    }
+}
+
+/// The entity an argument names; a merged id names the entity it went into.
 fn node_of(g: &Graph, id: &str) -> Result<NodeIndex> {
-    g.entity_ix(id)
+    g.resolve_entity_ix(id)
         .ok_or_else(|| ApiError::no_entity(id).into())
 }
 
@@ -92,11 +103,12 @@ fn entity(g: &Arc<Graph>, ix: NodeIndex) -> Entity {
 
 #[Object]
 impl Query {
-    /// Any node by its id: an entity, relation or document; null when unknown.
+    /// Any node by its id: an entity, relation or document; null when
+    /// unknown. The id of an entity merged into another answers that one.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let g = snapshot(ctx)?;
-        Reads::id(ctx, &id);
-        if let Some(ix) = g.entity_ix(&id) {
+        read_id(ctx, &g, &id);
+        if let Some(ix) = g.resolve_entity_ix(&id) {
             return Ok(Some(entity(&g, ix).into()));
         }
         if let Some(ix) = g.relation_ix(&id) {
@@ -108,11 +120,12 @@ impl Query {
         Ok(None)
     }
 
-    /// An entity by id; null when unknown.
+    /// An entity by id; null when unknown. The id of an entity merged into
+    /// another answers that one (see `Entity.mergedIds`).
     async fn entity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Entity>> {
         let g = snapshot(ctx)?;
-        Reads::id(ctx, &id);
-        Ok(g.entity_ix(&id).map(|ix| entity(&g, ix)))
+        read_id(ctx, &g, &id);
+        Ok(g.resolve_entity_ix(&id).map(|ix| entity(&g, ix)))
     }
 
     /// Entities, optionally of one kind and matching a search: name and
@@ -482,6 +495,40 @@ impl Query {
                 score: r.score,
                 exact,
                 entity: entity(&g, r.entity),
+            })
+            .collect())
+    }
+
+    /// Pairs of entities of the same kind (of `kind`, or of any kind) whose
+    /// names or aliases are alike once case, accents and word order are set
+    /// aside: trigram similarity of at least 0.5, a match through an alias
+    /// counting 0.9 of one between names. Each pair once (`a` has the lesser
+    /// id), best first, then by ids; the first `first` (1 to the largest
+    /// page). Runs within the analysis time limit (BUDGET_EXCEEDED past it).
+    async fn possible_duplicates(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<EntityKind>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+    ) -> Result<Vec<DuplicateCandidate>> {
+        let g = graph(ctx)?;
+        let l = limits(ctx)?;
+        let first = in_range("first", first.unwrap_or(20), 1, l.max_page_size)?;
+        let snapshot = g.clone();
+        let kind = kind.map(Into::into);
+        let budget = analysis::Budget::of(l.analysis_time_limit);
+        let found = off_thread(move || {
+            analysis::possible_duplicates_within(&snapshot, kind, first, &budget)
+        })
+        .await?
+        .map_err(over_budget)?;
+        Ok(found
+            .into_iter()
+            .map(|c| DuplicateCandidate {
+                a: entity(&g, c.a),
+                b: entity(&g, c.b),
+                score: c.score,
+                reasons: c.reasons,
             })
             .collect())
     }

@@ -15,6 +15,7 @@ impl Graph {
     pub fn add_entity(&mut self, entity: Entity) -> Result<NodeIndex, GraphError> {
         entity.validate().map_err(GraphError::Invalid)?;
         self.check_new_id(&entity.id)?;
+        self.check_merged_ids(&entity, None)?;
         let mut entity = entity;
         if !self.bulk_loading {
             self.check_sources(&mut entity.sources)?;
@@ -23,6 +24,7 @@ impl Graph {
         let at = self.entity_at_rank(&entity.id).unwrap_or_else(|at| at);
         let id = entity.id.clone();
         let ix = self.inner.add_node(entity);
+        self.note_merged(ix);
         self.entity_order.insert(at, ix);
         self.facets.insert_entity(ix, &self.inner[ix]);
         if !self.bulk_loading {
@@ -106,12 +108,15 @@ impl Graph {
             )));
         }
         entity.validate().map_err(GraphError::Invalid)?;
+        self.check_merged_ids(&entity, Some(&self.inner[ix]))?;
         let mut entity = entity;
         self.check_sources(&mut entity.sources)?;
         self.search.insert(ix, &entity);
         let old = std::mem::replace(&mut self.inner[ix], entity);
         self.facets.remove_entity(ix, &old);
         self.facets.insert_entity(ix, &self.inner[ix]);
+        self.forget_merged(&old);
+        self.note_merged(ix);
         self.record(|| Undo::ReplacedEntity(old));
         Ok(())
     }
@@ -196,6 +201,7 @@ impl Graph {
                 id: id.to_owned(),
             })?;
         self.facets.remove_entity(ix, &entity);
+        self.forget_merged(&entity);
         self.cache.forget();
         self.record(|| Undo::RemovedEntity(entity.clone()));
         Ok((entity, removed))

@@ -68,6 +68,13 @@ pub enum GraphError {
     /// An update tried to change what may not change (kind, ends).
     #[error("{0}")]
     Immutable(String),
+    /// A merge of entities was asked for wrongly (nothing to merge, an id
+    /// twice, an entity into itself, different kinds).
+    #[error("{0}")]
+    MergeRefused(String),
+    /// A merge would leave a relation joining an entity to itself.
+    #[error("{0}")]
+    MergeBlocked(String),
     /// A self-contained check of the item failed.
     #[error("{0}")]
     Invalid(String),

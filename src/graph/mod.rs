@@ -3,7 +3,8 @@
 //! id-ordered indices for look-up by id, and the invariants every load and
 //! write must keep:
 //!
-//! - ids are unique across documents, entities and relations;
+//! - ids are unique across documents, entities and relations, and the ids
+//!   merged into entities stay reserved (`merged`);
 //! - every relation joins two distinct entities the graph holds, of kinds
 //!   its kind may join;
 //! - every source names a document the graph holds, and its quote occurs
@@ -17,6 +18,7 @@
 //! concept: `error` (why an item is refused), `walk` (following relations
 //! from an entity), `documents` (documents, their texts and the quotes
 //! checked against them), `edit` (adding, replacing and removing one item),
+//! `merged` (ids merged into other entities),
 //! `undo` (taking back a write applied in place), `bulk` (loading a stored
 //! graph at once), `facets` (relations filtered and ordered by their facts,
 //! and the indexes that answer it) and `scores` (whole-graph scores cached per shape).
@@ -26,6 +28,7 @@ mod documents;
 mod edit;
 mod error;
 mod facets;
+mod merged;
 mod scores;
 mod undo;
 mod walk;
@@ -83,6 +86,9 @@ pub struct Graph {
     /// Relations by amount, fiscal year and date, and what each document
     /// evidences, kept in step with every edit.
     facets: Facets,
+    /// Ids merged into other entities, each to the id of the entity it
+    /// went into (see `merged`).
+    merged: std::collections::HashMap<CompactString, CompactString>,
     /// Number of committed writes this graph reflects.
     version: u64,
     /// Whole-graph scores, kept while the graph's structure stays as it
@@ -115,6 +121,7 @@ impl Graph {
         self.entity_at_rank(id).is_ok()
             || self.relation_ix(id).is_some()
             || self.documents.contains_key(id)
+            || self.merged.contains_key(id)
     }
 
     /// Refuses an id that a document, entity or relation already has,
@@ -126,6 +133,8 @@ impl Graph {
             "relation"
         } else if self.documents.contains_key(id) {
             "document"
+        } else if self.merged.contains_key(id) {
+            "merged entity"
         } else {
             return Ok(());
         };

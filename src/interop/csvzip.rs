@@ -332,6 +332,7 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
             vote,
             total,
             date: row.date("date")?,
+            ..Default::default()
         },
     ))
 }

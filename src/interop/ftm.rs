@@ -668,6 +668,7 @@ impl<'t> Reader<'t> {
                 } else {
                     None
                 },
+                ..Default::default()
             },
         ))
     }

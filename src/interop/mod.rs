@@ -265,8 +265,9 @@ impl InteropError {
 pub fn select(g: &Graph, sel: &Selection) -> Result<Dataset, InteropError> {
     let (nodes, edges) = match &sel.centre {
         Some((id, depth)) => {
+            // An id merged into another entity names that one.
             let centre = g
-                .entity_ix(id)
+                .resolve_entity_ix(id)
                 .ok_or_else(|| InteropError::UnknownEntity(id.clone()))?;
             let walk = Walk {
                 direction: Direction::Both,

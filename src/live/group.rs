@@ -144,10 +144,20 @@ pub(super) fn replay(
                 result.map_err(|err| (named("entity", &e.id), err))?;
             }
             Change::PutRelation(r) => {
-                let result = if g.relation_ix(&r.id).is_some() {
-                    g.replace_relation(r.clone())
-                } else {
-                    g.add_relation(r.clone()).map(drop)
+                let result = match g.relation(&r.id) {
+                    // A merge moved it to the entity merged into: the same
+                    // relation with an end replaced, which only a merge
+                    // writes (an update may not change ends).
+                    Some(old)
+                        if old.kind == r.kind
+                            && (old.from.as_str() != r.from.as_str()
+                                || old.to.as_str() != r.to.as_str()) =>
+                    {
+                        g.remove_relation(&r.id)
+                            .and_then(|_| g.add_relation(r.clone()).map(drop))
+                    }
+                    Some(_) => g.replace_relation(r.clone()),
+                    None => g.add_relation(r.clone()).map(drop),
                 };
                 result.map_err(|err| (named("relation", &r.id), err))?;
             }

@@ -210,6 +210,12 @@ fn dump(g: &Graph) -> (u64, Vec<String>) {
             Some(crate::model::fold(&e.name).as_str())
         );
         out.push(format!("e {} {}", e.id, e.name));
+        if !e.merged_ids().is_empty() {
+            for m in e.merged_ids() {
+                assert_eq!(g.resolve_entity_ix(m), Some(ix));
+            }
+            out.push(format!("m {} {:?} {:?}", e.id, e.merged_ids(), e.aliases));
+        }
     }
     for ix in g.relations() {
         let r = g.relation_at(ix);
@@ -464,6 +470,8 @@ enum Op {
     /// A document with entities, linked in a chain; refused at its end
     /// when the flag is set.
     Ingest(Vec<u8>, bool),
+    /// The second entity merged into the first.
+    Merge(u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -474,7 +482,9 @@ fn op() -> impl Strategy<Value = Op> {
         (n.clone(), any::<bool>()).prop_map(|(a, c)| Op::Delete(a, c)),
         (n.clone(), n.clone()).prop_map(|(a, b)| Op::Link(a, b)),
         (n.clone(), n.clone()).prop_map(|(a, b)| Op::Unlink(a, b)),
-        (prop::collection::vec(n, 1..4), any::<bool>()).prop_map(|(ns, f)| Op::Ingest(ns, f)),
+        (prop::collection::vec(n.clone(), 1..4), any::<bool>())
+            .prop_map(|(ns, f)| Op::Ingest(ns, f)),
+        (n.clone(), n).prop_map(|(a, b)| Op::Merge(a, b)),
     ]
 }
 
@@ -494,6 +504,7 @@ fn apply(op: &Op, serial: usize, g: &mut Graph) -> Result<((), Vec<Edit>), Graph
         Op::Delete(n, cascade) => edit::delete_entity(g, &e(n), *cascade)?,
         Op::Link(a, b) => edit::create_relation(g, Some(format!("r{a}-{b}")), link(a, b))?.1,
         Op::Unlink(a, b) => edit::delete_relation(g, &format!("r{a}-{b}"))?,
+        Op::Merge(a, b) => edit::merge_entities(g, &e(a), &[e(b)])?,
         Op::Ingest(ns, refused) => {
             let mut relations: Vec<_> = ns.windows(2).map(|w| (None, link(&w[0], &w[1]))).collect();
             if *refused {

@@ -22,7 +22,7 @@ pub struct Vote {
 ///
 /// Reads and writes as one flat record (`id`, `kind`, `name`, `aliases`,
 /// `description`, `sources`, `rank`, `totalAmount`, `fiscalYear`, `vote`,
-/// `total`, `date`).
+/// `total`, `date`, `mergedIds`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     /// Stable readable slug, unique among entities. Ids and names are
@@ -58,6 +58,9 @@ pub struct EntityDetails {
     pub total: Option<Money>,
     /// EVENT: the day it took place.
     pub date: Option<NaiveDate>,
+    /// The ids of the entities merged into this one, transitively, ordered
+    /// by id. They stay reserved and keep resolving to this entity.
+    pub merged_ids: Vec<CompactString>,
 }
 
 /// An entity as it is written and read.
@@ -86,6 +89,10 @@ struct EntityRecord<'a> {
     total: Option<Cow<'a, Money>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     date: Option<NaiveDate>,
+    // Skipped when empty, so records written before merging existed (and
+    // those of entities never merged into) read and write as they did.
+    #[serde(default, skip_serializing_if = "<[CompactString]>::is_empty")]
+    merged_ids: Cow<'a, [CompactString]>,
 }
 
 impl Serialize for Entity {
@@ -103,6 +110,7 @@ impl Serialize for Entity {
             vote: self.vote(),
             total: self.total().map(Cow::Borrowed),
             date: self.date(),
+            merged_ids: Cow::Borrowed(self.merged_ids()),
         }
         .serialize(serializer)
     }
@@ -119,6 +127,7 @@ impl<'de> Deserialize<'de> for Entity {
             vote: r.vote,
             total: r.total.map(Cow::into_owned),
             date: r.date,
+            merged_ids: r.merged_ids.into_owned(),
         };
         Ok(Entity::with_details(
             &r.id,
@@ -200,6 +209,13 @@ impl Entity {
         self.details.as_ref()?.date
     }
 
+    /// The ids merged into this entity (see [`EntityDetails::merged_ids`]).
+    pub fn merged_ids(&self) -> &[CompactString] {
+        self.details
+            .as_ref()
+            .map_or(&[], |d| d.merged_ids.as_slice())
+    }
+
     /// Changes what only some entities state.
     pub fn update_details(&mut self, change: impl FnOnce(&mut EntityDetails)) {
         super::change_rare(&mut self.details, change);
@@ -254,6 +270,15 @@ impl Entity {
         }
         if let Some(year) = self.fiscal_year() {
             validate_year(year)?;
+        }
+        for merged in self.merged_ids() {
+            validate_id(merged)?;
+            if *merged == self.id {
+                return Err(format!("entity `{}` cannot be merged into itself", self.id));
+            }
+        }
+        if self.merged_ids().windows(2).any(|w| w[0] >= w[1]) {
+            return Err("merged ids must be ordered and distinct".into());
         }
         Ok(())
     }
@@ -321,5 +346,23 @@ mod tests {
         assert!(f.validate().is_ok());
         f.sources.clear();
         assert!(f.validate().unwrap_err().contains("source"));
+    }
+
+    #[test]
+    fn merged_ids_are_stored_only_when_there_are_some() {
+        let plain = Entity::new("x", EntityKind::Person, "X", src());
+        let json = serde_json::to_string(&plain).unwrap_or_default();
+        assert!(!json.contains("mergedIds"), "{json}");
+        let mut merged = plain.clone();
+        merged.update_details(|d| d.merged_ids = vec!["a".into(), "b".into()]);
+        let json = serde_json::to_string(&merged).unwrap_or_default();
+        assert!(json.contains(r#""mergedIds":["a","b"]"#), "{json}");
+        let back: Option<Entity> = serde_json::from_str(&json).ok();
+        assert_eq!(
+            back.as_ref().map(Entity::merged_ids),
+            Some(merged.merged_ids())
+        );
+        merged.update_details(|d| d.merged_ids = vec!["x".into()]);
+        assert!(merged.validate().is_err());
     }
 }

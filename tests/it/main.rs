@@ -17,6 +17,7 @@ mod facts;
 mod hardening;
 mod http;
 mod introspection;
+mod merge;
 mod pagination;
 mod persisted;
 mod properties;

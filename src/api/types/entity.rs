@@ -156,6 +156,13 @@ macro_rules! entity_type {
                 self.0.read(ctx);
                 &self.0.e().aliases
             }
+            /// The ids of the entities merged into this one (transitively),
+            /// ordered by id. Each still resolves to this entity through
+            /// `entity`, `node` and exports, and stays reserved.
+            async fn merged_ids(&self, ctx: &Context<'_>) -> Vec<ID> {
+                self.0.read(ctx);
+                self.0.e().merged_ids().iter().map(|id| ID(id.to_string())).collect()
+            }
             /// A short description in the source's terms.
             async fn description(&self, ctx: &Context<'_>) -> Option<&str> {
                 self.0.read(ctx);
@@ -372,6 +379,11 @@ entity_type!(
         desc = "The full name as the source gives it."
     ),
     field(name = "aliases", ty = "&[String]", desc = "Acronyms and short forms."),
+    field(
+        name = "merged_ids",
+        ty = "Vec<ID>",
+        desc = "The ids of the entities merged into this one (transitively), ordered by id. Each still resolves to this entity through `entity`, `node` and exports, and stays reserved."
+    ),
     field(
         name = "description",
         ty = "Option<&str>",

@@ -2,12 +2,14 @@
 //! index and read the model through it.
 
 mod connection;
+mod duplicate;
 mod entity;
 mod objects;
 mod scalars;
 mod totals;
 
 pub use connection::{paginate, Page, RelationConnection, TotalCount};
+pub use duplicate::DuplicateCandidate;
 pub use entity::{Entity, EntityIsNode, EntityRef, Node};
 pub use objects::{
     DocumentObj, FundingFlowObj, GraphStats, MoneyObj, PathObj, RankedEntity, RelationObj,
