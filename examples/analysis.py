@@ -91,7 +91,8 @@ def totals_by_recipient(base):
     print("Stated funding received, by recipient (FUNDS relations, one level, summed)")
     print(f"{'recipient':<52} {'total':<28} {'relations':>9} {'unstated':>9}")
     for r in rows:
-        print(f"{r['entity']['name']:<52} {r['total']['display']:<28} "
+        total = r["total"]["display"] if r["relations"] else "(no amount stated)"
+        print(f"{r['entity']['name']:<52} {total:<28} "
               f"{r['relations']:>9} {r['unstated']:>9}")
     print()
     sums, counts, unstated = {}, {}, {}
@@ -105,11 +106,18 @@ def totals_by_recipient(base):
         counts[key] = counts.get(key, 0) + 1
     failures = []
     for r in rows:
-        key = (r["entity"]["id"], r["total"]["currency"])
+        eid = r["entity"]["id"]
+        unstated[eid] = unstated.get(eid, 0) - r["unstated"]
+        if r["relations"] == 0:
+            # A recipient whose relations state no amount: a row of 0.
+            continue
+        key = (eid, r["total"]["currency"])
         if sums.pop(key, None) != r["total"]["amount"] or counts.pop(key) != r["relations"]:
             failures.append(f"total for {key}")
     if sums:
         failures.append(f"recipients missing from the totals: {sorted(sums)}")
+    if any(unstated.values()):
+        failures.append(f"relations with no amount miscounted: {unstated}")
     return failures
 
 
