@@ -18,7 +18,7 @@
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use partnergraph::analysis::totals::{Group, TotalsQuery};
 use partnergraph::analysis::{self, centrality, FundingQuery};
-use partnergraph::graph::{Graph, Walk};
+use partnergraph::graph::{Graph, RelationFilter, RelationOrder, RelationOrderField, Walk};
 use partnergraph::model::{EntityKind, RelationKind};
 use partnergraph::synthetic::{generate, Spec};
 use petgraph::stable_graph::NodeIndex;
@@ -238,6 +238,15 @@ fn bench_size(c: &mut Criterion, size: usize) {
         top_fund.map_or("not measured".to_owned(), |f| format!("{} flows", flows(f))),
     );
 
+    let selective = selective_amount_filter(&g);
+    eprintln!(
+        "[setup] selective amount filter {:?}..={:?}: {} hits",
+        selective.amount_at_least,
+        selective.amount_at_most,
+        g.filter_relations(&selective, RelationOrder::default())
+            .len()
+    );
+
     let mut group = c.benchmark_group(format!("{size}"));
     let (samples, time) = match size {
         0..=20_000 => (30, 3),
@@ -337,6 +346,21 @@ fn bench_size(c: &mut Criterion, size: usize) {
         };
         b.iter(|| analysis::timeline::timeline(&g, black_box(&q)).len())
     });
+    // What `relations(filter: { amountAtLeast, amountAtMost })` with its
+    // `totalCount` reads: every hit, found through the amount index, in
+    // the order asked.
+    for (name, field) in [
+        ("by-id", RelationOrderField::Id),
+        ("by-amount", RelationOrderField::Amount),
+    ] {
+        let order = RelationOrder {
+            field,
+            descending: false,
+        };
+        group.bench_function(format!("relation_filter/amount-range/{name}"), |b| {
+            b.iter(|| g.filter_relations(black_box(&selective), order).len())
+        });
+    }
     group.bench_function("paths/max4-first20", |b| {
         b.iter(|| analysis::paths(&g, black_box(p.near.0), p.near.1, 4, &walk, 20).len())
     });
@@ -368,6 +392,43 @@ fn bench_size(c: &mut Criterion, size: usize) {
         },
     );
     group.finish();
+}
+
+/// An amount range that about a hundred relations fall in: the run of
+/// consecutive stated values whose relations come nearest 100 in number
+/// (generated amounts are round figures, many relations sharing each).
+fn selective_amount_filter(g: &Graph) -> RelationFilter {
+    let mut values: Vec<(i64, usize)> = Vec::new();
+    for ix in g.relations_by_amount() {
+        let Some(a) = g.relation_at(ix).amount().map(|m| m.amount) else {
+            continue;
+        };
+        match values.last_mut() {
+            Some((v, n)) if *v == a => *n += 1,
+            _ => values.push((a, 1)),
+        }
+    }
+    // The window [lo, hi) of values nearest 100 relations in all.
+    let (mut best, mut lo, mut sum) = ((0, 0, usize::MAX), 0, 0);
+    for hi in 0..values.len() {
+        sum += values[hi].1;
+        while sum > 100 && lo < hi {
+            sum -= values[lo].1;
+            lo += 1;
+        }
+        let with_next = values.get(hi + 1).map_or(sum, |v| sum + v.1);
+        for (l, h, n) in [(lo, hi, sum), (lo, hi + 1, with_next)] {
+            if n.abs_diff(100) < best.2.abs_diff(100) && h < values.len() {
+                best = (l, h, n);
+            }
+        }
+    }
+    let at = |i: usize| values.get(i).map_or(0.0, |v| v.0 as f64);
+    RelationFilter {
+        amount_at_least: Some(at(best.0)),
+        amount_at_most: Some(at(best.1)),
+        ..RelationFilter::default()
+    }
 }
 
 fn main() {

@@ -228,6 +228,9 @@ fn dump(g: &Graph) -> (u64, Vec<String>) {
     }
     assert_eq!(g.entity_count(), g.entities().len());
     assert_eq!(g.relation_count(), g.relations().len());
+    // The relation indexes, on either copy and after any replay or
+    // refusal taken back, are what a fresh build would make.
+    assert!(g.facets_consistent());
     (g.version(), out)
 }
 
