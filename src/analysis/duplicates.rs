@@ -110,22 +110,34 @@ pub fn possible_duplicates_within(
         }
     }
     budget.check()?;
-    // Order each key's trigrams rarest first (ties by value), the order
-    // the prefixes are cut in.
+    // Renumber the trigrams by rarity (ties by value): each key's list,
+    // sorted, is then rarest first, the order the prefixes are cut in, and
+    // two lists compare by a plain merge.
     let mut frequency: HashMap<u32, u32> = HashMap::new();
     for k in &keys {
         for &t in &k.grams {
             *frequency.entry(t).or_default() += 1;
         }
     }
+    let mut by_rarity: Vec<(u32, u32)> = frequency.into_iter().map(|(t, f)| (f, t)).collect();
+    by_rarity.sort_unstable();
+    let rank: HashMap<u32, u32> = by_rarity
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, t))| (t, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
     for k in &mut keys {
-        k.grams
-            .sort_unstable_by_key(|t| (frequency.get(t).copied().unwrap_or(0), *t));
+        for t in &mut k.grams {
+            *t = rank.get(t).copied().unwrap_or(u32::MAX);
+        }
+        k.grams.sort_unstable();
     }
+    budget.check()?;
     // Best match per pair of entities, by key numbers into `keys`: the
     // score and every key pair above the threshold.
     let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
-    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    // The keys whose prefix holds each trigram, by its number.
+    let mut index: Vec<Vec<u32>> = vec![Vec::new(); by_rarity.len()];
     let mut seen: Vec<u32> = Vec::new();
     for (x, key) in keys.iter().enumerate() {
         if x % 1024 == 0 {
@@ -134,7 +146,7 @@ pub fn possible_duplicates_within(
         let prefix = prefix_len(key.grams.len());
         seen.clear();
         for t in &key.grams[..prefix] {
-            if let Some(list) = index.get(t) {
+            if let Some(list) = index.get(*t as usize) {
                 seen.extend_from_slice(list);
             }
         }
@@ -145,7 +157,7 @@ pub fn possible_duplicates_within(
             if other.entity == key.entity {
                 continue;
             }
-            let j = jaccard(&key.grams, &other.grams, &frequency);
+            let j = jaccard(&key.grams, &other.grams);
             if j + f64::EPSILON < THRESHOLD {
                 continue;
             }
@@ -165,18 +177,33 @@ pub fn possible_duplicates_within(
         }
         let slot = u32::try_from(x).unwrap_or(u32::MAX);
         for t in &key.grams[..prefix] {
-            index.entry(*t).or_default().push(slot);
+            if let Some(list) = index.get_mut(*t as usize) {
+                list.push(slot);
+            }
         }
     }
     budget.check()?;
-    let mut out: Vec<Candidate> = found
+    // Scores first, and words only for the pairs answered.
+    let mut scored: Vec<(f64, NodeIndex, NodeIndex, Vec<Match>)> = found
         .into_iter()
         .map(|((a, b), mut matches)| {
             matches.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
             let score = matches.first().map_or(0.0, |m| m.0);
+            ((score * 1000.0).round() / 1000.0, a, b, matches)
+        })
+        .collect();
+    scored.sort_by(|p, q| {
+        let ids = |a: NodeIndex, b: NodeIndex| (&g.entity_at(a).id, &g.entity_at(b).id);
+        q.0.total_cmp(&p.0)
+            .then_with(|| ids(p.1, p.2).cmp(&ids(q.1, q.2)))
+    });
+    scored.truncate(first);
+    Ok(scored
+        .into_iter()
+        .map(|(score, a, b, matches)| {
             let mut reasons: Vec<String> = Vec::new();
             for &(_, ka, kb) in &matches {
-                let reason = reason(g, &keys[ka], &keys[kb], &frequency);
+                let reason = reason(g, &keys[ka], &keys[kb]);
                 if !reasons.contains(&reason) && reasons.len() < MAX_REASONS {
                     reasons.push(reason);
                 }
@@ -184,19 +211,11 @@ pub fn possible_duplicates_within(
             Candidate {
                 a,
                 b,
-                score: (score * 1000.0).round() / 1000.0,
+                score,
                 reasons,
             }
         })
-        .collect();
-    out.sort_by(|p, q| {
-        q.score.total_cmp(&p.score).then_with(|| {
-            let ids = |c: &Candidate| (g.entity_at(c.a).id.clone(), g.entity_at(c.b).id.clone());
-            ids(p).cmp(&ids(q))
-        })
-    });
-    out.truncate(first);
-    Ok(out)
+        .collect())
 }
 
 /// The two entities, the one with the lesser id first.
@@ -215,12 +234,11 @@ fn prefix_len(n: usize) -> usize {
     (n + 1).saturating_sub(keep).min(n)
 }
 
-/// The Jaccard index of two sets, each sorted in the same order.
-fn jaccard(x: &[u32], y: &[u32], frequency: &HashMap<u32, u32>) -> f64 {
-    let rank = |t: &u32| (frequency.get(t).copied().unwrap_or(0), *t);
+/// The Jaccard index of two sets, each sorted ascending.
+fn jaccard(x: &[u32], y: &[u32]) -> f64 {
     let (mut i, mut j, mut shared) = (0, 0, 0usize);
     while i < x.len() && j < y.len() {
-        match rank(&x[i]).cmp(&rank(&y[j])) {
+        match x[i].cmp(&y[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
@@ -276,7 +294,7 @@ fn label(e: &Entity, which: usize) -> &str {
 }
 
 /// Why two keys matched, in words.
-fn reason(g: &Graph, x: &Key, y: &Key, frequency: &HashMap<u32, u32>) -> String {
+fn reason(g: &Graph, x: &Key, y: &Key) -> String {
     let (ex, ey) = (g.entity_at(x.entity), g.entity_at(y.entity));
     let (lx, ly) = (label(ex, x.which), label(ey, y.which));
     let what = |k: &Key, l: &str| {
@@ -294,7 +312,7 @@ fn reason(g: &Graph, x: &Key, y: &Key, frequency: &HashMap<u32, u32>) -> String 
             _ => format!("{} matches {}", what(x, lx), what(y, ly)),
         };
     }
-    let share = (jaccard(&x.grams, &y.grams, frequency) * 100.0).round();
+    let share = (jaccard(&x.grams, &y.grams) * 100.0).round();
     match (x.which, y.which) {
         (0, 0) => format!("names share {share}% of trigrams: \"{lx}\" and \"{ly}\""),
         _ => format!(
@@ -420,17 +438,16 @@ mod tests {
             .collect();
         let g = graph(&spec);
         let got: Vec<(String, String)> = pairs(&g, None).into_iter().map(|p| (p.0, p.1)).collect();
-        let none = HashMap::new();
         let mut want = Vec::new();
         for (i, (a, x)) in entities.iter().enumerate() {
             for (b, y) in &entities[i + 1..] {
                 let (sx, sy) = (shape(&crate::model::fold(x)), shape(&crate::model::fold(y)));
                 let pack_all = |v: Vec<[u8; 3]>| {
                     let mut p: Vec<u32> = v.into_iter().map(|t| pack(K::ArmedForce, t)).collect();
-                    p.sort_unstable_by_key(|t| (0u32, *t));
+                    p.sort_unstable();
                     p
                 };
-                if jaccard(&pack_all(sx.1), &pack_all(sy.1), &none) + f64::EPSILON >= THRESHOLD {
+                if jaccard(&pack_all(sx.1), &pack_all(sy.1)) + f64::EPSILON >= THRESHOLD {
                     want.push((a.clone(), b.clone()));
                 }
             }
