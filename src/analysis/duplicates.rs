@@ -37,6 +37,10 @@ use std::collections::HashMap;
 /// needs to be reported.
 pub const THRESHOLD: f64 = 0.5;
 
+/// The thresholds the pairs are looked for at, highest first, down to
+/// [`THRESHOLD`].
+const LEVELS: [f64; 3] = [0.9, 0.7, THRESHOLD];
+
 /// How much a match involving an alias counts against one between two
 /// names: short forms are shared by different entities more often than
 /// full names are.
@@ -133,54 +137,21 @@ pub fn possible_duplicates_within(
         k.grams.sort_unstable();
     }
     budget.check()?;
-    // Best match per pair of entities, by key numbers into `keys`: the
-    // score and every key pair above the threshold.
-    let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
-    // The keys whose prefix holds each trigram, by its number.
-    let mut index: Vec<Vec<u32>> = vec![Vec::new(); by_rarity.len()];
-    let mut seen: Vec<u32> = Vec::new();
-    for (x, key) in keys.iter().enumerate() {
-        if x % 1024 == 0 {
-            budget.check()?;
-        }
-        let prefix = prefix_len(key.grams.len());
-        seen.clear();
-        for t in &key.grams[..prefix] {
-            if let Some(list) = index.get(*t as usize) {
-                seen.extend_from_slice(list);
-            }
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        for &y in &seen {
-            let other = &keys[y as usize];
-            if other.entity == key.entity {
+    // The best pairs first: a pass at a high threshold cuts short
+    // prefixes and compares few keys, and when it finds enough pairs
+    // scoring at least that threshold, no pair it could not see (all
+    // score below it) would be answered.
+    let mut found = HashMap::new();
+    for (level, &threshold) in LEVELS.iter().enumerate() {
+        let mut at = matches_at(g, &keys, by_rarity.len(), threshold, budget)?;
+        if level + 1 < LEVELS.len() {
+            at.retain(|_, m| m.iter().any(|x| x.0 + f64::EPSILON >= threshold));
+            if at.len() < first {
                 continue;
             }
-            let j = jaccard(&key.grams, &other.grams);
-            if j + f64::EPSILON < THRESHOLD {
-                continue;
-            }
-            let score = if key.words == other.words { 1.0 } else { j };
-            let weighted = if key.which == 0 && other.which == 0 {
-                score
-            } else {
-                score * ALIAS_WEIGHT
-            };
-            let (lo, hi) = ordered(g, key.entity, other.entity);
-            let (kx, ky) = if lo == key.entity {
-                (x, y as usize)
-            } else {
-                (y as usize, x)
-            };
-            found.entry((lo, hi)).or_default().push((weighted, kx, ky));
         }
-        let slot = u32::try_from(x).unwrap_or(u32::MAX);
-        for t in &key.grams[..prefix] {
-            if let Some(list) = index.get_mut(*t as usize) {
-                list.push(slot);
-            }
-        }
+        found = at;
+        break;
     }
     budget.check()?;
     // Scores first, and words only for the pairs answered.
@@ -218,6 +189,69 @@ pub fn possible_duplicates_within(
         .collect())
 }
 
+/// Every pair of entities with keys alike to at least `threshold`, each
+/// with its matches; `trigrams` is how many distinct trigrams the keys hold.
+fn matches_at(
+    g: &Graph,
+    keys: &[Key],
+    trigrams: usize,
+    threshold: f64,
+    budget: &Budget,
+) -> Result<HashMap<(NodeIndex, NodeIndex), Vec<Match>>, OverBudget> {
+    // Best match per pair of entities, by key numbers into `keys`: the
+    // score and every key pair above the threshold.
+    let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
+    // The keys whose prefix holds each trigram, by its number.
+    let mut index: Vec<Vec<u32>> = vec![Vec::new(); trigrams];
+    let mut seen: Vec<u32> = Vec::new();
+    for (x, key) in keys.iter().enumerate() {
+        if x % 1024 == 0 {
+            budget.check()?;
+        }
+        let prefix = prefix_len(key.grams.len(), threshold);
+        seen.clear();
+        for t in &key.grams[..prefix] {
+            if let Some(list) = index.get(*t as usize) {
+                seen.extend_from_slice(list);
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        for &y in &seen {
+            let other = &keys[y as usize];
+            // Sets this much apart in size cannot be alike enough.
+            let (nx, ny) = (key.grams.len() as f64, other.grams.len() as f64);
+            if other.entity == key.entity || nx.min(ny) + 1e-9 < threshold * nx.max(ny) {
+                continue;
+            }
+            let j = jaccard(&key.grams, &other.grams);
+            if j + f64::EPSILON < threshold {
+                continue;
+            }
+            let score = if key.words == other.words { 1.0 } else { j };
+            let weighted = if key.which == 0 && other.which == 0 {
+                score
+            } else {
+                score * ALIAS_WEIGHT
+            };
+            let (lo, hi) = ordered(g, key.entity, other.entity);
+            let (kx, ky) = if lo == key.entity {
+                (x, y as usize)
+            } else {
+                (y as usize, x)
+            };
+            found.entry((lo, hi)).or_default().push((weighted, kx, ky));
+        }
+        let slot = u32::try_from(x).unwrap_or(u32::MAX);
+        for t in &key.grams[..prefix] {
+            if let Some(list) = index.get_mut(*t as usize) {
+                list.push(slot);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The two entities, the one with the lesser id first.
 fn ordered(g: &Graph, x: NodeIndex, y: NodeIndex) -> (NodeIndex, NodeIndex) {
     if g.entity_at(x).id <= g.entity_at(y).id {
@@ -228,9 +262,9 @@ fn ordered(g: &Graph, x: NodeIndex, y: NodeIndex) -> (NodeIndex, NodeIndex) {
 }
 
 /// How many of a set's trigrams (rarest first) its prefix holds: any set
-/// with a Jaccard index of at least [`THRESHOLD`] with it shares one of them.
-fn prefix_len(n: usize) -> usize {
-    let keep = (THRESHOLD * n as f64 - 1e-9).ceil() as usize;
+/// with a Jaccard index of at least `threshold` with it shares one of them.
+fn prefix_len(n: usize, threshold: f64) -> usize {
+    let keep = (threshold * n as f64 - 1e-9).ceil() as usize;
     (n + 1).saturating_sub(keep).min(n)
 }
 
@@ -451,6 +485,14 @@ mod tests {
                     want.push((a.clone(), b.clone()));
                 }
             }
+        }
+        // A short answer, found at a higher threshold, is the head of the
+        // long one.
+        for first in 1..4 {
+            assert_eq!(
+                possible_duplicates(&g, None, first),
+                possible_duplicates(&g, None, 100)[..first]
+            );
         }
         let (mut got, mut want) = (got, want);
         got.sort();
