@@ -169,6 +169,7 @@ pub fn possible_duplicates_within(
             .then_with(|| ids(p.1, p.2).cmp(&ids(q.1, q.2)))
     });
     scored.truncate(first);
+    budget.check()?;
     Ok(scored
         .into_iter()
         .map(|(score, a, b, matches)| {
@@ -217,7 +218,12 @@ fn matches_at(
         }
         seen.sort_unstable();
         seen.dedup();
-        for &y in &seen {
+        // A key alike to many others compares with each: check the budget
+        // within its run too, not only between keys.
+        for (n, &y) in seen.iter().enumerate() {
+            if n % 4096 == 4095 {
+                budget.check()?;
+            }
             let other = &keys[y as usize];
             // Sets this much apart in size cannot be alike enough.
             let (nx, ny) = (key.grams.len() as f64, other.grams.len() as f64);
