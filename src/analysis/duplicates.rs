@@ -37,6 +37,10 @@ use std::collections::HashMap;
 /// needs to be reported.
 pub const THRESHOLD: f64 = 0.5;
 
+/// The thresholds the pairs are looked for at, highest first, down to
+/// [`THRESHOLD`].
+const LEVELS: [f64; 3] = [0.9, 0.7, THRESHOLD];
+
 /// How much a match involving an alias counts against one between two
 /// names: short forms are shared by different entities more often than
 /// full names are.
@@ -110,43 +114,168 @@ pub fn possible_duplicates_within(
         }
     }
     budget.check()?;
-    // Order each key's trigrams rarest first (ties by value), the order
-    // the prefixes are cut in.
+    // Renumber the trigrams by rarity (ties by value): each key's list,
+    // sorted, is then rarest first, the order the prefixes are cut in, and
+    // two lists compare by a plain merge.
     let mut frequency: HashMap<u32, u32> = HashMap::new();
     for k in &keys {
         for &t in &k.grams {
             *frequency.entry(t).or_default() += 1;
         }
     }
+    let mut by_rarity: Vec<(u32, u32)> = frequency.into_iter().map(|(t, f)| (f, t)).collect();
+    by_rarity.sort_unstable();
+    let rank: HashMap<u32, u32> = by_rarity
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, t))| (t, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
     for k in &mut keys {
-        k.grams
-            .sort_unstable_by_key(|t| (frequency.get(t).copied().unwrap_or(0), *t));
+        for t in &mut k.grams {
+            *t = rank.get(t).copied().unwrap_or(u32::MAX);
+        }
+        k.grams.sort_unstable();
     }
+    budget.check()?;
+    if let Some(same) = same_names(g, &keys, first) {
+        return Ok(same);
+    }
+    // The best pairs first: a pass at a high threshold cuts short
+    // prefixes and compares few keys, and when it finds enough pairs
+    // scoring at least that threshold, no pair it could not see (all
+    // score below it) would be answered.
+    let mut found = HashMap::new();
+    for (level, &threshold) in LEVELS.iter().enumerate() {
+        let mut at = matches_at(g, &keys, by_rarity.len(), threshold, budget)?;
+        if level + 1 < LEVELS.len() {
+            at.retain(|_, m| m.iter().any(|x| x.0 + f64::EPSILON >= threshold));
+            if at.len() < first {
+                continue;
+            }
+        }
+        found = at;
+        break;
+    }
+    budget.check()?;
+    // Scores first, and words only for the pairs answered.
+    let mut scored: Vec<(f64, NodeIndex, NodeIndex, Vec<Match>)> = found
+        .into_iter()
+        .map(|((a, b), mut matches)| {
+            matches.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
+            let score = matches.first().map_or(0.0, |m| m.0);
+            ((score * 1000.0).round() / 1000.0, a, b, matches)
+        })
+        .collect();
+    scored.sort_by(|p, q| {
+        let ids = |a: NodeIndex, b: NodeIndex| (&g.entity_at(a).id, &g.entity_at(b).id);
+        q.0.total_cmp(&p.0)
+            .then_with(|| ids(p.1, p.2).cmp(&ids(q.1, q.2)))
+    });
+    scored.truncate(first);
+    budget.check()?;
+    Ok(scored
+        .into_iter()
+        .map(|(score, a, b, matches)| {
+            let mut reasons: Vec<String> = Vec::new();
+            for &(_, ka, kb) in &matches {
+                let reason = reason(g, &keys[ka], &keys[kb]);
+                if !reasons.contains(&reason) && reasons.len() < MAX_REASONS {
+                    reasons.push(reason);
+                }
+            }
+            Candidate {
+                a,
+                b,
+                score,
+                reasons,
+            }
+        })
+        .collect())
+}
+
+/// The answer when at least `first` pairs of entities have the same name
+/// once case, accents and word order are set aside: those score 1, and
+/// nothing scores more, so the first `first` of them by ids are the
+/// answer, found by grouping names rather than comparing trigrams (a large
+/// graph of generated or imported names has many such pairs).
+fn same_names(g: &Graph, keys: &[Key], first: usize) -> Option<Vec<Candidate>> {
+    let mut groups: HashMap<(EntityKind, &str), Vec<usize>> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if k.which == 0 {
+            groups
+                .entry((g.entity_at(k.entity).kind, k.words.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let id = |k: usize| &g.entity_at(keys[k].entity).id;
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for mut members in groups.into_values().filter(|m| m.len() > 1) {
+        members.sort_by(|x, y| id(*x).cmp(id(*y)));
+        for (n, &x) in members.iter().enumerate() {
+            pairs.extend(members[n + 1..].iter().map(|&y| (x, y)));
+        }
+    }
+    if pairs.len() < first {
+        return None;
+    }
+    pairs.sort_by(|p, q| (id(p.0), id(p.1)).cmp(&(id(q.0), id(q.1))));
+    pairs.truncate(first);
+    Some(
+        pairs
+            .into_iter()
+            .map(|(x, y)| Candidate {
+                a: keys[x].entity,
+                b: keys[y].entity,
+                score: 1.0,
+                reasons: vec![reason(g, &keys[x], &keys[y])],
+            })
+            .collect(),
+    )
+}
+
+/// Every pair of entities with keys alike to at least `threshold`, each
+/// with its matches; `trigrams` is how many distinct trigrams the keys hold.
+fn matches_at(
+    g: &Graph,
+    keys: &[Key],
+    trigrams: usize,
+    threshold: f64,
+    budget: &Budget,
+) -> Result<HashMap<(NodeIndex, NodeIndex), Vec<Match>>, OverBudget> {
     // Best match per pair of entities, by key numbers into `keys`: the
     // score and every key pair above the threshold.
     let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
-    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    // The keys whose prefix holds each trigram, by its number.
+    let mut index: Vec<Vec<u32>> = vec![Vec::new(); trigrams];
     let mut seen: Vec<u32> = Vec::new();
     for (x, key) in keys.iter().enumerate() {
         if x % 1024 == 0 {
             budget.check()?;
         }
-        let prefix = prefix_len(key.grams.len());
+        let prefix = prefix_len(key.grams.len(), threshold);
         seen.clear();
         for t in &key.grams[..prefix] {
-            if let Some(list) = index.get(t) {
+            if let Some(list) = index.get(*t as usize) {
                 seen.extend_from_slice(list);
             }
         }
         seen.sort_unstable();
         seen.dedup();
-        for &y in &seen {
+        // A key alike to many others compares with each: check the budget
+        // within its run too, not only between keys.
+        for (n, &y) in seen.iter().enumerate() {
+            if n % 4096 == 4095 {
+                budget.check()?;
+            }
             let other = &keys[y as usize];
-            if other.entity == key.entity {
+            // Sets this much apart in size cannot be alike enough.
+            let (nx, ny) = (key.grams.len() as f64, other.grams.len() as f64);
+            if other.entity == key.entity || nx.min(ny) + 1e-9 < threshold * nx.max(ny) {
                 continue;
             }
-            let j = jaccard(&key.grams, &other.grams, &frequency);
-            if j + f64::EPSILON < THRESHOLD {
+            let j = jaccard(&key.grams, &other.grams);
+            if j + f64::EPSILON < threshold {
                 continue;
             }
             let score = if key.words == other.words { 1.0 } else { j };
@@ -165,38 +294,12 @@ pub fn possible_duplicates_within(
         }
         let slot = u32::try_from(x).unwrap_or(u32::MAX);
         for t in &key.grams[..prefix] {
-            index.entry(*t).or_default().push(slot);
+            if let Some(list) = index.get_mut(*t as usize) {
+                list.push(slot);
+            }
         }
     }
-    budget.check()?;
-    let mut out: Vec<Candidate> = found
-        .into_iter()
-        .map(|((a, b), mut matches)| {
-            matches.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
-            let score = matches.first().map_or(0.0, |m| m.0);
-            let mut reasons: Vec<String> = Vec::new();
-            for &(_, ka, kb) in &matches {
-                let reason = reason(g, &keys[ka], &keys[kb], &frequency);
-                if !reasons.contains(&reason) && reasons.len() < MAX_REASONS {
-                    reasons.push(reason);
-                }
-            }
-            Candidate {
-                a,
-                b,
-                score: (score * 1000.0).round() / 1000.0,
-                reasons,
-            }
-        })
-        .collect();
-    out.sort_by(|p, q| {
-        q.score.total_cmp(&p.score).then_with(|| {
-            let ids = |c: &Candidate| (g.entity_at(c.a).id.clone(), g.entity_at(c.b).id.clone());
-            ids(p).cmp(&ids(q))
-        })
-    });
-    out.truncate(first);
-    Ok(out)
+    Ok(found)
 }
 
 /// The two entities, the one with the lesser id first.
@@ -209,18 +312,17 @@ fn ordered(g: &Graph, x: NodeIndex, y: NodeIndex) -> (NodeIndex, NodeIndex) {
 }
 
 /// How many of a set's trigrams (rarest first) its prefix holds: any set
-/// with a Jaccard index of at least [`THRESHOLD`] with it shares one of them.
-fn prefix_len(n: usize) -> usize {
-    let keep = (THRESHOLD * n as f64 - 1e-9).ceil() as usize;
+/// with a Jaccard index of at least `threshold` with it shares one of them.
+fn prefix_len(n: usize, threshold: f64) -> usize {
+    let keep = (threshold * n as f64 - 1e-9).ceil() as usize;
     (n + 1).saturating_sub(keep).min(n)
 }
 
-/// The Jaccard index of two sets, each sorted in the same order.
-fn jaccard(x: &[u32], y: &[u32], frequency: &HashMap<u32, u32>) -> f64 {
-    let rank = |t: &u32| (frequency.get(t).copied().unwrap_or(0), *t);
+/// The Jaccard index of two sets, each sorted ascending.
+fn jaccard(x: &[u32], y: &[u32]) -> f64 {
     let (mut i, mut j, mut shared) = (0, 0, 0usize);
     while i < x.len() && j < y.len() {
-        match rank(&x[i]).cmp(&rank(&y[j])) {
+        match x[i].cmp(&y[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
@@ -276,7 +378,7 @@ fn label(e: &Entity, which: usize) -> &str {
 }
 
 /// Why two keys matched, in words.
-fn reason(g: &Graph, x: &Key, y: &Key, frequency: &HashMap<u32, u32>) -> String {
+fn reason(g: &Graph, x: &Key, y: &Key) -> String {
     let (ex, ey) = (g.entity_at(x.entity), g.entity_at(y.entity));
     let (lx, ly) = (label(ex, x.which), label(ey, y.which));
     let what = |k: &Key, l: &str| {
@@ -294,7 +396,7 @@ fn reason(g: &Graph, x: &Key, y: &Key, frequency: &HashMap<u32, u32>) -> String 
             _ => format!("{} matches {}", what(x, lx), what(y, ly)),
         };
     }
-    let share = (jaccard(&x.grams, &y.grams, frequency) * 100.0).round();
+    let share = (jaccard(&x.grams, &y.grams) * 100.0).round();
     match (x.which, y.which) {
         (0, 0) => format!("names share {share}% of trigrams: \"{lx}\" and \"{ly}\""),
         _ => format!(
@@ -359,6 +461,11 @@ mod tests {
         // "Finance" shares the other words only: below 1, above nothing.
         assert!(got.iter().filter(|p| p.1 == "other").all(|p| p.2 < 1.0));
         assert_eq!(pairs(&g, Some(K::City)), []);
+        // Asked for no more than the same names, they are found by name.
+        let all = possible_duplicates(&g, None, 100);
+        for first in 1..=3 {
+            assert_eq!(possible_duplicates(&g, None, first), all[..first]);
+        }
     }
 
     #[test]
@@ -420,20 +527,27 @@ mod tests {
             .collect();
         let g = graph(&spec);
         let got: Vec<(String, String)> = pairs(&g, None).into_iter().map(|p| (p.0, p.1)).collect();
-        let none = HashMap::new();
         let mut want = Vec::new();
         for (i, (a, x)) in entities.iter().enumerate() {
             for (b, y) in &entities[i + 1..] {
                 let (sx, sy) = (shape(&crate::model::fold(x)), shape(&crate::model::fold(y)));
                 let pack_all = |v: Vec<[u8; 3]>| {
                     let mut p: Vec<u32> = v.into_iter().map(|t| pack(K::ArmedForce, t)).collect();
-                    p.sort_unstable_by_key(|t| (0u32, *t));
+                    p.sort_unstable();
                     p
                 };
-                if jaccard(&pack_all(sx.1), &pack_all(sy.1), &none) + f64::EPSILON >= THRESHOLD {
+                if jaccard(&pack_all(sx.1), &pack_all(sy.1)) + f64::EPSILON >= THRESHOLD {
                     want.push((a.clone(), b.clone()));
                 }
             }
+        }
+        // A short answer, found at a higher threshold, is the head of the
+        // long one.
+        for first in 1..4 {
+            assert_eq!(
+                possible_duplicates(&g, None, first),
+                possible_duplicates(&g, None, 100)[..first]
+            );
         }
         let (mut got, mut want) = (got, want);
         got.sort();
