@@ -283,7 +283,7 @@ fn bench_size(c: &mut Criterion, size: usize) {
     // The floor of any plain pass: every relation looked at once, the
     // money ones' details read. What an index of relations by kind saves.
     group.bench_function("relations/scan-funds", |b| {
-        use petgraph::visit::{EdgeRef, IntoEdgeReferences};
+        use petgraph::visit::IntoEdgeReferences;
         b.iter(|| {
             black_box(&g)
                 .petgraph()
