@@ -328,6 +328,19 @@ fn bench_size(c: &mut Criterion, size: usize) {
     group.bench_function("funding_totals/recipient", |b| {
         b.iter(|| analysis::totals::funding_totals(&g, black_box(&by_recipient)).map(|r| r.len()))
     });
+    // The floor of any plain pass: every relation looked at once, the
+    // money ones' details read. What an index of relations by kind saves.
+    group.bench_function("relations/scan-funds", |b| {
+        use petgraph::visit::IntoEdgeReferences;
+        b.iter(|| {
+            black_box(&g)
+                .petgraph()
+                .edge_references()
+                .filter(|e| e.weight().kind == RelationKind::Funds)
+                .filter_map(|e| e.weight().amount().map(|m| m.amount))
+                .fold(0i128, |sum, a| sum + i128::from(a))
+        })
+    });
     group.bench_function("timeline/hub", |b| {
         let q = analysis::timeline::TimelineQuery {
             about: Some(p.hub),
