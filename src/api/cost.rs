@@ -17,7 +17,7 @@
 //!   `maxLength` + `first` items; `neighborhood`: [`PATH`] × (`depth` + 1)
 //!   + its selection;
 //! - `fundingFlows`: [`FLOWS`] + [`SPREAD`] items;
-//! - `fundingTotals`: [`TOTALS`] + [`SPREAD`] items;
+//! - `fundingTotals`: [`TOTALS`] + `first` items, else [`SPREAD`];
 //! - `timeline`: [`TIMELINE`] + `first` items;
 //! - `centrality`: [`RANKING`] + `first` items;
 //! - `possibleDuplicates`: [`DUPLICATES`] + `first` items;
@@ -305,7 +305,10 @@ impl<'a> Walk<'a> {
                 .saturating_mul(hops(int("depth")).saturating_add(1))
                 .saturating_add(child),
             ("Query", "fundingFlows") => FLOWS.saturating_add(list(SPREAD, child)),
-            ("Query", "fundingTotals") => TOTALS.saturating_add(list(SPREAD, child)),
+            ("Query", "fundingTotals") => TOTALS.saturating_add(list(
+                int("first").map_or(SPREAD, |n| page(Some(n), None)),
+                child,
+            )),
             ("Query", "timeline") => TIMELINE.saturating_add(list(page(int("first"), None), child)),
             ("Query", "centrality") => {
                 RANKING.saturating_add(list(page(int("first"), None), child))

@@ -350,7 +350,8 @@ impl Query {
     /// left out), and only amounts in `currency` when given (relations
     /// with no amount still count as `unstated`). Rows are ordered by total
     /// (the figure, whatever the currency), largest first, then by entity
-    /// id or fiscal year (no year last), then by currency code. Totals are
+    /// id or fiscal year (no year last), then by currency code; the first
+    /// `first` rows (1 to the page size limit), or all of them. Totals are
     /// computed here; the graph keeps only what sources state.
     async fn funding_totals(
         &self,
@@ -361,9 +362,13 @@ impl Query {
         >,
         fiscal_year: Option<i32>,
         currency: Option<String>,
+        first: Option<i32>,
     ) -> Result<Vec<FundingTotalObj>> {
         let g = graph(ctx)?;
         let l = limits(ctx)?;
+        let first = first
+            .map(|n| in_range("first", n, 1, l.max_page_size))
+            .transpose()?;
         let kinds = kinds.unwrap_or_else(|| vec![RelationKind::Funds]);
         let currency = currency
             .map(|c| {
@@ -383,9 +388,10 @@ impl Query {
             currency,
         };
         let snapshot = g.clone();
-        let rows = off_thread(move || analysis::totals::funding_totals(&snapshot, &q))
+        let mut rows = off_thread(move || analysis::totals::funding_totals(&snapshot, &q))
             .await?
             .map_err(|e| ApiError::BadInput(e.to_string()))?;
+        rows.truncate(first.unwrap_or(usize::MAX));
         // Each row answers with at least one field: more rows than the
         // field budget could never be returned anyway.
         if rows.len() > l.max_resolved_fields {

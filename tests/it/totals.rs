@@ -9,8 +9,9 @@ use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-const TOTALS: &str = "query($g: FundingGroup!, $k: [RelationKind!], $y: Int, $c: String) { \
-     fundingTotals(groupBy: $g, kinds: $k, fiscalYear: $y, currency: $c) { \
+const TOTALS: &str =
+    "query($g: FundingGroup!, $k: [RelationKind!], $y: Int, $c: String, $n: Int) { \
+     fundingTotals(groupBy: $g, kinds: $k, fiscalYear: $y, currency: $c, first: $n) { \
      entity { id } fiscalYear total { amount currency qualifier display } relations unstated } }";
 
 const TIMELINE: &str = "query($id: ID, $from: Date, $to: Date, $first: Int) { \
@@ -234,6 +235,12 @@ async fn totals_on_the_article_match_the_sums_of_its_relations() {
         totals(&app, json!({ "g": "RECIPIENT", "y": 2025 })).await,
         []
     );
+    // `first` keeps the head of the same order.
+    let all = totals(&app, json!({ "g": "RECIPIENT" })).await;
+    for n in [1, 2, 4, 100] {
+        let head = totals(&app, json!({ "g": "RECIPIENT", "n": n })).await;
+        assert_eq!(head, all[..n.min(all.len())], "first: {n}");
+    }
 }
 
 /// Evidence from the article.
@@ -377,6 +384,8 @@ async fn bad_input_is_refused_with_its_code_and_changes_nothing() {
             json!({ "g": "SOURCE", "c": "DOLLARS" }),
             "BAD_USER_INPUT",
         ),
+        (TOTALS, json!({ "g": "SOURCE", "n": 0 }), "BAD_USER_INPUT"),
+        (TOTALS, json!({ "g": "SOURCE", "n": 101 }), "BAD_USER_INPUT"),
         (TIMELINE, json!({ "id": "no-such-entity" }), "NOT_FOUND"),
         (
             TIMELINE,
