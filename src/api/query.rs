@@ -150,18 +150,9 @@ impl Query {
         let hits =
             off_thread(move || analysis::search(&snapshot, search.as_deref().unwrap_or(""), kind))
                 .await?;
-        paginate(
-            hits.len(),
-            &Page {
-                after,
-                before,
-                first,
-                last,
-            },
-            l.default_page_size,
-            l.max_page_size,
-            |i| entity(&g, hits[i]),
-        )
+        paginate(hits.len(), &Page::new(first, after, last, before), l, |i| {
+            entity(&g, hits[i])
+        })
     }
 
     /// A relation by id; null when unknown.
@@ -199,18 +190,9 @@ impl Query {
         let g = graph(ctx)?;
         let l = limits(ctx)?;
         let ids = g.filter_relations(&filter, order);
-        paginate(
-            ids.len(),
-            &Page {
-                after,
-                before,
-                first,
-                last,
-            },
-            l.default_page_size,
-            l.max_page_size,
-            |i| RelationObj::new(g.clone(), ids[i]),
-        )
+        paginate(ids.len(), &Page::new(first, after, last, before), l, |i| {
+            RelationObj::new(g.clone(), ids[i])
+        })
     }
 
     /// Every source document, ordered by id.
@@ -372,7 +354,7 @@ impl Query {
         let kinds = kinds.unwrap_or_else(|| vec![RelationKind::Funds]);
         let currency = currency
             .map(|c| {
-                if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                if crate::model::Money::is_currency_code(&c) {
                     Ok(c.as_str().into())
                 } else {
                     Err(ApiError::BadInput(format!(

@@ -242,7 +242,7 @@ impl RelationFilter {
             return bad(format!("`minDocuments` must not be negative, got {n}"));
         }
         if let Some(c) = &self.currency {
-            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !crate::model::Money::is_currency_code(c) {
                 return bad(format!(
                     "`currency` must be an ISO 4217 code of three capital letters (\"USD\"), got {c:?}"
                 ));

@@ -550,7 +550,7 @@ fn money(r: &Read<'_>, words_prop: &str) -> Option<Money> {
     let currency = r
         .first("currency")
         .map(str::to_ascii_uppercase)
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        .filter(|c| Money::is_currency_code(c))
         .unwrap_or_else(|| Money::DEFAULT_CURRENCY.to_owned());
     Some(Money {
         amount,

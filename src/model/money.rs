@@ -82,12 +82,18 @@ impl Money {
         self
     }
 
+    /// Whether `code` has the shape of an ISO 4217 currency code: three
+    /// capital letters ("USD").
+    pub fn is_currency_code(code: &str) -> bool {
+        code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+    }
+
     /// Checks the amount is not negative and the currency is a three-letter code.
     pub fn validate(&self) -> Result<(), String> {
         if self.amount < 0 {
             return Err(format!("amount {} is negative", self.amount));
         }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        if !Money::is_currency_code(&self.currency) {
             return Err(format!(
                 "currency `{}` is not a three-letter ISO 4217 code",
                 self.currency

@@ -3,6 +3,7 @@
 
 use crate::api::error::ApiError;
 use crate::api::types::RelationObj;
+use crate::api::Limits;
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use async_graphql::Result;
 use async_graphql::SimpleObject;
@@ -28,6 +29,23 @@ pub struct Page {
     pub first: Option<i32>,
     /// The last n of what remains.
     pub last: Option<i32>,
+}
+
+impl Page {
+    /// The paging arguments in the order a connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Page {
+        Page {
+            after,
+            before,
+            first,
+            last,
+        }
+    }
 }
 
 fn decode(name: &str, cursor: Option<&String>, len: usize) -> Result<Option<usize>> {
@@ -60,18 +78,19 @@ fn count(name: &str, n: Option<i32>, max: usize) -> Result<Option<usize>> {
 
 /// Pages through `len` ordered items per the Relay spec: `after`/`before`
 /// narrow the range, then `first` keeps its head or `last` its tail; with
-/// neither, the first `default` items. Cursors are opaque positions.
+/// neither, the first `limits.default_page_size` items, and never more
+/// than `limits.max_page_size`. Cursors are opaque positions.
 pub fn paginate<T, F>(
     len: usize,
     page: &Page,
-    default: usize,
-    max: usize,
+    limits: &Limits,
     item: F,
 ) -> Result<Connection<OpaqueCursor<usize>, T, TotalCount>>
 where
     T: async_graphql::OutputType,
     F: Fn(usize) -> T,
 {
+    let (default, max) = (limits.default_page_size, limits.max_page_size);
     let first = count("first", page.first, max)?;
     let last = count("last", page.last, max)?;
     let after = decode("after", page.after.as_ref(), len)?;

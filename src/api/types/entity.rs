@@ -77,13 +77,9 @@ impl EntityRef {
         let order = order_by.map(Into::into).unwrap_or_default();
         let walk = Self::walk(direction, kinds);
         let ids = self.g.filter_relations_of(self.ix, &walk, &filter, order);
-        paginate(
-            ids.len(),
-            &page,
-            limits.default_page_size,
-            limits.max_page_size,
-            |i| RelationObj::new(self.g.clone(), ids[i]),
-        )
+        paginate(ids.len(), &page, limits, |i| {
+            RelationObj::new(self.g.clone(), ids[i])
+        })
     }
 
     fn documents(&self) -> Vec<DocumentObj> {
@@ -195,7 +191,7 @@ macro_rules! entity_type {
                 before: Option<String>,
             ) -> Result<RelationConnection> {
                 self.0.read(ctx);
-                self.0.relations(ctx, (direction.unwrap_or_default(), kinds), filter, order_by, Page { after, before, first, last })
+                self.0.relations(ctx, (direction.unwrap_or_default(), kinds), filter, order_by, Page::new(first, after, last, before))
             }
             /// The documents that evidence this entity: those its own
             /// sources quote and those its relations' sources quote, each

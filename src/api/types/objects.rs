@@ -160,14 +160,8 @@ impl DocumentObj {
         let ixs = self.g.document_entities(&self.id);
         paginate(
             ixs.len(),
-            &Page {
-                after,
-                before,
-                first,
-                last,
-            },
-            limits.default_page_size,
-            limits.max_page_size,
+            &Page::new(first, after, last, before),
+            limits,
             |i| entity(&self.g, ixs[i]),
         )
     }
@@ -186,14 +180,8 @@ impl DocumentObj {
         let ixs = self.g.document_relations(&self.id);
         paginate(
             ixs.len(),
-            &Page {
-                after,
-                before,
-                first,
-                last,
-            },
-            limits.default_page_size,
-            limits.max_page_size,
+            &Page::new(first, after, last, before),
+            limits,
             |i| RelationObj::new(self.g.clone(), ixs[i]),
         )
     }
