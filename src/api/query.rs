@@ -368,20 +368,20 @@ impl Query {
             kinds: kinds.into_iter().map(Into::into).collect(),
             fiscal_year,
             currency,
+            first,
         };
         let snapshot = g.clone();
-        let mut rows = off_thread(move || analysis::totals::funding_totals(&snapshot, &q))
+        let totals = off_thread(move || analysis::totals::funding_totals(&snapshot, &q))
             .await?
             .map_err(|e| ApiError::BadInput(e.to_string()))?;
-        rows.truncate(first.unwrap_or(usize::MAX));
+        let rows = totals.rows;
         // Each row answers with at least one field: more rows than the
         // field budget could never be returned anyway.
         if rows.len() > l.max_resolved_fields {
             return Err(over_budget(format!(
-                "{} funding totals match, more than one answer may hold ({}); narrow the \
-                 question with `fiscalYear` or `currency`",
-                rows.len(),
-                l.max_resolved_fields
+                "{} funding totals match, more than one answer may hold ({}); ask for the \
+                 `first` rows, or narrow the question with `fiscalYear` or `currency`",
+                totals.count, l.max_resolved_fields
             )));
         }
         Ok(rows

@@ -73,7 +73,7 @@ impl Graph {
         let id = relation.id.clone();
         let ix = self.inner.add_edge(from, to, relation);
         self.relation_order.insert(at, ix);
-        self.facets.insert_relation(ix, &self.inner[ix]);
+        self.facets.insert_relation(ix, (from, to), &self.inner[ix]);
         self.cache.forget();
         self.record(|| Undo::AddedRelation(id));
         Ok(ix)
@@ -141,8 +141,9 @@ impl Graph {
         let mut relation = relation;
         self.check_sources(&mut relation.sources)?;
         let old = std::mem::replace(&mut self.inner[ix], relation);
-        self.facets.remove_relation(ix, &old);
-        self.facets.insert_relation(ix, &self.inner[ix]);
+        let ends = self.ends(ix);
+        self.facets.remove_relation(ix, ends, &old);
+        self.facets.insert_relation(ix, ends, &self.inner[ix]);
         self.record(|| Undo::ReplacedRelation(old));
         Ok(())
     }
@@ -155,8 +156,9 @@ impl Graph {
         };
         let at = self.relation_at_rank(id).map_err(|_| not_found())?;
         let ix = self.relation_order.remove(at).ok_or_else(not_found)?;
+        let ends = self.ends(ix);
         let removed = self.inner.remove_edge(ix).ok_or_else(not_found)?;
-        self.facets.remove_relation(ix, &removed);
+        self.facets.remove_relation(ix, ends, &removed);
         self.cache.forget();
         self.record(|| Undo::RemovedRelation(removed.clone()));
         Ok(removed)

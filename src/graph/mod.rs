@@ -38,7 +38,7 @@ pub(crate) mod testing;
 
 pub use bulk::Bulk;
 pub use error::{GraphError, Refused};
-pub use facets::{BadFilter, RelationFilter, RelationOrder, RelationOrderField};
+pub use facets::{BadFilter, MoneyFacts, RelationFilter, RelationOrder, RelationOrderField};
 pub use petgraph::stable_graph::{EdgeIndex as RelationIx, NodeIndex as EntityIx};
 pub use scores::{ScoreStats, Scores};
 pub use walk::{Direction, Step, Walk};
