@@ -25,21 +25,27 @@
 //! left out of it without losing any pair above the threshold, and each key
 //! is compared only with the keys sharing a rare trigram with it. A group
 //! of keys that are all alike is still compared pair by pair: those pairs
-//! are the answer. The time budget is checked as keys are probed.
+//! are the answer. PPJoin's size and position filters (see `matches_at`)
+//! cut the candidates further. The time budget is checked as keys are
+//! probed.
 
 use super::time_budget::{Budget, OverBudget};
 use crate::graph::Graph;
 use crate::model::{Entity, EntityKind};
 use petgraph::stable_graph::NodeIndex;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 /// The least similarity (Jaccard index of trigram sets) a pair of keys
 /// needs to be reported.
 pub const THRESHOLD: f64 = 0.5;
 
 /// The thresholds the pairs are looked for at, highest first, down to
-/// [`THRESHOLD`].
-const LEVELS: [f64; 3] = [0.9, 0.7, THRESHOLD];
+/// [`THRESHOLD`]. Steps are small: a pass at a high threshold is cheap
+/// (short prefixes), while one a step too low can find pairs by the
+/// million where names come in numbered series ("Brigade 2", "Brigade 3":
+/// 0.78 to each other, 0.88 to "Brigade").
+const LEVELS: [f64; 5] = [0.9, 0.8, 0.7, 0.6, THRESHOLD];
 
 /// How much a match involving an alias counts against one between two
 /// names: short forms are shared by different entities more often than
@@ -96,22 +102,40 @@ pub fn possible_duplicates_within(
         return Ok(Vec::new());
     }
     let mut keys = Vec::new();
-    for ix in g.entities() {
+    for (n, ix) in g.entities().enumerate() {
+        if n % 4096 == 0 {
+            budget.check()?;
+        }
         let e = g.entity_at(ix);
         if kind.is_some_and(|k| k != e.kind) {
             continue;
         }
         for (which, folded) in g.search_keys(ix).iter().enumerate() {
-            let (words, grams) = shape(folded);
-            if !grams.is_empty() {
+            let words = sorted_words(folded);
+            if !words.is_empty() {
                 keys.push(Key {
                     entity: ix,
                     which,
                     words,
-                    grams: grams.into_iter().map(|t| pack(e.kind, t)).collect(),
+                    grams: Vec::new(),
                 });
             }
         }
+    }
+    budget.check()?;
+    // Equal names answer before any trigram is made.
+    if let Some(same) = same_names(g, &keys, first, budget)? {
+        return Ok(same);
+    }
+    for (n, k) in keys.iter_mut().enumerate() {
+        if n % 4096 == 0 {
+            budget.check()?;
+        }
+        let kind = g.entity_at(k.entity).kind;
+        k.grams = trigrams(&k.words)
+            .into_iter()
+            .map(|t| pack(kind, t))
+            .collect();
     }
     budget.check()?;
     // Renumber the trigrams by rarity (ties by value): each key's list,
@@ -137,9 +161,6 @@ pub fn possible_duplicates_within(
         k.grams.sort_unstable();
     }
     budget.check()?;
-    if let Some(same) = same_names(g, &keys, first) {
-        return Ok(same);
-    }
     // The best pairs first: a pass at a high threshold cuts short
     // prefixes and compares few keys, and when it finds enough pairs
     // scoring at least that threshold, no pair it could not see (all
@@ -193,12 +214,25 @@ pub fn possible_duplicates_within(
         .collect())
 }
 
+/// A group's next pair in the merge of [`same_names`]: the two ids, then
+/// the group and the members' places in it.
+type NextPair<'g> = (&'g str, &'g str, usize, usize, usize);
+
 /// The answer when at least `first` pairs of entities have the same name
 /// once case, accents and word order are set aside: those score 1, and
 /// nothing scores more, so the first `first` of them by ids are the
 /// answer, found by grouping names rather than comparing trigrams (a large
 /// graph of generated or imported names has many such pairs).
-fn same_names(g: &Graph, keys: &[Key], first: usize) -> Option<Vec<Candidate>> {
+///
+/// A group of `m` equal names holds m·(m−1)/2 pairs, millions for a
+/// common name at a million entities, so pairs are never listed: each
+/// group's, in id order, are merged through a heap until `first` are out.
+fn same_names(
+    g: &Graph,
+    keys: &[Key],
+    first: usize,
+    budget: &Budget,
+) -> Result<Option<Vec<Candidate>>, OverBudget> {
     let mut groups: HashMap<(EntityKind, &str), Vec<usize>> = HashMap::new();
     for (i, k) in keys.iter().enumerate() {
         if k.which == 0 {
@@ -208,34 +242,78 @@ fn same_names(g: &Graph, keys: &[Key], first: usize) -> Option<Vec<Candidate>> {
                 .push(i);
         }
     }
+    let groups: Vec<Vec<usize>> = groups.into_values().filter(|m| m.len() > 1).collect();
+    let pairs: usize = groups
+        .iter()
+        .map(|m| m.len() * (m.len() - 1) / 2)
+        .fold(0, usize::saturating_add);
+    if pairs < first {
+        return Ok(None);
+    }
+    budget.check()?;
     let id = |k: usize| &g.entity_at(keys[k].entity).id;
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for mut members in groups.into_values().filter(|m| m.len() > 1) {
-        members.sort_by(|x, y| id(*x).cmp(id(*y)));
-        for (n, &x) in members.iter().enumerate() {
-            pairs.extend(members[n + 1..].iter().map(|&y| (x, y)));
+    let groups: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|mut m| {
+            m.sort_by(|x, y| id(*x).cmp(id(*y)));
+            m
+        })
+        .collect();
+    budget.check()?;
+    // Each group's next pair is its members at (i, j), i < j: (0, 1),
+    // (0, 2), …, (1, 2), … is id order within the group.
+    let mut heap: BinaryHeap<Reverse<NextPair<'_>>> = groups
+        .iter()
+        .enumerate()
+        .map(|(n, m)| Reverse((id(m[0]).as_str(), id(m[1]).as_str(), n, 0, 1)))
+        .collect();
+    let mut out = Vec::with_capacity(first.min(pairs));
+    while out.len() < first {
+        let Some(Reverse((_, _, n, i, j))) = heap.pop() else {
+            break;
+        };
+        let members = &groups[n];
+        let (x, y) = (members[i], members[j]);
+        out.push(Candidate {
+            a: keys[x].entity,
+            b: keys[y].entity,
+            score: 1.0,
+            reasons: vec![reason(g, &keys[x], &keys[y])],
+        });
+        let next = if j + 1 < members.len() {
+            Some((i, j + 1))
+        } else if i + 2 < members.len() {
+            Some((i + 1, i + 2))
+        } else {
+            None
+        };
+        if let Some((i, j)) = next {
+            heap.push(Reverse((
+                id(members[i]).as_str(),
+                id(members[j]).as_str(),
+                n,
+                i,
+                j,
+            )));
         }
     }
-    if pairs.len() < first {
-        return None;
-    }
-    pairs.sort_by(|p, q| (id(p.0), id(p.1)).cmp(&(id(q.0), id(q.1))));
-    pairs.truncate(first);
-    Some(
-        pairs
-            .into_iter()
-            .map(|(x, y)| Candidate {
-                a: keys[x].entity,
-                b: keys[y].entity,
-                score: 1.0,
-                reasons: vec![reason(g, &keys[x], &keys[y])],
-            })
-            .collect(),
-    )
+    Ok(Some(out))
 }
 
 /// Every pair of entities with keys alike to at least `threshold`, each
 /// with its matches; `trigrams` is how many distinct trigrams the keys hold.
+///
+/// PPJoin (Xiao et al., "Efficient similarity joins for near duplicate
+/// detection"): keys are taken from the smallest set up, so each key is
+/// probed against smaller ones only. That allows three cuts, each exact for
+/// the Jaccard index: a probed list skips the keys too small to reach the
+/// threshold (its entries are in size order, so the skipped ones are a
+/// head that is never read again); an indexed key puts in only the shorter
+/// prefix that any larger alike set must meet; and each shared trigram
+/// counts toward the overlap with its position in both lists, so a
+/// candidate is dropped as soon as what is left of the shorter set could
+/// no longer bring it to the overlap it needs. Only candidates left are
+/// compared in full.
 fn matches_at(
     g: &Graph,
     keys: &[Key],
@@ -243,37 +321,70 @@ fn matches_at(
     threshold: f64,
     budget: &Budget,
 ) -> Result<HashMap<(NodeIndex, NodeIndex), Vec<Match>>, OverBudget> {
-    // Best match per pair of entities, by key numbers into `keys`: the
-    // score and every key pair above the threshold.
     let mut found: HashMap<(NodeIndex, NodeIndex), Vec<Match>> = HashMap::new();
-    // The keys whose prefix holds each trigram, by its number.
-    let mut index: Vec<Vec<u32>> = vec![Vec::new(); trigrams];
-    let mut seen: Vec<u32> = Vec::new();
-    for (x, key) in keys.iter().enumerate() {
-        if x % 1024 == 0 {
+    let mut by_size: Vec<u32> = (0..keys.len())
+        .map(|k| u32::try_from(k).unwrap_or(u32::MAX))
+        .collect();
+    by_size.sort_by_key(|&k| keys[k as usize].grams.len());
+    // The keys indexed under each trigram, by its number: the key and the
+    // trigram's position in it; and how many of each list are too small
+    // for every key still to come.
+    let mut index: Vec<Vec<(u32, u32)>> = vec![Vec::new(); trigrams];
+    let mut too_small: Vec<usize> = vec![0; trigrams];
+    // Shared trigrams counted so far per candidate; `PRUNED` once it cannot
+    // make the threshold.
+    const PRUNED: u32 = u32::MAX;
+    let mut overlap: Vec<u32> = vec![0; keys.len()];
+    let mut candidates: Vec<u32> = Vec::new();
+    for (step, &x) in by_size.iter().enumerate() {
+        if step % 1024 == 0 {
             budget.check()?;
         }
-        let prefix = prefix_len(key.grams.len(), threshold);
-        seen.clear();
-        for t in &key.grams[..prefix] {
-            if let Some(list) = index.get(*t as usize) {
-                seen.extend_from_slice(list);
+        let key = &keys[x as usize];
+        let nx = key.grams.len();
+        let least = min_size(nx, threshold);
+        let mut probed = 0usize;
+        for (i, &t) in key.grams[..prefix_len(nx, threshold)].iter().enumerate() {
+            let (Some(list), Some(skip)) = (index.get(t as usize), too_small.get_mut(t as usize))
+            else {
+                continue;
+            };
+            while list
+                .get(*skip)
+                .is_some_and(|&(y, _)| keys[y as usize].grams.len() < least)
+            {
+                *skip += 1;
+            }
+            for &(y, j) in &list[*skip..] {
+                probed += 1;
+                // A key alike to many others meets each: check the budget
+                // within its run too, not only between keys.
+                if probed.is_multiple_of(4096) {
+                    budget.check()?;
+                }
+                let seen = overlap[y as usize];
+                if seen == PRUNED || keys[y as usize].entity == key.entity {
+                    continue;
+                }
+                let ny = keys[y as usize].grams.len();
+                let rest = (nx - i - 1).min(ny - j as usize - 1);
+                let reachable = seen as usize + 1 + rest;
+                if seen == 0 {
+                    candidates.push(y);
+                }
+                overlap[y as usize] = if reachable >= min_overlap(nx, ny, threshold) {
+                    seen + 1
+                } else {
+                    PRUNED
+                };
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
-        // A key alike to many others compares with each: check the budget
-        // within its run too, not only between keys.
-        for (n, &y) in seen.iter().enumerate() {
-            if n % 4096 == 4095 {
-                budget.check()?;
-            }
-            let other = &keys[y as usize];
-            // Sets this much apart in size cannot be alike enough.
-            let (nx, ny) = (key.grams.len() as f64, other.grams.len() as f64);
-            if other.entity == key.entity || nx.min(ny) + 1e-9 < threshold * nx.max(ny) {
+        for &y in &candidates {
+            let counted = std::mem::take(&mut overlap[y as usize]);
+            if counted == PRUNED {
                 continue;
             }
+            let other = &keys[y as usize];
             let j = jaccard(&key.grams, &other.grams);
             if j + f64::EPSILON < threshold {
                 continue;
@@ -284,22 +395,40 @@ fn matches_at(
             } else {
                 score * ALIAS_WEIGHT
             };
+            let (x, y) = (x as usize, y as usize);
             let (lo, hi) = ordered(g, key.entity, other.entity);
-            let (kx, ky) = if lo == key.entity {
-                (x, y as usize)
-            } else {
-                (y as usize, x)
-            };
+            let (kx, ky) = if lo == key.entity { (x, y) } else { (y, x) };
             found.entry((lo, hi)).or_default().push((weighted, kx, ky));
         }
-        let slot = u32::try_from(x).unwrap_or(u32::MAX);
-        for t in &key.grams[..prefix] {
-            if let Some(list) = index.get_mut(*t as usize) {
-                list.push(slot);
+        candidates.clear();
+        for (j, &t) in key.grams[..index_prefix_len(nx, threshold)]
+            .iter()
+            .enumerate()
+        {
+            if let Some(list) = index.get_mut(t as usize) {
+                list.push((x, u32::try_from(j).unwrap_or(u32::MAX)));
             }
         }
     }
     Ok(found)
+}
+
+/// The least size of a set that can be alike to one of `n` at `threshold`.
+fn min_size(n: usize, threshold: f64) -> usize {
+    (threshold * n as f64 - 1e-9).ceil() as usize
+}
+
+/// The least number of trigrams sets of `nx` and `ny` must share to be
+/// alike at `threshold`: |x ∩ y| ≥ t/(1+t)·(|x|+|y|).
+fn min_overlap(nx: usize, ny: usize, threshold: f64) -> usize {
+    (threshold / (1.0 + threshold) * (nx + ny) as f64 - 1e-9).ceil() as usize
+}
+
+/// How much of a set of `n` (rarest first) is indexed: any set at least as
+/// large and alike to it at `threshold` shares one of these.
+fn index_prefix_len(n: usize, threshold: f64) -> usize {
+    let keep = min_overlap(n, n, threshold);
+    (n + 1).saturating_sub(keep).min(n)
 }
 
 /// The two entities, the one with the lesser id first.
@@ -340,16 +469,22 @@ fn jaccard(x: &[u32], y: &[u32]) -> f64 {
     }
 }
 
-/// A folded key's words, sorted and joined, and its distinct trigrams
-/// (`pg_trgm`'s: each word padded with two spaces before, one after).
-fn shape(folded: &str) -> (String, Vec<[u8; 3]>) {
+/// A folded key's words, sorted and joined by spaces: equal for names
+/// equal but for word order.
+fn sorted_words(folded: &str) -> String {
     let mut words: Vec<&str> = folded
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
     words.sort_unstable();
+    words.join(" ")
+}
+
+/// The distinct trigrams of words joined by spaces (`pg_trgm`'s: each
+/// word padded with two spaces before, one after).
+fn trigrams(words: &str) -> Vec<[u8; 3]> {
     let mut grams = Vec::new();
-    for w in &words {
+    for w in words.split(' ').filter(|w| !w.is_empty()) {
         let padded: Vec<u8> = [b' ', b' ']
             .into_iter()
             .chain(w.bytes())
@@ -359,7 +494,15 @@ fn shape(folded: &str) -> (String, Vec<[u8; 3]>) {
     }
     grams.sort_unstable();
     grams.dedup();
-    (words.join(" "), grams)
+    grams
+}
+
+/// A folded key's sorted words and distinct trigrams.
+#[cfg(test)]
+fn shape(folded: &str) -> (String, Vec<[u8; 3]>) {
+    let words = sorted_words(folded);
+    let grams = trigrams(&words);
+    (words, grams)
 }
 
 /// A trigram of a key of `kind`, as one number: keys of different kinds
@@ -553,6 +696,89 @@ mod tests {
         got.sort();
         want.sort();
         assert!(!want.is_empty());
+        assert_eq!(got, want);
+    }
+
+    /// Hundreds of names of few syllables, so that trigrams are shared
+    /// widely, with aliases and two kinds: every pair the filters let
+    /// through, and no other, is alike at the threshold by a plain
+    /// comparison of every pair of keys.
+    #[test]
+    fn filters_lose_no_pair_among_many_alike_names() {
+        const SYLLABLES: [&str; 8] = ["ka", "dor", "mi", "ra", "vel", "tan", "ul", "bre"];
+        let mut state = 7u64;
+        let mut draw = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let word = |draw: &mut dyn FnMut(usize) -> usize| -> String {
+            (0..2 + draw(3)).map(|_| SYLLABLES[draw(8)]).collect()
+        };
+        let mut spec: Vec<(String, K, String, Vec<String>)> = Vec::new();
+        for i in 0..400 {
+            let words: Vec<String> = (0..1 + draw(3)).map(|_| word(&mut draw)).collect();
+            let aliases = if draw(4) == 0 {
+                vec![word(&mut draw)]
+            } else {
+                Vec::new()
+            };
+            let kind = if draw(3) == 0 { K::City } else { K::ArmedForce };
+            spec.push((format!("e{i:03}"), kind, words.join(" "), aliases));
+        }
+        let entities: Vec<(&str, K, &str, Vec<&str>)> = spec
+            .iter()
+            .map(|(id, k, n, a)| {
+                (
+                    id.as_str(),
+                    *k,
+                    n.as_str(),
+                    a.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        let as_args: Vec<(&str, K, &str, &[&str])> = entities
+            .iter()
+            .map(|(id, k, n, a)| (*id, *k, *n, a.as_slice()))
+            .collect();
+        let g = graph(&as_args);
+        let grams = |ix: NodeIndex| -> Vec<Vec<u32>> {
+            let kind = g.entity_at(ix).kind;
+            g.search_keys(ix)
+                .iter()
+                .map(|k| {
+                    let mut p: Vec<u32> = shape(k).1.into_iter().map(|t| pack(kind, t)).collect();
+                    p.sort_unstable();
+                    p
+                })
+                .collect()
+        };
+        let ixs: Vec<NodeIndex> = g.entities().collect();
+        let mut want = Vec::new();
+        for (n, &a) in ixs.iter().enumerate() {
+            for &b in &ixs[n + 1..] {
+                if g.entity_at(a).kind != g.entity_at(b).kind {
+                    continue;
+                }
+                let (ga, gb) = (grams(a), grams(b));
+                let alike = ga.iter().any(|x| {
+                    gb.iter()
+                        .any(|y| !x.is_empty() && jaccard(x, y) + f64::EPSILON >= THRESHOLD)
+                });
+                if alike {
+                    let (lo, hi) = ordered(&g, a, b);
+                    want.push((lo, hi));
+                }
+            }
+        }
+        let mut got: Vec<(NodeIndex, NodeIndex)> = possible_duplicates(&g, None, usize::MAX)
+            .into_iter()
+            .map(|c| (c.a, c.b))
+            .collect();
+        got.sort();
+        want.sort();
+        assert!(want.len() > 50, "{} pairs", want.len());
         assert_eq!(got, want);
     }
 
