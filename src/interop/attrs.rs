@@ -55,6 +55,7 @@ pub(super) const NODE_ATTRS: &[(&str, AttrType)] = &[
     ("vote_yeas", AttrType::Int),
     ("vote_nays", AttrType::Int),
     ("date", AttrType::Str),
+    ("merged_ids", AttrType::Str),
     (RECORD, AttrType::Str),
 ];
 
@@ -133,6 +134,9 @@ pub(super) fn entity_attrs(e: &Entity) -> Vec<(&'static str, AttrValue)> {
     }
     if let Some(d) = e.date() {
         out.push(text("date", &d.to_string()));
+    }
+    if !e.merged_ids().is_empty() {
+        out.push(text("merged_ids", &e.merged_ids().join("; ")));
     }
     out
 }

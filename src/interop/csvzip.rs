@@ -6,7 +6,8 @@
 //!
 //! - `nodes.csv`: id, kind, name, aliases, description, rank,
 //!   total_amount, currency, qualifier, fiscal_year, vote_yeas, vote_nays,
-//!   date, sources
+//!   date, sources, merged_ids (the ids merged into the entity, which
+//!   keep naming it)
 //! - `edges.csv`: id, source, target, kind, role, amount, currency,
 //!   qualifier, fiscal_year, date, categories, sources
 //! - `documents.csv`: id, title, publisher, published_on, dateline, text
@@ -26,7 +27,7 @@ const NODES: &str = "nodes.csv";
 const EDGES: &str = "edges.csv";
 const DOCUMENTS: &str = "documents.csv";
 
-const NODE_COLUMNS: [&str; 14] = [
+const NODE_COLUMNS: [&str; 15] = [
     "id",
     "kind",
     "name",
@@ -41,6 +42,7 @@ const NODE_COLUMNS: [&str; 14] = [
     "vote_nays",
     "date",
     "sources",
+    "merged_ids",
 ];
 
 const EDGE_COLUMNS: [&str; 12] = [
@@ -106,7 +108,7 @@ fn table<const N: usize>(
     w.into_inner().map_err(werr)
 }
 
-fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
+fn node_row(e: &Entity) -> Result<[String; 15], InteropError> {
     let [amount, currency, qualifier] = money_cells(e.total_amount().or(e.total()));
     Ok([
         e.id.to_string(),
@@ -123,6 +125,7 @@ fn node_row(e: &Entity) -> Result<[String; 14], InteropError> {
         opt(e.vote().map(|v| v.nays)),
         opt(e.date()),
         json_list(&e.sources)?,
+        json_list(e.merged_ids())?,
     ])
 }
 
@@ -332,7 +335,8 @@ fn entity(row: &Row) -> Result<Entity, InteropError> {
             vote,
             total,
             date: row.date("date")?,
-            ..Default::default()
+            // Absent from files written before merges existed.
+            merged_ids: row.list("merged_ids")?,
         },
     ))
 }

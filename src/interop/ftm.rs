@@ -21,7 +21,7 @@
 //! | LEGISLATION | `Project` (FtM has no schema for laws; `Project` is a `Thing`, a `Value` and an `Interval`) | `amount`, `currency`, `summary` = total; `status` = `passed <yeas> to <nays>` |
 //! | EVENT | `Event` | `date` |
 //! | COUNTRY, REGION, CITY | `Territory` | `level` = `country`, `adm1`, `locality` |
-//! | every entity | | `name`; `alias` = aliases; `description`; `keywords` = [kind, `FY<year>` for fiscalYear] |
+//! | every entity | | `name`; `alias` = aliases; `description`; `keywords` = [kind, `FY<year>` for fiscalYear]; mergedIds → `referents` beside `properties` (as followthemoney's statement-based entities list the ids merged into one) |
 //! | HOLDS_POSITION | `Employment` | `employee` = from, `employer` = to, `role` |
 //! | PART_OF, from a person or body to a body | `Membership` | `member` = from, `organization` = to |
 //! | PART_OF otherwise (to a place; between events or places) | `UnknownLink` | as below |
@@ -205,6 +205,8 @@ struct Proxy {
     id: String,
     schema: &'static str,
     props: Vec<(&'static str, Vec<String>)>,
+    /// Ids merged into this entity.
+    referents: Vec<String>,
 }
 
 impl Proxy {
@@ -213,6 +215,7 @@ impl Proxy {
             id: id.to_owned(),
             schema,
             props: Vec::new(),
+            referents: Vec::new(),
         }
     }
 
@@ -239,6 +242,9 @@ impl Proxy {
         obj.insert("id".into(), self.id.into());
         obj.insert("schema".into(), self.schema.into());
         obj.insert("properties".into(), Value::Object(props));
+        if !self.referents.is_empty() {
+            obj.insert("referents".into(), self.referents.into());
+        }
         serde_json::to_string(&Value::Object(obj))
             .map_err(|e| InteropError::write(super::Format::Ftm, e))
     }
@@ -301,6 +307,7 @@ fn entity_proxy(e: &Entity, docs: &BTreeMap<&str, &Document>) -> Proxy {
     p.add_opt("date", e.date().map(|d| d.to_string()));
     p.add_opt("level", territory_level(e.kind));
     provenance(&mut p, "notes", &e.sources, docs);
+    p.referents = e.merged_ids().iter().map(ToString::to_string).collect();
     p
 }
 
@@ -386,6 +393,8 @@ struct Read<'t> {
     schema: String,
     lines: Vec<&'t str>,
     props: Props,
+    /// Ids merged into this entity (`referents`).
+    referents: Vec<String>,
 }
 
 impl Read<'_> {
@@ -403,7 +412,10 @@ impl Read<'_> {
     }
 }
 
-fn parse_line(n: usize, line: &str) -> Result<(String, String, Props), InteropError> {
+/// One line read: id, schema, properties and referents.
+type Line = (String, String, Props, Vec<String>);
+
+fn parse_line(n: usize, line: &str) -> Result<Line, InteropError> {
     let bad = |m: &str| InteropError::at_line(n, m.to_owned());
     let value: Value = serde_json::from_str(line)
         .map_err(|e| InteropError::at_line(n, format!("not JSON: {e}")))?;
@@ -445,7 +457,16 @@ fn parse_line(n: usize, line: &str) -> Result<(String, String, Props), InteropEr
         }
         Some(_) => return Err(bad("`properties` is not an object")),
     }
-    Ok((id.to_owned(), schema.to_owned(), props))
+    let referents = match obj.get("referents") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| bad("`referents` has a value that is not a string"))?,
+        Some(_) => return Err(bad("`referents` is not a list")),
+    };
+    Ok((id.to_owned(), schema.to_owned(), props, referents))
 }
 
 /// Turns FtM ids into unique slugs, stably (our own ids stay as they are).
@@ -642,8 +663,20 @@ impl<'t> Reader<'t> {
             _ => (None, None),
         };
         let keeps_year = matches!(class, EntityClass::Fund | EntityClass::Legislation);
+        let id = self.slugs.assign(&r.id);
+        // Referents in our own id form that name no item of the input;
+        // ids from elsewhere become other slugs, so what they named is
+        // not known here.
+        let mut merged_ids: Vec<compact_str::CompactString> = r
+            .referents
+            .iter()
+            .filter(|m| Slugs::slug(m) == **m && **m != id && !self.slugs.taken.contains(*m))
+            .map(|m| m.as_str().into())
+            .collect();
+        merged_ids.sort_unstable();
+        merged_ids.dedup();
         Some(Entity::with_details(
-            &self.slugs.assign(&r.id),
+            &id,
             kind,
             &name,
             aliases.into(),
@@ -668,7 +701,7 @@ impl<'t> Reader<'t> {
                 } else {
                     None
                 },
-                ..Default::default()
+                merged_ids,
             },
         ))
     }
@@ -770,11 +803,12 @@ pub(super) fn read(text: &str) -> Result<Import, InteropError> {
         if line.trim().is_empty() {
             continue;
         }
-        let (id, schema, props) = parse_line(i + 1, line)?;
+        let (id, schema, props, mut referents) = parse_line(i + 1, line)?;
         match items.get_mut(&id) {
             // Fragments of one entity are merged, as FtM does.
             Some(item) => {
                 item.lines.push(line);
+                item.referents.append(&mut referents);
                 for (k, mut v) in props {
                     item.props.entry(k).or_default().append(&mut v);
                 }
@@ -788,6 +822,7 @@ pub(super) fn read(text: &str) -> Result<Import, InteropError> {
                         schema,
                         lines: vec![line],
                         props,
+                        referents,
                     },
                 );
             }

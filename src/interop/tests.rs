@@ -101,6 +101,7 @@ fn awkward() -> Dataset {
         d.total_amount = Some(Money::usd(1_500_000).qualified(AmountQualifier::Approximate))
     });
     fund.update_details(|d| d.fiscal_year = Some(2026));
+    fund.update_details(|d| d.merged_ids = vec!["f-old".into(), "g-h".into()]);
     let mut law = Entity::new("l", EntityKind::Legislation, "L", src("d1", "<c>"));
     law.update_details(|d| d.vote = Some(Vote { yeas: 77, nays: 20 }));
     law.update_details(|d| {

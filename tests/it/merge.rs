@@ -202,6 +202,31 @@ async fn a_merge_moves_relations_names_and_sources_and_the_old_id_keeps_resolvin
         .map(|n| n["id"].as_str().unwrap())
         .collect();
     assert_eq!(nodes, ["zeravani"], "{export:#}");
+    // The exports say which ids went into it: FtM as `referents`, the
+    // graph formats as a typed attribute beside the record.
+    let (d, _) = w
+        .ok(
+            r#"{ ftm: export(format: FTM, id: "zeravani", depth: 0)
+                 gexf: export(format: GEXF, id: "zeravani", depth: 0) }"#,
+            json!({}),
+        )
+        .await;
+    let line = d["ftm"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["id"] == "zeravani")
+        .unwrap();
+    assert_eq!(line["referents"], json!(["zeravani-forces"]), "{line:#}");
+    assert!(
+        d["gexf"]
+            .as_str()
+            .unwrap()
+            .contains(r#"value="zeravani-forces""#),
+        "{}",
+        d["gexf"]
+    );
     // The merged id stays reserved.
     let (code, message, _) = w
         .refused(CREATE, service("zeravani-forces", "New", &[], QUOTE_A))
