@@ -77,6 +77,37 @@ fn build(size: usize) -> Graph {
     g
 }
 
+/// Possible duplicates over every kind, the first 20, within the server's
+/// default analysis time limit (the target at 100,000 entities:
+/// under 5 s), the way the API runs them: one pass timed at setup, then
+/// measured when `measure` (and then required to answer within it).
+fn duplicates(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    g: &Graph,
+    measure: bool,
+) {
+    let run = || {
+        analysis::possible_duplicates_within(g, None, 20, &analysis::Budget::of(DUPLICATES_BUDGET))
+    };
+    let t = Instant::now();
+    let found = run();
+    eprintln!(
+        "[setup] {name}: {} in {:.2?}, best {:?}",
+        found.as_ref().map_or(0, Vec::len),
+        t.elapsed(),
+        found
+            .as_ref()
+            .ok()
+            .and_then(|f| f.first())
+            .map(|c| (c.score, &c.reasons))
+    );
+    if measure {
+        found.expect("possible duplicates within the analysis budget");
+        group.bench_function(name, |b| b.iter(|| run().map(|f| f.len())));
+    }
+}
+
 /// Loads `data` through [`Bulk`], as a store's items are loaded.
 fn bulk_load(mut data: partnergraph::dataset::Dataset) -> Graph {
     data.entities.sort_by(|a, b| a.id.cmp(&b.id));
@@ -300,75 +331,23 @@ fn bench_size(c: &mut Criterion, size: usize) {
         .sample_size(samples)
         .measurement_time(Duration::from_secs(time))
         .warm_up_time(Duration::from_secs(1));
-    // Possible duplicates over every kind, within the server's default
-    // analysis time limit (the target at 100,000 entities: under
-    // 5 s), the way the API runs them.
-    let t = Instant::now();
-    let found = analysis::possible_duplicates_within(
+    duplicates(
+        &mut group,
+        "possible_duplicates/first20",
         &g,
-        None,
-        20,
-        &analysis::Budget::of(DUPLICATES_BUDGET),
+        size <= DUPLICATES_LIMIT,
     );
-    eprintln!(
-        "[setup] possible duplicates: {} in {:.2?}, best {:?}",
-        found.as_ref().map_or(0, Vec::len),
-        t.elapsed(),
-        found
-            .as_ref()
-            .ok()
-            .and_then(|f| f.first())
-            .map(|c| (c.score, &c.reasons))
-    );
-    if size <= DUPLICATES_LIMIT {
-        found.expect("possible duplicates within the analysis budget");
-        group.bench_function("possible_duplicates/first20", |b| {
-            b.iter(|| {
-                analysis::possible_duplicates_within(
-                    &g,
-                    None,
-                    20,
-                    &analysis::Budget::of(DUPLICATES_BUDGET),
-                )
-                .map(|f| f.len())
-            })
-        });
-    }
     if size <= DUPLICATES_LIMIT {
         // The same graph with every name made distinct once folded, as an
         // imported register of many sources would rather be: the shortcut
         // over equal names cannot answer, and the trigram search runs.
         let distinct = build_distinct_names(size);
-        let t = Instant::now();
-        let found = analysis::possible_duplicates_within(
+        duplicates(
+            &mut group,
+            "possible_duplicates/distinct-names-first20",
             &distinct,
-            None,
-            20,
-            &analysis::Budget::of(DUPLICATES_BUDGET),
+            true,
         );
-        eprintln!(
-            "[setup] possible duplicates, distinct names: {} in {:.2?}, best {:?}",
-            found.as_ref().map_or(0, Vec::len),
-            t.elapsed(),
-            found
-                .as_ref()
-                .ok()
-                .and_then(|f| f.first())
-                .map(|c| (c.score, &c.reasons))
-        );
-        if found.is_ok() {
-            group.bench_function("possible_duplicates/distinct-names-first20", |b| {
-                b.iter(|| {
-                    analysis::possible_duplicates_within(
-                        &distinct,
-                        None,
-                        20,
-                        &analysis::Budget::of(DUPLICATES_BUDGET),
-                    )
-                    .map(|f| f.len())
-                })
-            });
-        }
     }
     group.bench_function("steps/hub", |b| {
         b.iter(|| g.steps(black_box(p.hub), &walk).len())
