@@ -244,12 +244,7 @@ pub fn funding_totals_among(
     let mut groups = Groups::new(false);
     for e in candidates {
         let r = g.relation_at(e);
-        // Relations in a graph are validated: the currency is three
-        // capital letters.
-        let amount = r.amount().map(|m| {
-            let code = m.currency.as_bytes().try_into().unwrap_or(*b"XXX");
-            (m.amount, code, m.qualifier)
-        });
+        let amount = MoneyFacts::amount_of(r);
         if let Some(c) = count(q, r.kind, g.ends(e), amount, r.fiscal_year()) {
             groups.add(c)?;
         }

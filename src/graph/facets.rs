@@ -68,18 +68,24 @@ impl Stored {
     fn of(from: NodeIndex, r: &Relation) -> Stored {
         Stored {
             from,
-            // Relations in a graph are validated: the currency is three
-            // capital letters.
-            amount: r.amount().map(|m| {
-                let code = m.currency.as_bytes().try_into().unwrap_or(*b"XXX");
-                (m.amount, code, m.qualifier)
-            }),
+            amount: MoneyFacts::amount_of(r),
             fiscal_year: r.fiscal_year(),
         }
     }
 }
 
 impl MoneyFacts {
+    /// A relation's stated amount as the index keeps it: figure, currency
+    /// code, qualifier.
+    pub fn amount_of(r: &Relation) -> Option<(i64, [u8; 3], AmountQualifier)> {
+        // Relations in a graph are validated: the currency is three
+        // capital letters.
+        r.amount().map(|m| {
+            let code = m.currency.as_bytes().try_into().unwrap_or(*b"XXX");
+            (m.amount, code, m.qualifier)
+        })
+    }
+
     /// The currency code of the amount.
     pub fn currency(code: &[u8; 3]) -> &str {
         std::str::from_utf8(code).unwrap_or("XXX")
@@ -577,17 +583,6 @@ impl Graph {
     pub fn relations_in_fiscal_year(&self, year: i32) -> impl Iterator<Item = EdgeIndex> + '_ {
         let keys = (year, EdgeIndex::new(0))..=(year, EdgeIndex::end());
         self.facets.by_year.range(keys).map(|k| k.1)
-    }
-
-    /// Relations of `kind` when it carries money (the kinds indexed),
-    /// grouped by recipient; none otherwise.
-    pub fn relations_of_money_kind(
-        &self,
-        kind: RelationKind,
-    ) -> impl Iterator<Item = EdgeIndex> + '_ {
-        self.money_facts()
-            .filter(move |(_, f)| f.kind == kind)
-            .map(|(ix, _)| ix)
     }
 
     /// Every relation of a kind that carries money, with what totals read
