@@ -172,6 +172,14 @@ print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
 PY
 )
     echo "| $name | ${q^^} | $rps | $p50 | $p99 |"
+    if [ "$q" = q5 ] || [ "$q" = q6 ]; then
+      # With many connections an analysis's latency is mostly its queue;
+      # one client alone shows what one answer takes.
+      settle "$server_pid"
+      THREADS=1 CONNECTIONS=1 load "$server_url/graphql" "$work/$q.json" > "$work/$q.one"
+      read -r rps p50 p99 < "$work/$q.one"
+      echo "| $name | ${q^^}, one client | $rps | $p50 | $p99 |"
+    fi
   done
   if [ "$name" = "article" ]; then
     # Q1 against the bare endpoint, alternating rounds so that whatever else
