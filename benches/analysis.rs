@@ -27,6 +27,12 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// The allocator the server runs with: where an index's tree nodes lie
+/// in memory decides how fast it is walked, so the bench allocates as the
+/// binary does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Relations per entity in every benchmark graph.
 const DEGREE: usize = 5;
 /// Largest size at which exact betweenness is measured.
