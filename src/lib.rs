@@ -9,6 +9,7 @@
 //!   bulk loader, whole-graph scores cached per shape;
 //! - [`search_index`]: the trigram index of entity names behind search;
 //! - [`id_order`]: entities and relations in id order, cheap to grow;
+//! - [`room`]: spare capacity for the graph's large vectors;
 //! - [`edit`]: writes as pure operations on a graph, each returning the
 //!   edits it made;
 //! - [`live`]: the live graph: snapshots for readers, one write path
@@ -38,6 +39,7 @@ pub mod interop;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod room;
 pub mod search_index;
 pub mod store;
 pub mod synthetic;

@@ -31,6 +31,7 @@
 //! snapshot is not what they offer.
 
 use crate::model::{fold, Entity};
+use crate::room::with_room;
 use compact_str::CompactString;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::{BTreeMap, HashMap};
@@ -61,7 +62,7 @@ pub enum Match {
 
 /// The search index of a graph's entities: their folded keys and, for
 /// every trigram of those keys, the entities that contain it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct SearchIndex {
     /// Folded name and aliases, by node index; empty where no entity is.
     keys: Vec<Keys>,
@@ -70,7 +71,25 @@ pub struct SearchIndex {
     postings: BTreeMap<Trigram, Arc<Vec<NodeIndex>>>,
 }
 
+/// A copy has room for more entities' keys (see [`crate::room`]), as
+/// the live graph's second copy is a clone.
+impl Clone for SearchIndex {
+    fn clone(&self) -> Self {
+        let mut keys = Vec::with_capacity(with_room(self.keys.len()));
+        keys.extend_from_slice(&self.keys);
+        SearchIndex {
+            keys,
+            postings: self.postings.clone(),
+        }
+    }
+}
+
 impl SearchIndex {
+    /// How many more entities' keys fit before the keys must move.
+    pub fn spare_keys(&self) -> usize {
+        self.keys.capacity() - self.keys.len()
+    }
+
     /// An empty index.
     pub fn new() -> Self {
         SearchIndex::default()
@@ -81,7 +100,8 @@ impl SearchIndex {
     /// is loaded). Much faster than inserting one by one: each list is
     /// only appended to, and found by hash rather than in the ordered map.
     pub fn build(entities: impl IntoIterator<Item = (NodeIndex, Vec<String>)>) -> Self {
-        let mut keys: Vec<Keys> = Vec::new();
+        let entities = entities.into_iter();
+        let mut keys: Vec<Keys> = Vec::with_capacity(with_room(entities.size_hint().0));
         let mut lists: HashMap<Trigram, Vec<NodeIndex>, foldhash::fast::RandomState> =
             HashMap::default();
         let mut previous: Option<NodeIndex> = None;

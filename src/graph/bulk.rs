@@ -4,10 +4,10 @@
 //! is built on a thread of its own while relations load.
 
 use super::edit::shrink;
-use super::{Graph, GraphError, Refused};
+use super::{Graph, GraphError, Refused, Structure};
 use crate::model::{Document, EndId, Entity, Relation, Source};
 use crate::search_index::SearchIndex;
-use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ impl Bulk {
     /// An empty graph to load into, with room for this many items.
     pub fn with_capacity(entities: usize, relations: usize) -> Self {
         let mut graph = Graph::new();
-        graph.inner = StableDiGraph::with_capacity(entities, relations);
+        graph.inner = Structure::with_room(entities, relations);
         graph.bulk_loading = true;
         Bulk {
             graph,
@@ -324,6 +324,56 @@ mod tests {
             refused(&[("r1", "a", "a")]),
             Some(GraphError::SelfLoop(_))
         ));
+    }
+
+    #[test]
+    fn a_loaded_graph_and_its_copies_have_room_to_grow() {
+        let mut data = crate::synthetic::generate(&crate::synthetic::Spec::with_degree(3000, 5, 7));
+        data.documents.sort_by(|a, b| a.id.cmp(&b.id));
+        data.entities.sort_by(|a, b| a.id.cmp(&b.id));
+        data.relations.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut b = Bulk::with_capacity(data.entities.len(), data.relations.len());
+        for d in data.all_documents() {
+            assert!(b.document(d.clone()).is_ok());
+        }
+        for e in &data.entities {
+            assert!(b.entity(e.clone()).is_ok());
+        }
+        for r in &data.relations {
+            assert!(b.relation(r.clone()).is_ok());
+        }
+        let g = b.finish().unwrap_or_default();
+        let (entities, relations) = (g.entity_count(), g.relation_count());
+        assert_eq!((entities, relations), (3000, data.relations.len()));
+        let room = (
+            crate::room::with_room(entities),
+            crate::room::with_room(relations),
+        );
+        let mut copy = g.clone();
+        for g in [&g, &copy] {
+            let (nodes, edges) = g.petgraph().capacity();
+            assert!(nodes >= room.0 && edges >= room.1, "{:?}", (nodes, edges));
+            assert!(g.search_index().spare_keys() >= room.0 - entities);
+        }
+        // A copy is the same graph, and growing it moves nothing.
+        let whole = crate::dataset::Dataset::of_graph;
+        assert_eq!(whole(&copy), whole(&g));
+        let name = crate::model::fold(&g.entity_at(g.entities().nth(7).unwrap_or_default()).name);
+        assert!(!g.search_index().find(&name).is_empty());
+        assert_eq!(
+            copy.search_index().find(&name),
+            g.search_index().find(&name)
+        );
+        let before = copy.petgraph().capacity();
+        let e = Entity::new(
+            "zz-new",
+            K::ArmedForce,
+            "Zz New",
+            data.entities[0].sources[0].clone(),
+        );
+        assert!(copy.add_entity(e).is_ok());
+        assert_eq!(copy.petgraph().capacity(), before);
+        assert_eq!(copy.entity_count(), g.entity_count() + 1);
     }
 
     #[test]

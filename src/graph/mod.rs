@@ -55,10 +55,51 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use undo::Undo;
 
+/// petgraph's graph of entities and relations. A copy has room to grow
+/// (see [`crate::room`]): the live graph's second copy is a clone, and
+/// derived `Clone` would leave it full to capacity, so the first write
+/// after start-up would move all of its slots.
+#[derive(Debug, Default)]
+struct Structure(StableDiGraph<Entity, Relation>);
+
+impl Structure {
+    /// An empty graph with room for this many items and more.
+    fn with_room(entities: usize, relations: usize) -> Structure {
+        Structure(StableDiGraph::with_capacity(
+            crate::room::with_room(entities),
+            crate::room::with_room(relations),
+        ))
+    }
+}
+
+impl Clone for Structure {
+    fn clone(&self) -> Self {
+        use petgraph::visit::{EdgeIndexable, NodeIndexable};
+        // The bounds count vacant slots too, which the copy keeps.
+        let mut copy = Structure::with_room(self.0.node_bound(), self.0.edge_bound());
+        // Fills the allocations made above rather than making its own.
+        copy.0.clone_from(&self.0);
+        copy
+    }
+}
+
+impl std::ops::Deref for Structure {
+    type Target = StableDiGraph<Entity, Relation>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Structure {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 /// The graph: documents, entities and relations, always valid.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
-    inner: StableDiGraph<Entity, Relation>,
+    inner: Structure,
     /// Every entity, ordered by id; as `relation_order`.
     entity_order: IdOrder<NodeIndex>,
     /// Every relation, ordered by id. The ids live in the relations
