@@ -13,6 +13,7 @@ use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::RangeInclusive;
+use thin_vec::ThinVec;
 use thiserror::Error;
 
 /// The indexes. Keys pair a fact with the relation's index, so that the
@@ -31,9 +32,54 @@ pub(super) struct Facets {
     /// that keep most of what they read.
     money: BTreeMap<(NodeIndex, RelationKind, EdgeIndex), Stored>,
     /// Relations with a source quoting the document.
-    document_relations: HashMap<CompactString, BTreeSet<EdgeIndex>>,
+    document_relations: HashMap<CompactString, Quoting<EdgeIndex>>,
     /// Entities with a source quoting the document.
-    document_entities: HashMap<CompactString, BTreeSet<NodeIndex>>,
+    document_entities: HashMap<CompactString, Quoting<NodeIndex>>,
+}
+
+/// The items quoting one document: their indices, sorted, each once.
+///
+/// A sorted vector rather than a B-tree set: at 1M entities, 5M relations
+/// and 300,000 documents a document is quoted by some 17 relations and 3
+/// entities, for which a set's tree nodes took four to eight times the
+/// indices themselves, about 130 MB in each copy of the graph. A new item
+/// nearly always has the highest index, so it goes at the end; what a
+/// removal moves is one document's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Quoting<T>(ThinVec<T>);
+
+impl<T: Ord + Copy> Quoting<T> {
+    fn insert(&mut self, ix: T) {
+        if self.0.last().is_none_or(|last| *last < ix) {
+            self.0.push(ix);
+        } else if let Err(at) = self.0.binary_search(&ix) {
+            self.0.insert(at, ix);
+        }
+    }
+
+    /// Adds sorted indices, as a bulk load hands them over.
+    fn extend(&mut self, sorted: Vec<T>) {
+        if self.0.is_empty() {
+            self.0 = sorted.into_iter().collect();
+            self.0.dedup();
+        } else {
+            sorted.into_iter().for_each(|ix| self.insert(ix));
+        }
+    }
+
+    fn remove(&mut self, ix: &T) {
+        if let Ok(at) = self.0.binary_search(ix) {
+            self.0.remove(at);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
 }
 
 /// What a total reads of a money relation, kept in its index entry so that
@@ -156,7 +202,7 @@ impl Facets {
         extend_sorted(&mut self.by_date, dates);
         for (doc, mut ixs) in documents {
             ixs.sort_unstable();
-            extend_sorted(self.document_relations.entry(doc).or_default(), ixs);
+            self.document_relations.entry(doc).or_default().extend(ixs);
         }
     }
 
