@@ -326,12 +326,20 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_loaded_graph_and_its_copies_have_room_to_grow() {
-        let mut data = crate::synthetic::generate(&crate::synthetic::Spec::with_degree(3000, 5, 7));
+    /// A generated dataset of `entities`, its items in id order, as a
+    /// store hands them to a load.
+    fn generated_in_id_order(entities: usize) -> crate::dataset::Dataset {
+        let mut data =
+            crate::synthetic::generate(&crate::synthetic::Spec::with_degree(entities, 5, 7));
         data.documents.sort_by(|a, b| a.id.cmp(&b.id));
         data.entities.sort_by(|a, b| a.id.cmp(&b.id));
         data.relations.sort_by(|a, b| a.id.cmp(&b.id));
+        data
+    }
+
+    #[test]
+    fn a_loaded_graph_and_its_copies_have_room_to_grow() {
+        let data = generated_in_id_order(3000);
         let mut b = Bulk::with_capacity(data.entities.len(), data.relations.len());
         for d in data.all_documents() {
             assert!(b.document(d.clone()).is_ok());
@@ -378,10 +386,7 @@ mod tests {
 
     #[test]
     fn a_large_graph_holds_its_texts_packed_and_reads_them_back() {
-        let mut data = crate::synthetic::generate(&crate::synthetic::Spec::with_degree(2000, 5, 7));
-        data.documents.sort_by(|a, b| a.id.cmp(&b.id));
-        data.entities.sort_by(|a, b| a.id.cmp(&b.id));
-        data.relations.sort_by(|a, b| a.id.cmp(&b.id));
+        let data = generated_in_id_order(2000);
         let load = |train_after: usize| -> Result<Graph, Refused> {
             let mut b = Bulk::with_capacity(data.entities.len(), data.relations.len());
             b.train_after = train_after;
