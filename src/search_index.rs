@@ -86,7 +86,8 @@ impl Clone for SearchIndex {
 
 impl SearchIndex {
     /// How many more entities' keys fit before the keys must move.
-    pub fn spare_keys(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn spare_keys(&self) -> usize {
         self.keys.capacity() - self.keys.len()
     }
 

@@ -807,9 +807,6 @@ mod tests {
         assert!(!all.rows.is_empty());
     }
 
-    /// On a generated graph, where single round amounts tie often: the
-    /// index gives what a pass over every relation gives, and the first
-    /// rows are the first of all rows, ties at the cut included.
     #[test]
     fn a_page_that_ends_inside_equal_totals_has_the_first_ids() {
         // Stored in the reverse of id order: the groups that must be on
@@ -837,6 +834,9 @@ mod tests {
         }
     }
 
+    /// On a generated graph, where single round amounts tie often: the
+    /// index gives what a pass over every relation gives, and the first
+    /// rows are the first of all rows, ties at the cut included.
     #[test]
     fn first_rows_are_the_first_of_all_rows() {
         let mut data = crate::synthetic::generate(&crate::synthetic::Spec::with_degree(3000, 5, 7));
