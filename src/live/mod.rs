@@ -41,11 +41,21 @@
 //!
 //! # Group commit
 //!
-//! Writes queue; whichever write's task takes the writer lock applies every
-//! write queued by then, each as its own version in queue order, commits
-//! them to the store in one transaction (one fsync), and only then answers
-//! each. A write refused by the graph is taken back alone; a store failure
-//! takes back the whole group and fails each of its writes.
+//! Writes queue; the writer applies every write queued by then, each as
+//! its own version in queue order, commits them to the store in one
+//! transaction (one fsync), and only then answers each. A write refused by
+//! the graph is taken back alone; a store failure takes back the whole
+//! group and fails each of its writes.
+//!
+//! Over a store only this process writes (SQLite, memory), the writer is a
+//! thread of its own, and the store commits on it: the turn is the writes'
+//! critical path, and a thread that does nothing else is free the moment
+//! the disk has synced. As a task among the HTTP workers' requests it
+//! waited for the blocking pool to pick up each commit and then for a
+//! worker to come back to it, about a fifth of a turn under 8 writing
+//! clients at 1M (BENCHMARKS.md). Over a shared store (PostgreSQL), whose
+//! connections belong to the server's runtime, the writer stays a task
+//! there.
 //!
 //! # Following a shared store
 //!
@@ -79,15 +89,17 @@ use crate::graph::{Bulk, Graph, GraphError, ScoreStats};
 use crate::store::{Change, Item, Logged, Sink, Store, StoreError};
 use arc_swap::ArcSwap;
 use compact_str::CompactString;
+use futures_util::FutureExt;
 use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch, Notify};
 
 /// One committed write, as announced to subscribers: its version and what
 /// it changed. It holds no graph.
@@ -212,6 +224,17 @@ pub struct GraphService {
     diverged: AtomicBool,
     /// What it counted for `/metrics`.
     stats: ServiceStats,
+    /// Rings the writer thread when a write is queued.
+    ring: Arc<Notify>,
+    /// Whether the writer thread runs; set by the first write.
+    writer_thread: OnceLock<bool>,
+}
+
+impl Drop for GraphService {
+    fn drop(&mut self) {
+        // The writer thread wakes, finds the service gone, and ends.
+        self.ring.notify_one();
+    }
 }
 
 /// What a service counts for `/metrics`, over every version it served.
@@ -333,6 +356,8 @@ impl GraphService {
             events,
             ahead,
             pinned_wait: PINNED_WAIT,
+            ring: Arc::new(Notify::new()),
+            writer_thread: OnceLock::new(),
         }
     }
 
@@ -428,8 +453,12 @@ impl GraphService {
             f(g).map(|(value, edits)| (Box::new(value) as Box<dyn Any + Send>, edits))
         });
         self.queue.lock().push_back(Job { work, reply });
-        let this = self.clone();
-        tokio::spawn(async move { this.apply_queued().await });
+        if self.writer_thread() {
+            self.ring.notify_one();
+        } else {
+            let this = self.clone();
+            tokio::spawn(async move { this.apply_queued().await });
+        }
         let (value, committed, graph) = answer
             .await
             .map_err(|_| WriteError::Aborted("the write task ended".into()))??;
@@ -446,6 +475,48 @@ impl GraphService {
     /// Applies every queued write as one group; see the module doc.
     async fn apply_queued(&self) {
         self.turn(false).await;
+    }
+
+    /// Whether writes go to the writer thread, started here the first time
+    /// (see the module doc); not for a shared store, nor if the thread
+    /// cannot be started, and then each write runs as a task.
+    fn writer_thread(self: &Arc<Self>) -> bool {
+        *self.writer_thread.get_or_init(|| {
+            if self.store.shared() {
+                return false;
+            }
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return false;
+            };
+            let (service, ring) = (Arc::downgrade(self), self.ring.clone());
+            let writer = move || {
+                runtime.block_on(async move {
+                    loop {
+                        // A write queued during a turn rings again (one
+                        // permit is kept), so none waits for another.
+                        ring.notified().await;
+                        let Some(service) = service.upgrade() else {
+                            return;
+                        };
+                        // A turn that panicked has answered its writes
+                        // (their replies were dropped) and left no spare
+                        // copy; the writer goes on, as a task's end would
+                        // not have stopped the next write's task.
+                        let turn = AssertUnwindSafe(service.apply_queued()).catch_unwind();
+                        if turn.await.is_err() {
+                            tracing::error!("a write's turn panicked; the writes in it failed");
+                        }
+                    }
+                });
+            };
+            std::thread::Builder::new()
+                .name("partnergraph-writer".into())
+                .spawn(writer)
+                .is_ok()
+        })
     }
 
     /// Applies the writes other instances committed to a shared store since

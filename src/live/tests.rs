@@ -392,6 +392,53 @@ async fn concurrent_writes_commit_in_groups() {
     assert_eq!((stored.version, stored.entities.len()), (64, 64));
 }
 
+/// Over a store only this process writes, writes go to the writer thread,
+/// which neither keeps the service alive nor outlives it.
+#[tokio::test]
+async fn the_writer_thread_ends_with_the_service() {
+    let svc = Arc::new(GraphService::in_memory(graph(&[])));
+    let e = Entity::new("", EntityKind::ArmedForce, "Force", source());
+    let written = svc
+        .write(move |g| edit::create_entity(g, None, e.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(svc.writer_thread.get(), Some(&true));
+    drop(written);
+    // The thread holds the bell while it runs, and the service only
+    // during a turn.
+    let (service, ring) = (Arc::downgrade(&svc), Arc::downgrade(&svc.ring));
+    drop(svc);
+    for _ in 0..500 {
+        if service.upgrade().is_none() && ring.upgrade().is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the writer thread still holds the service or runs");
+}
+
+/// A write whose work panics fails alone; the writer thread goes on with
+/// the next write, from a copy of the published graph.
+#[tokio::test]
+async fn a_panicking_write_fails_and_the_writer_goes_on() {
+    let svc = Arc::new(GraphService::in_memory(graph(&[])));
+    let failed = svc
+        .write(|_: &mut Graph| -> Result<((), Vec<Edit>), GraphError> {
+            panic!("a write's work panicked")
+        })
+        .await;
+    assert!(matches!(failed, Err(WriteError::Aborted(_))), "{failed:?}");
+    let e = Entity::new("", EntityKind::ArmedForce, "Force", source());
+    let next = svc.write(move |g| edit::create_entity(g, None, e.clone()));
+    let written = tokio::time::timeout(Duration::from_secs(30), next)
+        .await
+        .unwrap_or_else(|_| panic!("the write after a panic was never answered"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(written.graph.version(), 1);
+    assert!(written.graph.entity(&written.value).is_some());
+    assert_eq!(svc.snapshot().entity_count(), 1);
+}
+
 /// A store that fails takes back the whole group; nothing is published
 /// or announced, and the next writes go on from where the graph was.
 #[tokio::test]
