@@ -60,7 +60,8 @@ pub fn request_key(query: &str, operation: Option<&str>, variables: &Variables) 
 pub struct QueryCache {
     parsed: Option<Mutex<Parsed>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
-    validated: Option<Mutex<LruCache<Key, ()>>>,
+    /// Keyed by SHA-256 digests, which no client can aim at one bucket.
+    validated: Option<Mutex<LruCache<Key, (), foldhash::fast::RandomState>>>,
     validated_tally: Tally,
 }
 
@@ -163,7 +164,12 @@ impl QueryCache {
                 })
             }),
             persisted: size.map(|c| Mutex::new(LruCache::new(c))),
-            validated: size.map(|c| Mutex::new(LruCache::new(c))),
+            validated: size.map(|c| {
+                Mutex::new(LruCache::with_hasher(
+                    c,
+                    foldhash::fast::RandomState::default(),
+                ))
+            }),
             validated_tally: Tally::new(crate::metrics::observe_validation_cache),
         }
     }

@@ -51,7 +51,9 @@ struct Inner {
     version: u64,
     /// The service's committed writes, in version order.
     events: broadcast::Receiver<Arc<Committed>>,
-    entries: LruCache<Key, Entry>,
+    /// Keyed by SHA-256 digests, which no client can aim at one bucket:
+    /// a fast hash is enough.
+    entries: LruCache<Key, Entry, foldhash::fast::RandomState>,
     /// What the entries are estimated to hold, in bytes.
     bytes: usize,
     /// The most bytes kept.
@@ -161,7 +163,7 @@ impl ResponseCache {
                 Mutex::new(Inner {
                     version,
                     events,
-                    entries: LruCache::new(c),
+                    entries: LruCache::with_hasher(c, foldhash::fast::RandomState::default()),
                     bytes: 0,
                     budget: DEFAULT_RESPONSE_CACHE_BYTES,
                 })

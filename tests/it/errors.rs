@@ -210,10 +210,31 @@ async fn malformed_requests() {
     let r = send(post_graphql("{ this is not json")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "BAD_REQUEST");
+    let message = r.json()["errors"][0]["message"].to_string();
+    assert!(message.contains("not valid JSON"), "{message}");
     // JSON, but not an object.
-    let r = send(post_graphql("[1, 2]")).await;
+    for body in ["[1, 2]", " \"{ stats { entities } }\"", "null"] {
+        let r = send(post_graphql(body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.code(), "BAD_REQUEST");
+        let message = r.json()["errors"][0]["message"].to_string();
+        assert!(
+            message.contains("must be a JSON object"),
+            "{body}: {message}"
+        );
+    }
+    // A member given twice is refused rather than one of them picked.
+    let twice = r#"{"query": "{ stats { entities } }", "query": "{ __typename }"}"#;
+    let r = send(post_graphql(twice)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "BAD_REQUEST");
+    // Members the protocol does not name are ignored.
+    let r = send(post_graphql(
+        json!({ "query": "{ stats { entities } }", "id": "7", "other": [1] }).to_string(),
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["data"]["stats"]["entities"], 24);
     // `query` not a string.
     let r = send(post_graphql(json!({ "query": 42 }).to_string())).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
