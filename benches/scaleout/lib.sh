@@ -76,6 +76,6 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 # Parses wrk's output on stdin: prints "req/s p50_ms p99_ms non2xx".
-wrk_summary() { python3 "$root/bench/wrkout.py"; }
+wrk_summary() { python3 "$root/benches/wrkout.py"; }
 
 gql_body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"; }

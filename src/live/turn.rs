@@ -180,8 +180,11 @@ impl GraphService {
         g.set_version(g.version() + group.writes.len() as u64);
         g.end_undo();
 
-        // Refused writes, and writes the store failed, are answered now.
+        // Refused writes, and writes the store failed, are answered once
+        // what the turn applied is published: a write refused because of
+        // another instance's write finds that write when it reads next.
         let mut accepted = Vec::with_capacity(group.writes.len());
+        let mut refused = Vec::new();
         for (job, outcome) in jobs.into_iter().zip(group.outcomes) {
             let answer = match (outcome, &failure) {
                 (Ok((value, committed)), None) => {
@@ -189,14 +192,20 @@ impl GraphService {
                     continue;
                 }
                 (Ok(_), Some(error)) => WriteError::Store(again(error)),
-                (Err(refused), _) => WriteError::Refused(refused),
+                (Err(refusal), _) => WriteError::Refused(refusal),
             };
-            let _ = job.reply.send(Err(answer));
+            refused.push((job.reply, answer));
         }
+        let refuse = move || {
+            for (reply, answer) in refused {
+                let _ = reply.send(Err(answer));
+            }
+        };
         let writes = group.writes;
         if accepted.is_empty() && applied.is_empty() {
             // Nothing changed; the copy stays the spare, caught up.
             spare.graph = Some(copy);
+            refuse();
             return self.answered(failure.as_ref());
         }
         let applied: Vec<(Arc<Logged>, Arc<Committed>)> = applied
@@ -233,6 +242,7 @@ impl GraphService {
             // Nor is a caller that went away: the write stays committed.
             let _ = reply.send(Ok((value, committed, copy.clone())));
         }
+        refuse();
         self.answered(failure.as_ref())
     }
 
