@@ -539,6 +539,18 @@ async fn execute(
 /// (boxed: an answer is large beside most values).
 type Step<T> = Result<T, Box<HttpResponse>>;
 
+/// Takes the extension `name` out of the request. Most requests have no
+/// extensions, and then no key is hashed.
+fn take_extension(
+    request: &mut async_graphql::Request,
+    name: &str,
+) -> Option<async_graphql::Value> {
+    if request.extensions.is_empty() {
+        return None;
+    }
+    request.extensions.remove(name)
+}
+
 /// Replaces a persisted query's hash with its text (or keeps the text
 /// sent with it for next time).
 fn take_persisted(
@@ -546,11 +558,7 @@ fn take_persisted(
     request: &mut async_graphql::Request,
     media: Media,
 ) -> Step<()> {
-    // Most requests have no extensions: no key to hash then.
-    if request.extensions.is_empty() {
-        return Ok(());
-    }
-    let Some(extension) = request.extensions.remove("persistedQuery") else {
+    let Some(extension) = take_extension(request, "persistedQuery") else {
         return Ok(());
     };
     let extension = extension.into_json().unwrap_or(Value::Null);
@@ -581,10 +589,7 @@ async fn wait_for_version(
     request: &mut async_graphql::Request,
     media: Media,
 ) -> Step<()> {
-    if request.extensions.is_empty() {
-        return Ok(());
-    }
-    let Some(min) = request.extensions.remove("minGraphVersion") else {
+    let Some(min) = take_extension(request, "minGraphVersion") else {
         return Ok(());
     };
     let Some(min) = min.into_json().ok().and_then(|v| v.as_u64()) else {

@@ -20,8 +20,8 @@
 //! # One driver per engine
 //!
 //! - SQLite: rusqlite. SQLite is a library, fastest used in-process on the
-//!   thread that asks: a commit is one job on the blocking pool that runs
-//!   its whole transaction with cached prepared statements. An async
+//!   thread that asks: a commit runs its whole transaction with cached
+//!   prepared statements on the service's writer thread. An async
 //!   driver (sqlx) runs each SQLite connection on a worker thread of its own
 //!   and sends every statement there and back; measured at 1M entities, a
 //!   commit of one write took five such round trips and the worker was a

@@ -13,7 +13,8 @@
 //!
 //! - this file: open, lock and migrate;
 //! - `load.rs`: the read at start-up, streamed from a thread of its own;
-//! - `write.rs`: a commit, one transaction on the blocking pool.
+//! - `write.rs`: a commit, one transaction on the calling thread (the
+//!   service's writer thread).
 //!
 //! Why rusqlite alone: see the module doc of `store`.
 
