@@ -1,10 +1,12 @@
 -- wrk: createEntity with an id no request has used, for write throughput.
 -- Settings come from the environment: TOKEN (the write token), DOCUMENT and
--- QUOTE (the evidence every entity quotes), RUN (a prefix unique to the run).
+-- QUOTE (the evidence every entity quotes), RUN (a prefix unique to the run),
+-- and DELAY_MS, if set, a pause before each request (to pace the writes).
 local token = os.getenv("TOKEN")
 local document = os.getenv("DOCUMENT")
 local quote = os.getenv("QUOTE")
 local run = os.getenv("RUN")
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "")
 local threads = 0
 counter = 0
 prefix = "t"
@@ -24,6 +26,12 @@ function request()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
   }, body)
+end
+
+if delay_ms then
+  function delay()
+    return delay_ms
+  end
 end
 
 function response(status, headers, body)

@@ -9,7 +9,10 @@ after, and whether the server told the subscriber it fell behind (read only
 at the end).
 
   python3 benches/stall.py --port 8080 --token T --pid PID \
-      --document DOC --quote "QUOTE" [--seconds 20]
+      --document DOC --quote "QUOTE" [--seconds 20] [--writes update]
+
+`--writes update` renames entities of a generated graph (benches/update.lua)
+instead of creating new ones, so that the graph keeps its size.
 """
 import argparse
 import base64
@@ -48,6 +51,7 @@ def main():
     p.add_argument("--document", required=True)
     p.add_argument("--quote", required=True)
     p.add_argument("--seconds", type=int, default=20)
+    p.add_argument("--writes", choices=["create", "update"], default="create")
     args = p.parse_args()
 
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -85,7 +89,7 @@ def main():
                RUN=f"stall{int(time.time())}")
     here = os.path.dirname(os.path.abspath(__file__))
     wrk = subprocess.Popen(
-        ["wrk", "-t1", "-c8", f"-d{args.seconds}s", "-s", os.path.join(here, "create.lua"),
+        ["wrk", "-t1", "-c8", f"-d{args.seconds}s", "-s", os.path.join(here, f"{args.writes}.lua"),
          f"http://127.0.0.1:{args.port}/graphql"],
         env=env, stdout=subprocess.PIPE, text=True,
     )
@@ -113,7 +117,7 @@ def main():
     except ConnectionError:
         closed = True
     told = b"fell behind" in received
-    print(f"| stalled subscriber, {args.seconds} s of writes from 8 clients | {writes} writes; "
+    print(f"| stalled subscriber, {args.seconds} s of {args.writes} writes from 8 clients | {writes} writes; "
           f"told it fell behind: {'yes' if told else 'no'}; "
           f"disconnected: {'yes' if closed else 'no'}; {len(received) // 1024} KiB read after | "
           f"{before} / {highest} / {after} |")

@@ -9,7 +9,10 @@ Measures, in one run:
   - the server's resident memory at each step.
 
   python3 benches/writes.py --url http://127.0.0.1:8080 --token T --pid PID \
-      --q1 ID --q2 ID --q4 PREFIX --document DOC --quote "QUOTE"
+      --q1 ID --q2 ID --q4 PREFIX --document DOC --quote "QUOTE" [--writer python]
+
+The writes that go on while reads are measured come from wrk (one
+connection, paced); `--writer python` sends them from this script instead.
 
 Every loop is bounded in count and time. Prints a Markdown table.
 """
@@ -109,6 +112,20 @@ def paced_writer(args, writes, rate, stop_event, count):
         time.sleep(max(0.0, nxt - time.perf_counter()))
 
 
+def paced_wrk(args, writes, delay_ms, seconds):
+    """A writer in wrk, one connection pausing `delay_ms` before each
+    write: on two cores a Python writer's own interpreter takes the CPU the
+    reads are measured on."""
+    with writes.lock:
+        writes.n += 1
+        run = f"{writes.tag}-p{writes.n}"
+    env = {**os.environ, "TOKEN": args.token, "DOCUMENT": args.document, "QUOTE": args.quote, "RUN": run,
+           "DELAY_MS": f"{delay_ms:.2f}"}
+    return subprocess.Popen(
+        ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", "benches/create.lua", f"{args.url}/graphql"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def wrk(args, body_file, seconds):
     out = subprocess.run(
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", "benches/post.lua", f"{args.url}/graphql"],
@@ -133,6 +150,8 @@ def main():
     p.add_argument("--sequential", type=int, default=200)
     p.add_argument("--seconds", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--writer", choices=["wrk", "python"], default="wrk",
+                   help="what writes 100 times a second while reads are measured")
     args = p.parse_args()
     writes = Writes(args)
     print(f"| step | figure | resident MB |")
@@ -166,6 +185,16 @@ def main():
         rates = []
         for _ in range(args.rounds):
             alone.append(wrk(args, path, args.seconds))
+            if args.writer == "wrk":
+                # Paced to 100 writes/s: the pause is the period less a write's own time.
+                w = paced_wrk(args, writes, max(0.0, 10.0 - p50), args.seconds + 1)
+                time.sleep(0.5)
+                loaded.append(wrk(args, path, args.seconds))
+                out, err = w.communicate()
+                if err.strip():
+                    raise SystemExit(err[:2000])
+                rates.append(wrkout.summary(out)["rps"])
+                continue
             stop, count = threading.Event(), [0]
             w = threading.Thread(target=paced_writer, args=(args, writes, 100, stop, count))
             t = time.perf_counter()

@@ -8,7 +8,8 @@
 //!   what works on it directly: walks, one-item edits and their undo, the
 //!   bulk loader, whole-graph scores cached per shape;
 //! - [`search_index`]: the trigram index of entity names behind search;
-//! - [`id_order`]: entities and relations in id order, cheap to grow;
+//! - [`id_order`]: sorted indices in chunks that copies share (entities and
+//!   relations in id order, the search index's posting lists), cheap to grow;
 //! - [`room`]: spare capacity for the graph's large vectors;
 //! - [`edit`]: writes as pure operations on a graph, each returning the
 //!   edits it made;

@@ -21,21 +21,25 @@
 //! test is what `str::contains` does anyway, so nothing is lost if a
 //! non-ASCII char ever got through.
 //!
-//! The posting lists sit behind `Arc`: a copy of the graph shares them,
-//! and a write copies only the lists it changes (once, while both copies
-//! of the service still share them).
+//! Each posting list is an [`IdOrder`] of entity indices: sorted, in
+//! chunks of at most a couple of thousand. A list can hold most of the
+//! graph's entities (a common trigram), and in one sorted `Vec` a rename
+//! or a removal moved the rest of each list it changed, megabytes at a
+//! million entities, and copied each list whole the first time a copy of
+//! the graph wrote it. Now a change moves and copies one chunk, and the
+//! live graph's two copies share every chunk neither has changed.
 //!
 //! Written here rather than taken from a crate: full-text crates keep
 //! their own document store and segment files, and substring (not word)
 //! search over keys that change with every write of an in-memory graph
 //! snapshot is not what they offer.
 
+use crate::id_order::IdOrder;
 use crate::model::{fold, Entity};
 use crate::room::with_room;
 use compact_str::CompactString;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 /// An entity's folded keys: nearly always one, and short enough to sit
 /// inline, so most entities' keys take no allocation of their own.
@@ -68,7 +72,7 @@ pub struct SearchIndex {
     keys: Vec<Keys>,
     /// Entities (sorted, no repeats) whose padded keys contain a trigram.
     /// Lists are never empty: an emptied one is removed.
-    postings: BTreeMap<Trigram, Arc<Vec<NodeIndex>>>,
+    postings: BTreeMap<Trigram, IdOrder<NodeIndex>>,
 }
 
 /// A copy has room for more entities' keys (see [`crate::room`]), as
@@ -128,8 +132,7 @@ impl SearchIndex {
                     list.sort_unstable();
                     list.dedup();
                 }
-                list.shrink_to_fit();
-                (t, Arc::new(list))
+                (t, list.into_iter().collect())
             })
             .collect();
         SearchIndex { keys, postings }
@@ -193,15 +196,12 @@ impl SearchIndex {
 
     /// Entities in any list whose trigram lies in `lo..=hi`.
     fn union(&self, lo: Trigram, hi: Trigram) -> Vec<NodeIndex> {
-        let lists: Vec<&[NodeIndex]> = self
-            .postings
-            .range(lo..=hi)
-            .map(|(_, list)| list.as_slice())
-            .collect();
+        let lists: Vec<&IdOrder<NodeIndex>> =
+            self.postings.range(lo..=hi).map(|(_, list)| list).collect();
         if let [only] = *lists.as_slice() {
-            return only.to_vec();
+            return only.iter().collect();
         }
-        let mut out: Vec<NodeIndex> = lists.concat();
+        let mut out: Vec<NodeIndex> = lists.iter().flat_map(|list| list.iter()).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -218,7 +218,7 @@ impl SearchIndex {
         let mut lists = Vec::with_capacity(grams.len());
         for t in &grams {
             match self.postings.get(t) {
-                Some(list) => lists.push(list.as_slice()),
+                Some(list) => lists.push(list),
                 // No key has this trigram, so none contains the query.
                 None => return Vec::new(),
             }
@@ -229,7 +229,7 @@ impl SearchIndex {
         let Some((first, rest)) = lists.split_first() else {
             return Vec::new();
         };
-        let mut out = first.to_vec();
+        let mut out: Vec<NodeIndex> = first.iter().collect();
         for list in rest {
             if out.is_empty() {
                 break;
@@ -268,24 +268,23 @@ impl SearchIndex {
     }
 
     fn post(&mut self, t: Trigram, ix: NodeIndex) {
-        let list = Arc::make_mut(self.postings.entry(t).or_default());
+        let list = self.postings.entry(t).or_default();
         // A new entity nearly always has the highest index, so it goes at
         // the end: known without a search, whose probes into a long list
         // each miss the cache.
-        if list.last().is_none_or(|last| *last < ix) {
+        if list.last().is_none_or(|last| last < ix) {
             list.push(ix);
-        } else if let Err(at) = list.binary_search(&ix) {
-            list.insert(at, ix);
+        } else if let Err(place) = list.search(|i| i.cmp(&ix)) {
+            list.insert(place, ix);
         }
     }
 
     fn unpost(&mut self, t: Trigram, ix: NodeIndex) {
-        let Some(shared) = self.postings.get_mut(&t) else {
+        let Some(list) = self.postings.get_mut(&t) else {
             return;
         };
-        let list = Arc::make_mut(shared);
-        if let Ok(at) = list.binary_search(&ix) {
-            list.remove(at);
+        if let Ok(place) = list.search(|i| i.cmp(&ix)) {
+            list.remove(place);
         }
         if list.is_empty() {
             self.postings.remove(&t);
@@ -319,20 +318,10 @@ fn match_key(key: &str, q: &str) -> Option<Match> {
     }
 }
 
-/// Keeps the entries of `out` that `list` holds; both sorted. Each probe
-/// searches only past the previous one.
-fn retain_in(out: &mut Vec<NodeIndex>, list: &[NodeIndex]) {
-    let mut rest = list;
-    out.retain(|n| match rest.binary_search(n) {
-        Ok(i) => {
-            rest = rest.get(i + 1..).unwrap_or(&[]);
-            true
-        }
-        Err(i) => {
-            rest = rest.get(i..).unwrap_or(&[]);
-            false
-        }
-    });
+/// Keeps the entries of `out` that `list` holds: a search of `list` for
+/// each, as `out`, the shortest list's entries, is the smaller by far.
+fn retain_in(out: &mut Vec<NodeIndex>, list: &IdOrder<NodeIndex>) {
+    out.retain(|n| list.search(|i| i.cmp(n)).is_ok());
 }
 
 #[cfg(test)]
@@ -372,7 +361,7 @@ mod tests {
             let actual: BTreeMap<Trigram, Vec<NodeIndex>> = self
                 .postings
                 .iter()
-                .map(|(t, l)| (*t, l.to_vec()))
+                .map(|(t, l)| (*t, l.iter().collect()))
                 .collect();
             assert_eq!(actual, expected);
             assert!(self.keys.last().is_none_or(|k| !k.is_empty()));
@@ -492,16 +481,21 @@ mod tests {
         assert_eq!(find(&a, "alp"), [(0, Prefix), (1, Prefix)]);
         assert_eq!(find(&b, "alp"), [(0, Prefix)]);
         let (pa, pb) = (&a.postings[b"pha"], &b.postings[b"pha"]);
-        assert!(Arc::ptr_eq(pa, pb), "an untouched list is shared");
+        assert!(pa.shares_chunk(pb, 0), "an untouched list is shared");
+        let (pa, pb) = (&a.postings[b"alp"], &b.postings[b"alp"]);
+        assert!(!pa.shares_chunk(pb, 0), "a changed list is copied");
     }
 
     #[test]
     fn retain_in_intersects_sorted_lists() {
         let ns = |v: &[usize]| v.iter().map(|i| ix(*i)).collect::<Vec<_>>();
-        let mut out = ns(&[1, 3, 5, 7, 9]);
-        retain_in(&mut out, &ns(&[0, 3, 4, 5, 9, 10]));
+        let mut out = ns(&[1, 3, 5, 7, 9, 4999]);
+        let long: IdOrder<NodeIndex> = (0..5000).filter(|i| i % 2 == 1).map(ix).collect();
+        retain_in(&mut out, &long);
+        assert_eq!(out, ns(&[1, 3, 5, 7, 9, 4999]), "found in every chunk");
+        retain_in(&mut out, &ns(&[0, 3, 4, 5, 9, 10]).into_iter().collect());
         assert_eq!(out, ns(&[3, 5, 9]));
-        retain_in(&mut out, &[]);
+        retain_in(&mut out, &IdOrder::default());
         assert!(out.is_empty());
     }
 }

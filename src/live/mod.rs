@@ -23,8 +23,10 @@
 //! persistent (structurally shared) graph would mean giving up petgraph.
 //!
 //! Trade-offs, stated:
-//! - Memory: two copies of the graph's structure and items (documents'
-//!   texts are shared between them), plus the backlog of the last write.
+//! - Memory: two copies of the graph's structure and items, plus the
+//!   backlog of the last write. Documents' texts are shared between them,
+//!   and so are the chunks of the id orders and of the search index's
+//!   posting lists that neither copy has changed (`id_order`).
 //! - A long read pins the copy it started on. A write that finds the spare
 //!   still pinned waits for it at most [`GraphService::with_pinned_wait`]
 //!   (the server sets the analysis time limit, which bounds every analysis;
