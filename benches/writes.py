@@ -193,7 +193,10 @@ def main():
                 out, err = w.communicate()
                 if err.strip():
                     raise SystemExit(err[:2000])
-                rates.append(wrkout.summary(out)["rps"])
+                rate = wrkout.summary(out)["rps"]
+                rates.append(rate)
+                with writes.lock:
+                    writes.n += round(rate * (args.seconds + 1))
                 continue
             stop, count = threading.Event(), [0]
             w = threading.Thread(target=paced_writer, args=(args, writes, 100, stop, count))
