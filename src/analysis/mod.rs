@@ -19,5 +19,5 @@ pub use funding::{
 };
 pub use neighborhood::{neighborhood, neighborhood_within, Subgraph};
 pub use paths::{paths, paths_within, shortest_path, shortest_path_within, Path};
-pub use search::search;
+pub use search::{search, search_first};
 pub use time_budget::{Budget, OverBudget};

@@ -147,12 +147,14 @@ impl Query {
         let snapshot = g.clone();
         let kind = kind.map(Into::into);
         Reads::search(ctx, search.as_deref().unwrap_or(""), kind);
-        let hits =
-            off_thread(move || analysis::search(&snapshot, search.as_deref().unwrap_or(""), kind))
-                .await?;
-        paginate(hits.len(), &Page::new(first, after, last, before), l, |i| {
-            entity(&g, hits[i])
+        let page = Page::new(first, after, last, before);
+        // Only the hits up to the page's end need ranking.
+        let need = page.reach(l).unwrap_or(usize::MAX);
+        let hits = off_thread(move || {
+            analysis::search_first(&snapshot, search.as_deref().unwrap_or(""), kind, need)
         })
+        .await?;
+        paginate(hits.len(), &page, l, |i| entity(&g, hits[i]))
     }
 
     /// A relation by id; null when unknown.

@@ -103,3 +103,56 @@ async fn search_with_kind() {
     assert_eq!(d["none"]["totalCount"], 0);
     assert_eq!(d["none"]["nodes"], json!([]));
 }
+
+/// Pages walked with cursors, forwards and backwards, are slices of the
+/// whole ranking: each page ranks only the hits up to its end.
+#[actix_web::test]
+async fn pages_of_a_search_are_slices_of_the_whole_ranking() {
+    let whole = search("a").await;
+    assert!(whole.len() > 12, "{whole:?}");
+    let page = |args: String| async move {
+        let d = data(
+            &format!(
+                "{{ entities(search: \"a\", {args}) {{ totalCount \
+                 edges {{ cursor node {{ id }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+        let edges = d["entities"]["edges"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ids: Vec<String> = edges
+            .iter()
+            .filter_map(|e| e["node"]["id"].as_str().map(String::from))
+            .collect();
+        let cursors: Vec<String> = edges
+            .iter()
+            .filter_map(|e| e["cursor"].as_str().map(String::from))
+            .collect();
+        (d["entities"]["totalCount"].as_u64(), ids, cursors)
+    };
+    let mut seen = Vec::new();
+    let mut args = "first: 5".to_string();
+    loop {
+        let (total, ids, cursors) = page(args.clone()).await;
+        assert_eq!(total, Some(whole.len() as u64));
+        seen.extend(ids);
+        match cursors.last() {
+            Some(c) if seen.len() < whole.len() => args = format!("first: 5, after: \"{c}\""),
+            _ => break,
+        }
+    }
+    assert_eq!(seen, whole, "forwards, five at a time");
+    let (_, tail, cursors) = page("last: 3".into()).await;
+    assert_eq!(tail, whole[whole.len() - 3..], "the last three");
+    let (_, before, _) = page(format!("last: 4, before: \"{}\"", cursors[0])).await;
+    assert_eq!(
+        before,
+        whole[whole.len() - 7..whole.len() - 3],
+        "four before them"
+    );
+    let (_, default, _) = page(String::new()).await;
+    assert_eq!(default, whole[..default.len()], "the default page");
+}

@@ -48,6 +48,34 @@ impl Page {
     }
 }
 
+impl Page {
+    /// A position no item of this page is at or past, whatever the length
+    /// of the list, so that a list costly to order need only be ordered up
+    /// to it. `None` when the page may reach the end (`last` without
+    /// `before`) or a count or cursor is invalid, which [`paginate`] then
+    /// refuses.
+    pub fn reach(&self, limits: &Limits) -> Option<usize> {
+        let position = |c: Option<&String>| match c {
+            None => Ok(None),
+            Some(c) => OpaqueCursor::<usize>::decode_cursor(c)
+                .map(|c| Some(c.0))
+                .map_err(|_| ()),
+        };
+        let after = position(self.after.as_ref()).ok()?;
+        let before = position(self.before.as_ref()).ok()?;
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        let first = match (self.first, self.last) {
+            (None, None) => Some(limits.default_page_size),
+            (Some(f), _) => Some(usize::try_from(f).ok()?),
+            (None, Some(_)) => None,
+        };
+        match (before, first.map(|f| start.saturating_add(f))) {
+            (Some(b), Some(f)) => Some(b.min(f)),
+            (b, f) => b.or(f),
+        }
+    }
+}
+
 fn decode(name: &str, cursor: Option<&String>, len: usize) -> Result<Option<usize>> {
     cursor
         .map(|c| {
@@ -113,4 +141,53 @@ where
     conn.edges
         .extend((start..end).map(|i| Edge::new(OpaqueCursor(i), item(i))));
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page of every list length ends at or before its reach.
+    #[test]
+    fn a_page_never_reaches_past_its_reach() {
+        let limits = Limits {
+            default_page_size: 4,
+            ..Limits::default()
+        };
+        let cursor = |i: usize| Some(OpaqueCursor(i).encode_cursor());
+        for len in 0..12 {
+            for after in [None, Some(0), Some(3), Some(7)] {
+                for before in [None, Some(2), Some(6), Some(11)] {
+                    for (first, last) in [
+                        (None, None),
+                        (Some(3), None),
+                        (None, Some(2)),
+                        (Some(5), Some(2)),
+                        (Some(0), None),
+                    ] {
+                        let page = Page {
+                            after: after.and_then(cursor),
+                            before: before.and_then(cursor),
+                            first,
+                            last,
+                        };
+                        let Ok(conn) = paginate(len, &page, &limits, |i| i as i32) else {
+                            continue;
+                        };
+                        let end = conn.edges.iter().map(|e| e.node as usize + 1).max();
+                        match (page.reach(&limits), end) {
+                            (Some(reach), Some(end)) => assert!(end <= reach, "{page:?} at {len}"),
+                            (None, _) => assert!(last.is_some() && before.is_none(), "{page:?}"),
+                            (Some(_), None) => {}
+                        }
+                    }
+                }
+            }
+        }
+        let bad = Page {
+            after: Some("not a cursor".into()),
+            ..Page::default()
+        };
+        assert_eq!(bad.reach(&limits), None);
+    }
 }
