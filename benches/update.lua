@@ -1,14 +1,17 @@
 -- wrk: updateEntity on entities of a generated graph (ids e-0000000 to
 -- e-0999999), renaming each, so that writes go on without the graph
--- growing. Settings from the environment: TOKEN (the write token),
--- DOCUMENT and QUOTE (the evidence of each new name), ENTITIES (how many
--- the graph holds; 1000000 unless set).
+-- growing. Settings as for create.lua (TOKEN, DOCUMENT, QUOTE: the
+-- evidence of each new name; DELAY_MS), and ENTITIES, how many the graph
+-- holds (1000000 unless set). The token, the pause and the check of each
+-- answer are create.lua's.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "create.lua")
+
 local token = os.getenv("TOKEN")
 local document = os.getenv("DOCUMENT")
 local quote = os.getenv("QUOTE")
 local entities = tonumber(os.getenv("ENTITIES") or "1000000")
 local threads = 0
-counter = 0
 offset = 0
 
 function setup(thread)
@@ -27,10 +30,4 @@ function request()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
   }, body)
-end
-
-function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"') then
-    io.stderr:write("write failed: " .. status .. " " .. body .. "\n")
-  end
 end
