@@ -2,9 +2,10 @@
 -- Settings come from the environment: TOKEN (the write token), DOCUMENT and
 -- QUOTE (the evidence every entity quotes), RUN (a prefix unique to the run),
 -- and DELAY_MS, if set, a pause before each request (to pace the writes).
-local token = os.getenv("TOKEN")
-local document = os.getenv("DOCUMENT")
-local quote = os.getenv("QUOTE")
+-- Global, as update.lua builds on this script.
+token = os.getenv("TOKEN")
+document = os.getenv("DOCUMENT")
+quote = os.getenv("QUOTE")
 local run = os.getenv("RUN")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "")
 local threads = 0
@@ -22,6 +23,11 @@ function request()
   local body = '{"query":"mutation($i: EntityInput!) { createEntity(input: $i) { id } }",' ..
     '"variables":{"i":{"id":"bench-' .. id .. '","kind":"ARMED_FORCE","name":"Bench Force ' .. id ..
     '","sources":[{"document":"' .. document .. '","quote":"' .. quote .. '"}]}}}'
+  return post(body)
+end
+
+-- A POST of `body` to /graphql with the write token.
+function post(body)
   return wrk.format("POST", "/graphql", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,

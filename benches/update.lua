@@ -3,13 +3,11 @@
 -- growing. Settings as for create.lua (TOKEN, DOCUMENT, QUOTE: the
 -- evidence of each new name; DELAY_MS), and ENTITIES, how many the graph
 -- holds (1000000 unless set). The token, the pause and the check of each
--- answer are create.lua's.
+-- answer are create.lua's, and so are `token`, `document`, `quote` and
+-- `post`.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "create.lua")
 
-local token = os.getenv("TOKEN")
-local document = os.getenv("DOCUMENT")
-local quote = os.getenv("QUOTE")
 local entities = tonumber(os.getenv("ENTITIES") or "1000000")
 local threads = 0
 offset = 0
@@ -26,8 +24,5 @@ function request()
   local body = '{"query":"mutation($id: ID!, $p: EntityPatch!) { updateEntity(id: $id, patch: $p) { id } }",' ..
     '"variables":{"id":"e-' .. string.format("%07d", n) .. '","p":{"name":"Renamed Force ' .. counter ..
     '","sources":[{"document":"' .. document .. '","quote":"' .. quote .. '"}]}}}'
-  return wrk.format("POST", "/graphql", {
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. token,
-  }, body)
+  return post(body)
 end
