@@ -149,12 +149,7 @@ impl<I: Copy> IdOrder<I> {
         match self.chunks.last_mut() {
             Some(last) if last.len() < MAX_CHUNK => Arc::make_mut(last).push(ix),
             _ => {
-                // A short order (most of the search index's lists) grows
-                // its one chunk as needed; a long one takes whole chunks.
-                let mut chunk = match self.chunks.is_empty() {
-                    true => Vec::new(),
-                    false => Vec::with_capacity(MAX_CHUNK),
-                };
+                let mut chunk = new_chunk(self.chunks.is_empty());
                 chunk.push(ix);
                 self.chunks.push(Arc::new(chunk));
             }
@@ -184,14 +179,38 @@ impl<I: Copy> IdOrder<I> {
 impl<I: Copy> FromIterator<I> for IdOrder<I> {
     /// The order of indices given already in id order.
     fn from_iter<T: IntoIterator<Item = I>>(iter: T) -> Self {
-        let mut order = IdOrder::default();
+        // Filled as plain vectors, then shared: a load pushes tens of
+        // millions of indices, and a push into an `Arc` checks its count.
+        let mut chunks: Vec<Vec<I>> = Vec::new();
+        let mut len = 0;
         for ix in iter {
-            order.push(ix);
+            match chunks.last_mut() {
+                Some(last) if last.len() < MAX_CHUNK => last.push(ix),
+                _ => {
+                    let mut chunk = new_chunk(chunks.is_empty());
+                    chunk.push(ix);
+                    chunks.push(chunk);
+                }
+            }
+            len += 1;
         }
-        if let Some(last) = order.chunks.last_mut() {
-            Arc::make_mut(last).shrink_to_fit();
+        if let Some(last) = chunks.last_mut() {
+            last.shrink_to_fit();
         }
-        order
+        IdOrder {
+            chunks: chunks.into_iter().map(Arc::new).collect(),
+            len,
+        }
+    }
+}
+
+/// A chunk to push onto an order: a short order (most of the search
+/// index's lists) grows its one chunk as needed, a long one takes whole
+/// chunks.
+fn new_chunk<I>(first: bool) -> Vec<I> {
+    match first {
+        true => Vec::new(),
+        false => Vec::with_capacity(MAX_CHUNK),
     }
 }
 
