@@ -46,9 +46,7 @@ impl Page {
             last,
         }
     }
-}
 
-impl Page {
     /// A position no item of this page is at or past, whatever the length
     /// of the list, so that a list costly to order need only be ordered up
     /// to it. `None` when the page may reach the end (`last` without
