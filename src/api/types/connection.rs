@@ -49,28 +49,39 @@ impl Page {
 
     /// A position no item of this page is at or past, whatever the length
     /// of the list, so that a list costly to order need only be ordered up
-    /// to it. `None` when the page may reach the end (`last` without
-    /// `before`) or a count or cursor is invalid, which [`paginate`] then
-    /// refuses.
+    /// to it: where the page would end in the longest list. `None` when the
+    /// page may reach the end (`last` without `before`) or a count or
+    /// cursor is invalid, which [`paginate`] then refuses.
     pub fn reach(&self, limits: &Limits) -> Option<usize> {
-        let position = |c: Option<&String>| match c {
-            None => Ok(None),
-            Some(c) => OpaqueCursor::<usize>::decode_cursor(c)
-                .map(|c| Some(c.0))
-                .map_err(|_| ()),
+        let (_, end) = self.window(usize::MAX, limits).ok()?;
+        (end < usize::MAX).then_some(end)
+    }
+
+    /// The positions `start..end` of this page in a list of `len` items,
+    /// per the Relay spec: `after`/`before` narrow the range, then `first`
+    /// keeps its head or `last` its tail; with neither, the first
+    /// `limits.default_page_size` items, and never more than
+    /// `limits.max_page_size`.
+    fn window(&self, len: usize, limits: &Limits) -> Result<(usize, usize)> {
+        let (default, max) = (limits.default_page_size, limits.max_page_size);
+        let first = count("first", self.first, max)?;
+        let last = count("last", self.last, max)?;
+        let after = decode("after", self.after.as_ref(), len)?;
+        let before = decode("before", self.before.as_ref(), len)?;
+        let mut start = after.map_or(0, |a| a.saturating_add(1)).min(len);
+        let mut end = before.map_or(len, |b| b.min(len)).max(start);
+        let first = if first.is_none() && last.is_none() {
+            Some(default)
+        } else {
+            first
         };
-        let after = position(self.after.as_ref()).ok()?;
-        let before = position(self.before.as_ref()).ok()?;
-        let start = after.map_or(0, |a| a.saturating_add(1));
-        let first = match (self.first, self.last) {
-            (None, None) => Some(limits.default_page_size),
-            (Some(f), _) => Some(usize::try_from(f).ok()?),
-            (None, Some(_)) => None,
-        };
-        match (before, first.map(|f| start.saturating_add(f))) {
-            (Some(b), Some(f)) => Some(b.min(f)),
-            (b, f) => b.or(f),
+        if let Some(f) = first {
+            end = end.min(start.saturating_add(f));
         }
+        if let Some(l) = last {
+            start = start.max(end.saturating_sub(l));
+        }
+        Ok((start, end))
     }
 }
 
@@ -102,10 +113,8 @@ fn count(name: &str, n: Option<i32>, max: usize) -> Result<Option<usize>> {
     }
 }
 
-/// Pages through `len` ordered items per the Relay spec: `after`/`before`
-/// narrow the range, then `first` keeps its head or `last` its tail; with
-/// neither, the first `limits.default_page_size` items, and never more
-/// than `limits.max_page_size`. Cursors are opaque positions.
+/// Pages through `len` ordered items (see [`Page`] for the rules).
+/// Cursors are opaque positions.
 pub fn paginate<T, F>(
     len: usize,
     page: &Page,
@@ -116,24 +125,7 @@ where
     T: async_graphql::OutputType,
     F: Fn(usize) -> T,
 {
-    let (default, max) = (limits.default_page_size, limits.max_page_size);
-    let first = count("first", page.first, max)?;
-    let last = count("last", page.last, max)?;
-    let after = decode("after", page.after.as_ref(), len)?;
-    let before = decode("before", page.before.as_ref(), len)?;
-    let mut start = after.map_or(0, |a| a + 1).min(len);
-    let mut end = before.map_or(len, |b| b.min(len)).max(start);
-    let first = if first.is_none() && last.is_none() {
-        Some(default)
-    } else {
-        first
-    };
-    if let Some(f) = first {
-        end = end.min(start + f);
-    }
-    if let Some(l) = last {
-        start = start.max(end.saturating_sub(l));
-    }
+    let (start, end) = page.window(len, limits)?;
     let mut conn =
         Connection::with_additional_fields(start > 0, end < len, TotalCount { total_count: len });
     conn.edges
