@@ -149,7 +149,12 @@ impl<I: Copy> IdOrder<I> {
         match self.chunks.last_mut() {
             Some(last) if last.len() < MAX_CHUNK => Arc::make_mut(last).push(ix),
             _ => {
-                let mut chunk = new_chunk(self.chunks.is_empty());
+                // A short order (most of the search index's lists) grows
+                // its one chunk as needed; a long one takes whole chunks.
+                let mut chunk = match self.chunks.is_empty() {
+                    true => Vec::new(),
+                    false => Vec::with_capacity(MAX_CHUNK),
+                };
                 chunk.push(ix);
                 self.chunks.push(Arc::new(chunk));
             }
@@ -179,38 +184,16 @@ impl<I: Copy> IdOrder<I> {
 impl<I: Copy> FromIterator<I> for IdOrder<I> {
     /// The order of indices given already in id order.
     fn from_iter<T: IntoIterator<Item = I>>(iter: T) -> Self {
-        // Filled as plain vectors, then shared: a load pushes tens of
+        // Cut from one vector rather than pushed: a load adds tens of
         // millions of indices, and a push into an `Arc` checks its count.
-        let mut chunks: Vec<Vec<I>> = Vec::new();
-        let mut len = 0;
-        for ix in iter {
-            match chunks.last_mut() {
-                Some(last) if last.len() < MAX_CHUNK => last.push(ix),
-                _ => {
-                    let mut chunk = new_chunk(chunks.is_empty());
-                    chunk.push(ix);
-                    chunks.push(chunk);
-                }
-            }
-            len += 1;
-        }
-        if let Some(last) = chunks.last_mut() {
-            last.shrink_to_fit();
-        }
+        let all: Vec<I> = iter.into_iter().collect();
         IdOrder {
-            chunks: chunks.into_iter().map(Arc::new).collect(),
-            len,
+            chunks: all
+                .chunks(MAX_CHUNK)
+                .map(|chunk| Arc::new(chunk.to_vec()))
+                .collect(),
+            len: all.len(),
         }
-    }
-}
-
-/// A chunk to push onto an order: a short order (most of the search
-/// index's lists) grows its one chunk as needed, a long one takes whole
-/// chunks.
-fn new_chunk<I>(first: bool) -> Vec<I> {
-    match first {
-        true => Vec::new(),
-        false => Vec::with_capacity(MAX_CHUNK),
     }
 }
 
