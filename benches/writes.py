@@ -85,20 +85,29 @@ def sequential(args, writes, count):
     return lat
 
 
-def throughput(args, writes, clients, seconds):
-    """Writes per second from `clients` connections, driven by wrk (a
-    Python client would measure its own interpreter)."""
+def create_lua(args, writes, clients, seconds, **env):
+    """wrk running benches/create.lua from `clients` connections, with ids
+    of a run no other has used; `env` adds settings (DELAY_MS)."""
     with writes.lock:
         writes.n += 1
         run = f"{writes.tag}-w{writes.n}"
-    env = {**os.environ, "TOKEN": args.token, "DOCUMENT": args.document, "QUOTE": args.quote, "RUN": run}
-    threads = min(clients, 2)
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", "benches/create.lua", f"{args.url}/graphql"],
-        env=env, capture_output=True, text=True, check=True)
+    env = {**os.environ, "TOKEN": args.token, "DOCUMENT": args.document, "QUOTE": args.quote, "RUN": run, **env}
+    command = ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds}s", "-s", "benches/create.lua",
+               f"{args.url}/graphql"]
+    return command, env
+
+
+def throughput(args, writes, clients, seconds):
+    """Writes per second from `clients` connections, driven by wrk (a
+    Python client would measure its own interpreter)."""
+    command, env = create_lua(args, writes, clients, seconds)
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     if out.stderr.strip():
         raise SystemExit(out.stderr[:2000])
-    return wrkout.summary(out.stdout)["rps"]
+    rps = wrkout.summary(out.stdout)["rps"]
+    with writes.lock:
+        writes.n += round(rps * seconds)
+    return rps
 
 
 def paced_writer(args, writes, rate, stop_event, count):
@@ -116,14 +125,8 @@ def paced_wrk(args, writes, delay_ms, seconds):
     """A writer in wrk, one connection pausing `delay_ms` before each
     write: on two cores a Python writer's own interpreter takes the CPU the
     reads are measured on."""
-    with writes.lock:
-        writes.n += 1
-        run = f"{writes.tag}-p{writes.n}"
-    env = {**os.environ, "TOKEN": args.token, "DOCUMENT": args.document, "QUOTE": args.quote, "RUN": run,
-           "DELAY_MS": f"{delay_ms:.2f}"}
-    return subprocess.Popen(
-        ["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", "benches/create.lua", f"{args.url}/graphql"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command, env = create_lua(args, writes, 1, seconds, DELAY_MS=f"{delay_ms:.2f}")
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wrk(args, body_file, seconds):
@@ -209,7 +212,7 @@ def main():
         a99 = statistics.median(x[1] for x in alone)
         l99 = statistics.median(x[1] for x in loaded)
         print(f"| {name} p99 alone / with {statistics.median(rates):.0f} writes/s | {' / '.join(f'{x[1]:.2f}' for x in alone)} ms vs {' / '.join(f'{x[1]:.2f}' for x in loaded)} ms (x{l99 / a99:.2f}) | {rss_mb(args.pid)} |")
-    print(f"| after | {writes.n} writes | {rss_mb(args.pid)} |")
+    print(f"| after | about {writes.n} writes | {rss_mb(args.pid)} |")
 
 
 if __name__ == "__main__":
