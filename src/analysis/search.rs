@@ -4,6 +4,7 @@ use crate::graph::Graph;
 use crate::model::{fold, EntityKind};
 use crate::search_index::Match;
 use petgraph::stable_graph::NodeIndex;
+use std::collections::BinaryHeap;
 
 /// Entities (of `kind`, if given) whose name or an alias contains `query`,
 /// ranked exact > prefix > substring, then by name, then by id. A blank
@@ -17,8 +18,12 @@ pub fn search(g: &Graph, query: &str, kind: Option<EntityKind>) -> Vec<NodeIndex
 
 /// Every hit of [`search`], but only the first `need` in their order; the
 /// rest follow in no particular order. A page of a search that matches
-/// half a million entities needs only its first few ranked, and sorting
-/// every hit by name took most of such a request's time.
+/// half a million entities needs only its first few ranked.
+///
+/// The head is kept in a heap of at most `need` hits as the hits go by, so
+/// that most hits cost one comparison of how they match: once the head is
+/// full of prefix matches, a substring match is out without reading its
+/// entity's name, whose place in memory is a likely cache miss.
 pub fn search_first(
     g: &Graph,
     query: &str,
@@ -31,28 +36,57 @@ pub fn search_first(
         return g.entities().filter(kind_ok).collect();
     }
     let pg = g.petgraph();
-    let mut hits: Vec<(Match, &str, &str, NodeIndex)> = g
-        .search_index()
-        .find(&q)
-        .into_iter()
-        .filter_map(|(n, best)| {
-            // The index only holds entities of this graph; a miss would be a
-            // bug, and dropping the hit beats failing the query.
-            let e = pg.node_weight(n)?;
-            kind.is_none_or(|k| e.kind == k)
-                .then_some((best, e.name.as_str(), e.id.as_str(), n))
-        })
-        .collect();
-    // Every hit has its own index, so no two compare equal.
-    if need < hits.len() {
-        hits.select_nth_unstable(need);
-        if let Some(head) = hits.get_mut(..need) {
-            head.sort_unstable();
-        }
-    } else {
+    let found = g.search_index().find(&q);
+    // Ranked by how it matches, then by name, then by id; every hit has
+    // its own index, so no two compare equal.
+    let rank = |(n, best): (NodeIndex, Match)| {
+        // The index only holds entities of this graph; a miss would be a
+        // bug, and dropping the hit beats failing the query.
+        let e = pg.node_weight(n)?;
+        kind.is_none_or(|k| e.kind == k)
+            .then_some((best, e.name.as_str(), e.id.as_str(), n))
+    };
+    if need >= found.len() {
+        let mut hits: Vec<_> = found.into_iter().filter_map(rank).collect();
         hits.sort_unstable();
+        return hits.into_iter().map(|(_, _, _, n)| n).collect();
     }
-    hits.into_iter().map(|(_, _, _, n)| n).collect()
+    let mut head = BinaryHeap::with_capacity(need.saturating_add(1));
+    let mut rest = Vec::with_capacity(found.len() - need);
+    for (n, best) in found {
+        // Without a kind to check, a hit that matches worse than the worst
+        // of a full head is out before its entity is read.
+        let out = kind.is_none()
+            && head.len() == need
+            && head
+                .peek()
+                .is_some_and(|worst: &(Match, &str, &str, NodeIndex)| best > worst.0);
+        if out {
+            rest.push(n);
+            continue;
+        }
+        let Some(hit) = rank((n, best)) else {
+            continue;
+        };
+        if head.len() < need {
+            head.push(hit);
+            continue;
+        }
+        match head.peek_mut() {
+            Some(mut worst) if hit < *worst => {
+                let (_, _, _, dropped) = std::mem::replace(&mut *worst, hit);
+                rest.push(dropped);
+            }
+            _ => rest.push(n),
+        }
+    }
+    let mut hits: Vec<NodeIndex> = head
+        .into_sorted_vec()
+        .into_iter()
+        .map(|(_, _, _, n)| n)
+        .collect();
+    hits.append(&mut rest);
+    hits
 }
 
 #[cfg(test)]
