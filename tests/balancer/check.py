@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""The scale profile's balancer, run for real without a container engine.
+
+`deploy/haproxy.cfg` is what `docker compose --profile scale` puts in front
+of its two instances. Here HAProxy runs that file with only its addresses
+changed (the compose names `instance-a:8080` and `instance-b:8080`, and the
+public bind `:8080`, become loopback ports), in front of two real
+partnergraph processes sharing one PostgreSQL database of their own:
+
+  - both instances take traffic once their /readyz answers 200;
+  - a write through the balancer is read back through it with
+    `extensions.minGraphVersion`, whichever instance answers;
+  - an instance killed with SIGKILL is taken out by the health check, and
+    every request after that is answered by the other;
+  - restarted, it is taken back and answers again, caught up.
+
+Usage: check.py BINARY   (PostgreSQL on 127.0.0.1:5432, trust auth; haproxy
+on the PATH). Every wait is bounded; everything started is stopped.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOKEN = "balancer-check"
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def fail(message):
+    raise SystemExit(f"balancer check failed: {message}")
+
+
+def psql(sql):
+    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body, headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def gql(port, query, variables=None, extensions=None, token=None):
+    body = {"query": query, "variables": variables or {}}
+    if extensions:
+        body["extensions"] = extensions
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    status, _, data = request(port, "POST", "/graphql", json.dumps(body), headers)
+    return status, json.loads(data) if data.startswith(b"{") else data
+
+
+def graphql_requests(port):
+    """The instance's count of GraphQL requests, from its /metrics."""
+    _, _, text = request(port, "GET", "/metrics")
+    total = 0.0
+    for line in text.decode().splitlines():
+        if line.startswith("partnergraph_graphql_requests_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class Instance:
+    """A partnergraph process on a loopback port of its own choosing."""
+
+    def __init__(self, binary, url, work, name):
+        self.binary, self.url, self.name = binary, url, name
+        self.log = os.path.join(work, f"{name}.log")
+        self.proc = None
+        self.port = None
+        self.start()
+
+    def start(self, port=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERGRAPH_")}
+        env.update({
+            "PARTNERGRAPH_DATABASE_URL": self.url,
+            "PARTNERGRAPH_WRITE_TOKEN": TOKEN,
+            "PARTNERGRAPH_LOG": "warn",
+            "PARTNERGRAPH_SHUTDOWN_TIMEOUT": "2",
+            "PARTNERGRAPH_CONSISTENCY_WAIT_MS": "3000",
+            # Every client comes through the balancer, as in the profile.
+            "PARTNERGRAPH_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        })
+        listen = f"127.0.0.1:{port or 0}"
+        out = open(self.log, "a")
+        self.proc = subprocess.Popen([self.binary, "serve", "--listen", listen], env=env,
+                                     stdout=subprocess.PIPE, stderr=out, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                fail(f"instance {self.name} exited at start-up; see {self.log}")
+            m = re.match(r"partnergraph listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                return
+        fail(f"instance {self.name} did not start")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def balancer_config(a, b, port):
+    """deploy/haproxy.cfg with loopback addresses for the compose names."""
+    with open(os.path.join(ROOT, "deploy", "haproxy.cfg")) as f:
+        text = f.read()
+    for old, new in [("bind :8080", f"bind 127.0.0.1:{port}"),
+                     ("instance-a:8080", f"127.0.0.1:{a}"),
+                     ("instance-b:8080", f"127.0.0.1:{b}")]:
+        if old not in text:
+            fail(f"deploy/haproxy.cfg no longer says `{old}`; update this check")
+        text = text.replace(old, new)
+    return text
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def until(what, check, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    fail(f"timed out waiting for {what}")
+
+
+def spread(port, a, b, n=40):
+    """Sends `n` reads through the balancer; how many each instance took."""
+    before = (graphql_requests(a.port), graphql_requests(b.port))
+    for _ in range(n):
+        status, body = gql(port, "{ entities(first: 1) { totalCount } }")
+        if status != 200 or "errors" in body:
+            fail(f"a read through the balancer answered {status}: {body}")
+    return (graphql_requests(a.port) - before[0], graphql_requests(b.port) - before[1])
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    binary = os.path.abspath(sys.argv[1])
+    subprocess.run(["haproxy", "-c", "-q", "-f", os.path.join(ROOT, "deploy", "haproxy.cfg")], check=True)
+    db = f"partnergraph_balancer_{os.getpid()}"
+    psql(f"CREATE DATABASE {db}")
+    work = tempfile.mkdtemp(prefix="balancer-")
+    started = []
+    proxy = None
+    try:
+        a = Instance(binary, f"{PG}/{db}", work, "a")
+        started.append(a)
+        b = Instance(binary, f"{PG}/{db}", work, "b")
+        started.append(b)
+        port = free_port()
+        cfg = os.path.join(work, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(balancer_config(a.port, b.port, port))
+        proxy = subprocess.Popen(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL,
+                                 stderr=open(os.path.join(work, "haproxy.log"), "w"))
+
+        def both_take_traffic():
+            try:
+                took = spread(port, a, b, 20)
+            except (OSError, SystemExit):
+                return False
+            return took[0] > 0 and took[1] > 0
+        until("both instances to take traffic through the balancer", both_take_traffic)
+        print("both instances take traffic")
+
+        # A write through the balancer, read back through it on the version
+        # it made, whichever instance answers.
+        status, body = gql(port, "mutation($i: EntityInput!) { createEntity(input: $i) { id } }",
+                           {"i": {"id": "balancer-force", "kind": "ARMED_FORCE", "name": "Balancer Force",
+                                  "sources": [{"document": "k24-peshmerga-us-iraq-talks",
+                                               "quote": "Of the total $358 million designated under the Counter-ISIS Train and Equip Fund (CTEF)"}]}},
+                           token=TOKEN)
+        if status != 200 or "errors" in body:
+            fail(f"the write through the balancer answered {status}: {body}")
+        version = body["extensions"]["graphVersion"]
+        for _ in range(10):
+            status, body = gql(port, '{ entity(id: "balancer-force") { name } }',
+                               extensions={"minGraphVersion": version})
+            if status != 200 or body.get("data", {}).get("entity", {}) is None \
+                    or body["data"]["entity"]["name"] != "Balancer Force":
+                fail(f"the write was not read back through the balancer: {status} {body}")
+        print(f"a write at version {version} reads back through the balancer")
+
+        # A killed; the health check takes it out and B answers everything.
+        a_port = a.port
+        a.kill()
+
+        def only_b_answers():
+            for _ in range(10):
+                try:
+                    status, _ = gql(port, "{ entities(first: 1) { totalCount } }")
+                except OSError:
+                    return False
+                if status != 200:
+                    return False
+            return True
+        until("the balancer to take the killed instance out", only_b_answers)
+        for _ in range(40):
+            status, body = gql(port, '{ entity(id: "balancer-force") { name } }')
+            if status != 200 or body["data"]["entity"] is None:
+                fail(f"with A down, a read through the balancer answered {status}: {body}")
+        print("with A killed, every read through the balancer is answered by B")
+
+        # A back on its port: taken back, caught up.
+        a.start(a_port)
+        until("the restarted instance to take traffic again", both_take_traffic)
+        status, body = gql(a.port, '{ entity(id: "balancer-force") { name } }')
+        if status != 200 or body["data"]["entity"] is None:
+            fail(f"the restarted instance lacks the write: {status} {body}")
+        print("restarted, A takes traffic again and has the write")
+    finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+        for inst in started:
+            inst.stop()
+        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        subprocess.run(["rm", "-rf", work])
+    print("balancer check passed")
+
+
+if __name__ == "__main__":
+    main()
