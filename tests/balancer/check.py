@@ -10,6 +10,9 @@ partnergraph processes sharing one PostgreSQL database of their own:
   - both instances take traffic once their /readyz answers 200;
   - a write through the balancer is read back through it with
     `extensions.minGraphVersion`, whichever instance answers;
+  - an instance that loses its database (its connections go through a
+    relay here, which is cut) answers 503 on /readyz and is taken out,
+    though it could still answer reads; taken back once the relay mends;
   - an instance killed with SIGKILL is taken out by the health check, and
     every request after that is answered by the other;
   - restarted, it is taken back and answers again, caught up.
@@ -22,11 +25,12 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOKEN = "balancer-check"
@@ -123,6 +127,84 @@ class Instance:
                 self.kill()
 
 
+class Relay:
+    """TCP from a loopback port to PostgreSQL's, which can be cut (every
+    connection closed, new ones closed at once) and mended."""
+
+    def __init__(self, target):
+        self.target = target
+        self.open = True
+        self.lock = threading.Lock()
+        self.sockets = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with self.lock:
+                if not self.open:
+                    client.close()
+                    continue
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                upstream.settimeout(None)
+                self.sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            self.open = False
+            for sock in self.sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self.sockets = []
+
+    def mend(self):
+        with self.lock:
+            self.open = True
+
+    def close(self):
+        self.cut()
+        self.server.close()
+
+
+def readyz(port):
+    try:
+        return request(port, "GET", "/readyz")[0]
+    except OSError:
+        return None
+
+
 def balancer_config(a, b, port):
     """deploy/haproxy.cfg with loopback addresses for the compose names."""
     with open(os.path.join(ROOT, "deploy", "haproxy.cfg")) as f:
@@ -137,7 +219,6 @@ def balancer_config(a, b, port):
 
 
 def free_port():
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -172,10 +253,13 @@ def main():
     work = tempfile.mkdtemp(prefix="balancer-")
     started = []
     proxy = None
+    relay = Relay(5432)
     try:
         a = Instance(binary, f"{PG}/{db}", work, "a")
         started.append(a)
-        b = Instance(binary, f"{PG}/{db}", work, "b")
+        # B reaches the database through the relay, so that it alone can
+        # lose it.
+        b = Instance(binary, f"postgres://postgres@127.0.0.1:{relay.port}/{db}", work, "b")
         started.append(b)
         port = free_port()
         cfg = os.path.join(work, "haproxy.cfg")
@@ -211,6 +295,27 @@ def main():
                 fail(f"the write was not read back through the balancer: {status} {body}")
         print(f"a write at version {version} reads back through the balancer")
 
+        # B loses its database: it could still answer reads from its last
+        # version, but /readyz says 503 and the balancer sends it nothing.
+        relay.cut()
+        until("B's /readyz to answer 503 without its database", lambda: readyz(b.port) == 503)
+
+        def only_a_takes_traffic():
+            try:
+                took = spread(port, a, b, 20)
+            except (OSError, SystemExit):
+                return False
+            return took[0] == 20 and took[1] == 0
+        until("the balancer to take B out while its database is away", only_a_takes_traffic)
+        status, body = gql(b.port, '{ entity(id: "balancer-force") { name } }')
+        if status != 200 or body["data"]["entity"] is None:
+            fail(f"B, asked directly without its database, answered {status}: {body}")
+        print("without its database B answers 503 on /readyz and takes no traffic, though it reads")
+        relay.mend()
+        until("B's /readyz to answer 200 with its database back", lambda: readyz(b.port) == 200)
+        until("both instances to take traffic again", both_take_traffic)
+        print("with its database back, B takes traffic again")
+
         # A killed; the health check takes it out and B answers everything.
         a_port = a.port
         a.kill()
@@ -244,6 +349,7 @@ def main():
             proxy.wait(timeout=10)
         for inst in started:
             inst.stop()
+        relay.close()
         psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         subprocess.run(["rm", "-rf", work])
     print("balancer check passed")
