@@ -11,8 +11,9 @@ partnergraph processes sharing one PostgreSQL database of their own:
   - a write through the balancer is read back through it with
     `extensions.minGraphVersion`, whichever instance answers;
   - an instance that loses its database (its connections go through a
-    relay here, which is cut) answers 503 on /readyz and is taken out,
-    though it could still answer reads; taken back once the relay mends;
+    relay here, which is cut) answers 503 on /readyz, fails the health
+    check the profile's containers run, and is taken out, though it could
+    still answer reads; taken back once the relay mends;
   - an instance killed with SIGKILL is taken out by the health check, and
     every request after that is answered by the other;
   - restarted, it is taken back and answers again, caught up.
@@ -205,6 +206,12 @@ def readyz(port):
         return None
 
 
+def health(binary, port):
+    """The exit status of the health check the profile's containers run."""
+    return subprocess.run([binary, "healthcheck", "--listen", f"127.0.0.1:{port}", "--path", "/readyz"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode
+
+
 def balancer_config(a, b, port):
     """deploy/haproxy.cfg with loopback addresses for the compose names."""
     with open(os.path.join(ROOT, "deploy", "haproxy.cfg")) as f:
@@ -310,10 +317,14 @@ def main():
         status, body = gql(b.port, '{ entity(id: "balancer-force") { name } }')
         if status != 200 or body["data"]["entity"] is None:
             fail(f"B, asked directly without its database, answered {status}: {body}")
+        if health(binary, b.port) == 0:
+            fail("the containers' health check passed on B without its database")
         print("without its database B answers 503 on /readyz and takes no traffic, though it reads")
         relay.mend()
         until("B's /readyz to answer 200 with its database back", lambda: readyz(b.port) == 200)
         until("both instances to take traffic again", both_take_traffic)
+        if health(binary, b.port) != 0:
+            fail("the containers' health check failed on B with its database back")
         print("with its database back, B takes traffic again")
 
         # A killed; the health check takes it out and B answers everything.
