@@ -10,6 +10,8 @@ partnergraph processes sharing one PostgreSQL database of their own:
   - both instances take traffic once their /readyz answers 200;
   - a write through the balancer is read back through it with
     `extensions.minGraphVersion`, whichever instance answers;
+  - subscriptions opened through it (WebSocket upgrades, spread over the
+    instances by round robin) see the writes made through it, in order;
   - an instance that loses its database (its connections go through a
     relay here, which is cut) answers 503 on /readyz, fails the health
     check the profile's containers run, and is taken out, though it could
@@ -19,7 +21,8 @@ partnergraph processes sharing one PostgreSQL database of their own:
   - restarted, it is taken back and answers again, caught up.
 
 Usage: check.py BINARY   (PostgreSQL on 127.0.0.1:5432, trust auth; haproxy
-on the PATH). Every wait is bounded; everything started is stopped.
+on the PATH; the `websockets` package). Every wait is bounded; everything
+started is stopped. `run.sh` beside it provides all three and runs it.
 """
 import http.client
 import json
@@ -32,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from websockets.sync.client import connect as websocket
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOKEN = "balancer-check"
@@ -206,6 +211,42 @@ def readyz(port):
         return None
 
 
+def subscribe(port):
+    """A graphql-transport-ws subscription to every change, through `port`."""
+    ws = websocket(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                   open_timeout=10)
+    ws.send(json.dumps({"type": "connection_init"}))
+    ack = json.loads(ws.recv(timeout=10))
+    if ack.get("type") != "connection_ack":
+        fail(f"no connection_ack through the balancer: {ack}")
+    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { graphChanged { kind id graphVersion } }"}}))
+    return ws
+
+
+def events(ws, n):
+    """The next `n` events a subscription delivers (skipping pings)."""
+    out = []
+    while len(out) < n:
+        message = json.loads(ws.recv(timeout=15))
+        if message.get("type") == "next":
+            out.append(message["payload"]["data"]["graphChanged"])
+        elif message.get("type") not in ("ping", "pong"):
+            fail(f"a subscription through the balancer got {message}")
+    return out
+
+
+def create(port, ident):
+    status, body = gql(port, "mutation($i: EntityInput!) { createEntity(input: $i) { id } }",
+                       {"i": {"id": ident, "kind": "ARMED_FORCE", "name": ident.replace("-", " ").title(),
+                              "sources": [{"document": "k24-peshmerga-us-iraq-talks",
+                                           "quote": "Of the total $358 million designated under the Counter-ISIS Train and Equip Fund (CTEF)"}]}},
+                       token=TOKEN)
+    if status != 200 or "errors" in body:
+        fail(f"a write through the balancer answered {status}: {body}")
+    return body["extensions"]["graphVersion"]
+
+
 def health(binary, port):
     """The exit status of the health check the profile's containers run."""
     return subprocess.run([binary, "healthcheck", "--listen", f"127.0.0.1:{port}", "--path", "/readyz"],
@@ -286,14 +327,7 @@ def main():
 
         # A write through the balancer, read back through it on the version
         # it made, whichever instance answers.
-        status, body = gql(port, "mutation($i: EntityInput!) { createEntity(input: $i) { id } }",
-                           {"i": {"id": "balancer-force", "kind": "ARMED_FORCE", "name": "Balancer Force",
-                                  "sources": [{"document": "k24-peshmerga-us-iraq-talks",
-                                               "quote": "Of the total $358 million designated under the Counter-ISIS Train and Equip Fund (CTEF)"}]}},
-                           token=TOKEN)
-        if status != 200 or "errors" in body:
-            fail(f"the write through the balancer answered {status}: {body}")
-        version = body["extensions"]["graphVersion"]
+        version = create(port, "balancer-force")
         for _ in range(10):
             status, body = gql(port, '{ entity(id: "balancer-force") { name } }',
                                extensions={"minGraphVersion": version})
@@ -301,6 +335,18 @@ def main():
                     or body["data"]["entity"]["name"] != "Balancer Force":
                 fail(f"the write was not read back through the balancer: {status} {body}")
         print(f"a write at version {version} reads back through the balancer")
+
+        # Subscriptions through the balancer, one after the other, so that
+        # round robin puts them on different instances.
+        subscriptions = [subscribe(port), subscribe(port)]
+        versions = [create(port, "balancer-event-one"), create(port, "balancer-event-two")]
+        for ws in subscriptions:
+            got = events(ws, 2)
+            if [(e["id"], e["graphVersion"]) for e in got] != \
+                    list(zip(["balancer-event-one", "balancer-event-two"], versions)):
+                fail(f"a subscription through the balancer saw {got}, not the writes at {versions}")
+            ws.close()
+        print("subscriptions through the balancer see its writes, in order")
 
         # B loses its database: it could still answer reads from its last
         # version, but /readyz says 503 and the balancer sends it nothing.
