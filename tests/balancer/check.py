@@ -272,7 +272,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def until(what, check, seconds=30):
+def until(what, check, seconds=60):
     deadline = time.time() + seconds
     while time.time() < deadline:
         if check():
