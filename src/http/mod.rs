@@ -306,18 +306,18 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-/// For load balancers: 200 once the graph is loaded and caught up with the
-/// store, 503 before that and while the store cannot be reached.
+/// For load balancers: 200 once the graph is loaded, caught up with the
+/// store and copied for writes; 503, saying why, before that and while the
+/// store cannot be reached.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let version = state.service.snapshot().version();
-    if state.service.ready() {
-        HttpResponse::Ok().json(json!({ "status": "ready", "graphVersion": version }))
-    } else {
-        HttpResponse::ServiceUnavailable().json(json!({
+    match state.service.not_ready() {
+        None => HttpResponse::Ok().json(json!({ "status": "ready", "graphVersion": version })),
+        Some(why) => HttpResponse::ServiceUnavailable().json(json!({
             "status": "not ready",
-            "reason": "catching up with the store, or the store cannot be reached",
+            "reason": why.reason(),
             "graphVersion": version,
-        }))
+        })),
     }
 }
 

@@ -225,6 +225,9 @@ pub struct GraphService {
     caught_up: AtomicBool,
     /// Whether a write from the shared store's log could not be applied.
     diverged: AtomicBool,
+    /// Whether the spare copy made at start exists: until then the first
+    /// write would wait for it (a second or more at a million entities).
+    spare_made: Arc<AtomicBool>,
     /// What it counted for `/metrics`.
     stats: ServiceStats,
     /// Rings the writer thread when a write is queued.
@@ -259,6 +262,34 @@ impl ServiceStats {
     /// or still held by reads past the wait.
     pub fn graph_copies(&self) -> u64 {
         self.graph_copies.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a service should not get traffic yet, or any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReady {
+    /// A write from the shared store's log could not be applied; only a
+    /// restart mends it.
+    Diverged,
+    /// The store did not answer last time it was asked.
+    StoreUnreachable,
+    /// The graph has not caught up with the shared store since start.
+    CatchingUp,
+    /// The copy that writes go to is still being made after start.
+    MakingSpare,
+}
+
+impl NotReady {
+    /// Says why, for people reading `/readyz`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NotReady::Diverged => {
+                "a write from the store could not be applied; restart this instance"
+            }
+            NotReady::StoreUnreachable => "the store cannot be reached",
+            NotReady::CatchingUp => "catching up with the store",
+            NotReady::MakingSpare => "making the copy of the graph that writes go to",
+        }
     }
 }
 
@@ -319,25 +350,38 @@ impl GraphService {
         let graph = Arc::new(graph);
         let (made, making) = oneshot::channel();
         let original = graph.clone();
+        let spare_made = Arc::new(AtomicBool::new(false));
+        let done = spare_made.clone();
         std::thread::spawn(move || {
+            let copy = (*original).clone();
+            // Marked before it is handed over, so that a write that took it
+            // never finds the service still making it.
+            done.store(true, Ordering::SeqCst);
             // Nobody waiting means the service is gone.
-            let _ = made.send((*original).clone());
+            let _ = made.send(copy);
         });
         let spare = Spare {
             making: Some(making),
             ..Spare::default()
         };
-        Ok(GraphService::with(graph, spare, store))
+        Ok(GraphService::with(graph, spare, store, spare_made))
     }
 
     /// A service over `graph` as it is, whose writes go to a fresh
     /// in-memory store: for tests and throwaway use, nothing is kept.
     pub fn in_memory(graph: Graph) -> GraphService {
         let store = Arc::new(crate::store::MemoryStore::new());
-        GraphService::with(Arc::new(graph), Spare::default(), store)
+        // No spare is made ahead: the first write copies the graph.
+        let spare_made = Arc::new(AtomicBool::new(true));
+        GraphService::with(Arc::new(graph), Spare::default(), store, spare_made)
     }
 
-    fn with(graph: Arc<Graph>, spare: Spare, store: Arc<dyn Store>) -> GraphService {
+    fn with(
+        graph: Arc<Graph>,
+        spare: Spare,
+        store: Arc<dyn Store>,
+        spare_made: Arc<AtomicBool>,
+    ) -> GraphService {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (ahead, _) = broadcast::channel(EVENT_BUFFER);
         let (version, _) = watch::channel(graph.version());
@@ -352,6 +396,7 @@ impl GraphService {
             reachable: AtomicBool::new(true),
             caught_up,
             diverged: AtomicBool::new(false),
+            spare_made,
             current: ArcSwap::new(graph),
             queue: Mutex::new(VecDeque::new()),
             writer: tokio::sync::Mutex::new(spare),
@@ -400,13 +445,28 @@ impl GraphService {
         self.store.engine()
     }
 
+    /// Whether the service should get traffic: `None` when it should, or
+    /// why not.
+    pub fn not_ready(&self) -> Option<NotReady> {
+        if self.diverged.load(Ordering::SeqCst) {
+            Some(NotReady::Diverged)
+        } else if !self.reachable.load(Ordering::SeqCst) {
+            Some(NotReady::StoreUnreachable)
+        } else if !self.caught_up.load(Ordering::SeqCst) {
+            Some(NotReady::CatchingUp)
+        } else if !self.spare_made.load(Ordering::SeqCst) {
+            Some(NotReady::MakingSpare)
+        } else {
+            None
+        }
+    }
+
     /// Whether the service should get traffic: it has caught up with a
-    /// shared store since it started, the store answered last time, and
-    /// every write from the store's log could be applied.
+    /// shared store since it started, the store answered last time, every
+    /// write from the store's log could be applied, and the copy writes go
+    /// to exists, so that the first write does not wait for it.
     pub fn ready(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst)
-            && self.reachable.load(Ordering::SeqCst)
-            && !self.diverged.load(Ordering::SeqCst)
+        self.not_ready().is_none()
     }
 
     /// Waits until version `version` is published, at most `wait`; returns

@@ -8,13 +8,37 @@ use crate::store::{Contents, MemoryStore};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+/// A service opened over `store`, once the copy its writes go to is made.
 async fn service(store: Arc<dyn Store>) -> Arc<GraphService> {
     let seed = vec![Dataset::builtin().unwrap_or_else(|e| panic!("{e}"))];
-    Arc::new(
-        GraphService::open(store, seed)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
+    let svc = GraphService::open(store, seed)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..500 {
+        if svc.spare_made.load(Ordering::SeqCst) {
+            return Arc::new(svc);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the spare copy was not made in 5 s");
+}
+
+/// A service is not ready while the copy its writes go to is being made,
+/// and is once it is, whatever else holds.
+#[tokio::test]
+async fn not_ready_until_the_spare_copy_is_made() {
+    let made = Arc::new(AtomicBool::new(false));
+    let store = Arc::new(MemoryStore::new());
+    let svc = GraphService::with(Arc::new(graph(&[])), Spare::default(), store, made.clone());
+    assert_eq!(svc.not_ready(), Some(NotReady::MakingSpare));
+    assert!(!svc.ready());
+    made.store(true, Ordering::SeqCst);
+    assert_eq!(svc.not_ready(), None);
+    assert!(svc.ready());
+    // What else keeps a service out comes first: it is what lasts.
+    made.store(false, Ordering::SeqCst);
+    svc.reachable.store(false, Ordering::SeqCst);
+    assert_eq!(svc.not_ready(), Some(NotReady::StoreUnreachable));
 }
 
 fn asayish_unit() -> Entity {
@@ -361,6 +385,7 @@ async fn concurrent_writes_commit_in_groups() {
         svc.snapshot(),
         Spare::default(),
         store.clone(),
+        Arc::new(AtomicBool::new(true)),
     ));
     let mut events = svc.subscribe();
     let writes = (0..64).map(|i| {
@@ -448,6 +473,7 @@ async fn a_store_failure_takes_back_the_group() {
         Arc::new(graph(&[("a", EntityKind::ArmedForce)])),
         Spare::default(),
         store.clone(),
+        Arc::new(AtomicBool::new(true)),
     ));
     let before = dump(&svc.snapshot());
     let mut events = svc.subscribe();
@@ -594,7 +620,7 @@ proptest! {
         let base = graph(&[]);
         let wait = if short_wait { Duration::from_micros(100) } else { PINNED_WAIT };
         let store = Arc::new(MemoryStore::new());
-        let svc = Arc::new(GraphService::with(Arc::new(base.clone()), Spare::default(), store.clone()).with_pinned_wait(wait));
+        let svc = Arc::new(GraphService::with(Arc::new(base.clone()), Spare::default(), store.clone(), Arc::new(AtomicBool::new(true))).with_pinned_wait(wait));
         let (applied, readings) = runtime.block_on(async {
             let done = Arc::new(AtomicBool::new(false));
             let readers: Vec<_> = (0..2).map(|_| {
