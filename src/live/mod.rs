@@ -199,9 +199,17 @@ struct Spare {
     graph: Option<Arc<Graph>>,
     /// Being made on a thread of its own at start, so that start-up does
     /// not wait for the copy.
-    making: Option<oneshot::Receiver<Graph>>,
+    making: Option<Making>,
     /// The writes committed since it was published, in order.
     backlog: Vec<Arc<Logged>>,
+}
+
+/// The spare copy as it is made at start.
+struct Making {
+    copy: oneshot::Receiver<Graph>,
+    /// Set once the copy is made, before it is handed over, so that a
+    /// write that took it never finds the service still making it.
+    done: Arc<AtomicBool>,
 }
 
 /// The live graph and its store.
@@ -225,8 +233,9 @@ pub struct GraphService {
     caught_up: AtomicBool,
     /// Whether a write from the shared store's log could not be applied.
     diverged: AtomicBool,
-    /// Whether the spare copy made at start exists: until then the first
-    /// write would wait for it (a second or more at a million entities).
+    /// Whether the spare copy made at start exists (its [`Making::done`]):
+    /// until then the first write would wait for it (a second or more at a
+    /// million entities).
     spare_made: Arc<AtomicBool>,
     /// What it counted for `/metrics`.
     stats: ServiceStats,
@@ -348,14 +357,15 @@ impl GraphService {
             graph.set_version(version);
         }
         let graph = Arc::new(graph);
-        let (made, making) = oneshot::channel();
+        let (made, copy) = oneshot::channel();
         let original = graph.clone();
-        let spare_made = Arc::new(AtomicBool::new(false));
-        let done = spare_made.clone();
+        let done = Arc::new(AtomicBool::new(false));
+        let making = Making {
+            copy,
+            done: done.clone(),
+        };
         std::thread::spawn(move || {
             let copy = (*original).clone();
-            // Marked before it is handed over, so that a write that took it
-            // never finds the service still making it.
             done.store(true, Ordering::SeqCst);
             // Nobody waiting means the service is gone.
             let _ = made.send(copy);
@@ -364,24 +374,23 @@ impl GraphService {
             making: Some(making),
             ..Spare::default()
         };
-        Ok(GraphService::with(graph, spare, store, spare_made))
+        Ok(GraphService::with(graph, spare, store))
     }
 
     /// A service over `graph` as it is, whose writes go to a fresh
     /// in-memory store: for tests and throwaway use, nothing is kept.
     pub fn in_memory(graph: Graph) -> GraphService {
         let store = Arc::new(crate::store::MemoryStore::new());
-        // No spare is made ahead: the first write copies the graph.
-        let spare_made = Arc::new(AtomicBool::new(true));
-        GraphService::with(Arc::new(graph), Spare::default(), store, spare_made)
+        GraphService::with(Arc::new(graph), Spare::default(), store)
     }
 
-    fn with(
-        graph: Arc<Graph>,
-        spare: Spare,
-        store: Arc<dyn Store>,
-        spare_made: Arc<AtomicBool>,
-    ) -> GraphService {
+    fn with(graph: Arc<Graph>, spare: Spare, store: Arc<dyn Store>) -> GraphService {
+        // Without a copy being made, nothing is awaited: the first write
+        // copies the graph if there is no spare.
+        let spare_made = spare.making.as_ref().map_or_else(
+            || Arc::new(AtomicBool::new(true)),
+            |making| making.done.clone(),
+        );
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (ahead, _) = broadcast::channel(EVENT_BUFFER);
         let (version, _) = watch::channel(graph.version());

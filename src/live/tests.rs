@@ -28,8 +28,17 @@ async fn service(store: Arc<dyn Store>) -> Arc<GraphService> {
 #[tokio::test]
 async fn not_ready_until_the_spare_copy_is_made() {
     let made = Arc::new(AtomicBool::new(false));
+    // The sender is kept, as the thread making the copy would keep it.
+    let (_sender, copy) = oneshot::channel();
+    let spare = Spare {
+        making: Some(Making {
+            copy,
+            done: made.clone(),
+        }),
+        ..Spare::default()
+    };
     let store = Arc::new(MemoryStore::new());
-    let svc = GraphService::with(Arc::new(graph(&[])), Spare::default(), store, made.clone());
+    let svc = GraphService::with(Arc::new(graph(&[])), spare, store);
     assert_eq!(svc.not_ready(), Some(NotReady::MakingSpare));
     assert!(!svc.ready());
     made.store(true, Ordering::SeqCst);
@@ -385,7 +394,6 @@ async fn concurrent_writes_commit_in_groups() {
         svc.snapshot(),
         Spare::default(),
         store.clone(),
-        Arc::new(AtomicBool::new(true)),
     ));
     let mut events = svc.subscribe();
     let writes = (0..64).map(|i| {
@@ -473,7 +481,6 @@ async fn a_store_failure_takes_back_the_group() {
         Arc::new(graph(&[("a", EntityKind::ArmedForce)])),
         Spare::default(),
         store.clone(),
-        Arc::new(AtomicBool::new(true)),
     ));
     let before = dump(&svc.snapshot());
     let mut events = svc.subscribe();
@@ -620,7 +627,7 @@ proptest! {
         let base = graph(&[]);
         let wait = if short_wait { Duration::from_micros(100) } else { PINNED_WAIT };
         let store = Arc::new(MemoryStore::new());
-        let svc = Arc::new(GraphService::with(Arc::new(base.clone()), Spare::default(), store.clone(), Arc::new(AtomicBool::new(true))).with_pinned_wait(wait));
+        let svc = Arc::new(GraphService::with(Arc::new(base.clone()), Spare::default(), store.clone()).with_pinned_wait(wait));
         let (applied, readings) = runtime.block_on(async {
             let done = Arc::new(AtomicBool::new(false));
             let readers: Vec<_> = (0..2).map(|_| {

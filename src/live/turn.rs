@@ -265,7 +265,7 @@ impl GraphService {
     /// otherwise a new copy of `published`.
     pub(super) async fn take_spare(&self, spare: &mut Spare, published: &Arc<Graph>) -> Arc<Graph> {
         if let Some(making) = spare.making.take() {
-            if let Ok(made) = making.await {
+            if let Ok(made) = making.copy.await {
                 spare.graph = Some(Arc::new(made));
                 spare.backlog.clear();
             }
