@@ -41,6 +41,11 @@ use async_graphql::{ServerError, Value, Variables};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+/// The schema's own names, looked up on every field of every request: a
+/// fast hash, since no client chooses what is stored (a client's fragment
+/// names go in a map with the standard, seeded hash).
+type Names<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A path search, per hop it may take.
 pub const PATH: usize = 50;
 /// A list of unknown length: the items it is weighed at.
@@ -92,14 +97,14 @@ struct FieldInfo {
     /// It takes `first`/`last` and returns a page (a `…Connection`).
     paged: bool,
     /// Its arguments' default values, by name.
-    defaults: HashMap<String, i64>,
+    defaults: Names<i64>,
 }
 
 /// The schema's fields, by type and name, read from its SDL.
 #[derive(Debug, Default)]
 pub struct Model {
     /// By type, then by field: looked up by `&str`, nothing allocated.
-    types: HashMap<String, HashMap<String, FieldInfo>>,
+    types: Names<Names<FieldInfo>>,
 }
 
 /// The model of the served schema, read once.
@@ -123,7 +128,7 @@ impl Model {
     }
 
     fn from_document(doc: &ServiceDocument) -> Model {
-        let mut types: HashMap<String, HashMap<String, FieldInfo>> = HashMap::new();
+        let mut types: Names<Names<FieldInfo>> = Names::default();
         for def in &doc.definitions {
             let TypeSystemDefinition::Type(t) = def else {
                 continue;
