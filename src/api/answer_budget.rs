@@ -12,38 +12,15 @@
 //! the budget is refused before it is built.
 
 use super::error::ApiError;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
-    ResolveInfo,
-};
-use async_graphql::{Request, Response, ServerError, ServerResult, Value};
+use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
+use async_graphql::{ServerError, ServerResult, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Refuses a request once it has resolved more than `max` fields, or its
-/// answer would hold more than `max_bytes` bytes.
-pub struct FieldBudget {
-    /// The most fields one request may resolve.
-    pub max: usize,
-    /// The most bytes one answer may hold (its JSON, escapes aside).
-    pub max_bytes: usize,
-}
-
-impl ExtensionFactory for FieldBudget {
-    fn create(&self) -> Arc<dyn Extension> {
-        // Created afresh for every request.
-        Arc::new(Counter {
-            max: self.max,
-            used: AtomicUsize::new(0),
-            bytes: AnswerBytes {
-                max: self.max_bytes,
-                used: Arc::new(AtomicUsize::new(0)),
-            },
-        })
-    }
-}
-
-struct Counter {
+/// One request's budget: it is refused once it has resolved more than
+/// `max` fields, or its answer would hold more than `max_bytes` bytes. Run
+/// by the schema's extension ([`super::guards`]).
+pub(super) struct Budget {
     max: usize,
     used: AtomicUsize,
     bytes: AnswerBytes,
@@ -112,33 +89,37 @@ fn written_size(value: &Value) -> usize {
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for Counter {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        next.run(ctx, request.data(self.bytes.clone())).await
+impl Budget {
+    /// A budget of `max` fields and `max_bytes` bytes, none used.
+    pub(super) fn new(max: usize, max_bytes: usize) -> Self {
+        Budget {
+            max,
+            used: AtomicUsize::new(0),
+            bytes: AnswerBytes {
+                max: max_bytes,
+                used: Arc::new(AtomicUsize::new(0)),
+            },
+        }
     }
 
-    /// A query executes once; a subscription once per event, and each
-    /// event is an answer of its own, with the whole budget. Without this a
-    /// subscription's count ran on from event to event, and after some
-    /// thousands of events every further one was refused.
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
+    /// The answer's bytes, for the request's data: a resolver asks them
+    /// for room before it builds a large value.
+    pub(super) fn bytes(&self) -> AnswerBytes {
+        self.bytes.clone()
+    }
+
+    /// Starts an answer afresh. A query executes once; a subscription once
+    /// per event, and each event is an answer of its own, with the whole
+    /// budget. Without this a subscription's count ran on from event to
+    /// event, and after some thousands of events every further one was
+    /// refused.
+    pub(super) fn start_answer(&self) {
         self.used.store(0, Ordering::Relaxed);
         self.bytes.used.store(0, Ordering::Relaxed);
-        next.run(ctx, operation_name).await
     }
 
-    async fn resolve(
+    /// Resolves one field within the budget.
+    pub(super) async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,

@@ -4,14 +4,10 @@
 use crate::graph::GraphError;
 use crate::live::WriteError;
 use crate::store::StoreError;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     ErrorExtensionValues, ErrorExtensions, ServerError, ServerResult, ValidationResult, Variables,
 };
-use std::sync::Arc;
 
 /// Codes that clients can rely on.
 pub mod code {
@@ -234,49 +230,58 @@ fn with_code(mut err: ServerError, code: &str) -> ServerError {
 /// The longest parse error message returned, in bytes.
 const MAX_MESSAGE: usize = 300;
 
-/// Gives every request-level error (syntax, validation, depth and
-/// complexity limits) an `extensions.code`; async-graphql reports them
-/// with a message only. It also checks a parsed document's shape
-/// ([`super::shape`]) before validation expands it, and its cost
-/// ([`super::cost`]) once validation has passed, before anything runs.
-pub struct ErrorCodes {
+/// The checks of a request's document, which also give every
+/// request-level error (syntax, validation, depth and complexity limits)
+/// an `extensions.code`; async-graphql reports them with a message only.
+/// A parsed document's shape ([`super::shape`]) is checked before
+/// validation expands it, and its cost ([`super::cost`]) once validation
+/// has passed, before anything runs. One per request, run by the
+/// schema's extension ([`super::guards`]).
+pub(super) struct DocumentChecks {
     /// The complexity limit, which bounds an operation's expanded fields.
-    pub max_complexity: usize,
-    /// The depth limit: fields within fields, through fragments.
-    pub max_depth: usize,
-}
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExt {
-            max_complexity: self.max_complexity,
-            max_depth: self.max_depth,
-            cost: std::sync::atomic::AtomicUsize::new(0),
-        })
-    }
-}
-
-struct ErrorCodesExt {
     max_complexity: usize,
+    /// The depth limit: fields within fields, through fragments.
     max_depth: usize,
+    /// Whether this very request (text, operation and variables) passed
+    /// the checks before: then its text, shape and cost need no second
+    /// look, as they are what they were.
+    passed_before: bool,
     /// The request's cost, worked out with the parsed document and checked
     /// once validation has passed, so that a document too deep is told so
     /// rather than that it costs too much.
     cost: std::sync::atomic::AtomicUsize,
 }
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExt {
-    async fn parse_query(
+impl DocumentChecks {
+    /// Checks against these limits, for a request that `passed_before` or
+    /// not.
+    pub(super) fn new(max_complexity: usize, max_depth: usize, passed_before: bool) -> Self {
+        DocumentChecks {
+            max_complexity,
+            max_depth,
+            passed_before,
+            cost: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Before the text is parsed: its nesting, which the parser would
+    /// follow by recursion.
+    pub(super) fn before_parsing(&self, query: &str) -> ServerResult<()> {
+        if self.passed_before {
+            return Ok(());
+        }
+        super::shape::scan(query)
+    }
+
+    /// Once the text is parsed: a syntax error gets its code, a document
+    /// its shape check, and its cost is worked out for [`Self::validated`].
+    pub(super) fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
+        parsed: ServerResult<ExecutableDocument>,
         variables: &Variables,
-        next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        super::shape::scan(query)?;
-        let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
-            // Every refusal of depth was made by `scan` above or is made by
+        let doc = parsed.map_err(|mut e| {
+            // Every refusal of depth was made by `scan` or is made by
             // `check` below (the schema's own recursion bound is set past
             // what `scan` lets through), so what the parser refuses here
             // is the syntax.
@@ -292,25 +297,28 @@ impl Extension for ErrorCodesExt {
             }
             with_code(e, code::PARSE_FAILED)
         })?;
-        super::shape::check(&doc, self.max_complexity, self.max_depth)?;
-        self.cost.store(
-            super::cost::MODEL.cost(&doc, variables),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        if !self.passed_before {
+            super::shape::check(&doc, self.max_complexity, self.max_depth)?;
+            self.cost.store(
+                super::cost::MODEL.cost(&doc, variables),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         Ok(doc)
     }
 
-    async fn validation(
+    /// Once validation has run: what it refused gets its code, and a
+    /// valid document its cost check.
+    pub(super) fn validated(
         &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
+        validated: Result<ValidationResult, Vec<ServerError>>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let validated = next.run(ctx).await.map_err(|errors| {
+        let validated = validated.map_err(|errors| {
             errors
                 .into_iter()
-                // The depth and cost limits are checked by this extension
-                // (with their own codes), not by async-graphql's validation,
-                // so whatever validation refuses is a validation failure.
+                // The depth and cost limits are checked here (with their
+                // own codes), not by async-graphql's validation, so
+                // whatever validation refuses is a validation failure.
                 .map(|e| with_code(e, code::VALIDATION_FAILED))
                 .collect::<Vec<_>>()
         })?;

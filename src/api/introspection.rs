@@ -10,21 +10,18 @@
 //! Rather than special-case that one field, the introspection part of every
 //! operation is answered by apollo-compiler's introspection engine, a
 //! complete implementation of the specification's section on it, run over
-//! the SDL that async-graphql prints from the same code. The extension
-//! sits in the schema, so every transport (HTTP, WebSocket, tests calling
-//! `execute`) gets the same answer. async-graphql still parses, validates
+//! the SDL that async-graphql prints from the same code. It runs in the
+//! schema's extension ([`super::guards`]), so every transport (HTTP,
+//! WebSocket, tests calling `execute`) gets the same answer. async-graphql still parses, validates
 //! (with the depth and cost limits) and executes the operation first; its
 //! answer for `__schema` and `__type` root fields is then replaced by the
 //! engine's, key by key, so an operation mixing introspection and data
 //! keeps its data and its order. Operations without those fields pay one
 //! walk of their root selection.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerResult, Value as ConstValue, Variables};
-use std::sync::{Arc, OnceLock};
+use async_graphql::{Response, Value as ConstValue, Variables};
+use std::sync::OnceLock;
 
 /// The schema as apollo-compiler sees it, built once from the printed SDL.
 struct Engine {
@@ -92,53 +89,43 @@ fn engine() -> &'static Result<Engine, String> {
     ENGINE.get_or_init(Engine::new)
 }
 
-/// The extension answering introspection with the SDL's meaning.
-pub struct Introspection;
-
-impl ExtensionFactory for Introspection {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(IntrospectionExt {
-            request: OnceLock::new(),
-        })
-    }
-}
-
-struct IntrospectionExt {
+/// One request's introspection, answered with the SDL's meaning: the
+/// request is kept once parsed if it introspects, and its answer merged
+/// into async-graphql's once executed. Run by the schema's extension
+/// ([`super::guards`]).
+pub(super) struct IntrospectionAnswer {
     /// The query text and variables, kept only when the document has an
     /// introspection root field.
     request: OnceLock<(String, serde_json::Value)>,
 }
 
-#[async_trait::async_trait]
-impl Extension for IntrospectionExt {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        if introspects(&doc) {
+impl IntrospectionAnswer {
+    /// Nothing kept yet.
+    pub(super) fn new() -> Self {
+        IntrospectionAnswer {
+            request: OnceLock::new(),
+        }
+    }
+
+    /// Keeps the request if its parsed document introspects.
+    pub(super) fn parsed(&self, query: &str, variables: &Variables, doc: &ExecutableDocument) {
+        if introspects(doc) {
             let variables = variables
                 .clone()
                 .into_value()
                 .into_json()
                 .unwrap_or_default();
-            let _ = self
-                .request
-                .set((without_is_one_of(query, &doc), variables));
+            let _ = self.request.set((without_is_one_of(query, doc), variables));
         }
-        Ok(doc)
     }
 
-    async fn execute(
+    /// async-graphql's `response`, its introspection root fields answered
+    /// by the engine.
+    pub(super) fn answered(
         &self,
-        ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
-        next: NextExecute<'_>,
+        mut response: Response,
     ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
         let Some((query, variables)) = self.request.get() else {
             return response;
         };

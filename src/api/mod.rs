@@ -4,6 +4,7 @@
 pub mod answer_budget;
 pub mod cost;
 pub mod error;
+mod guards;
 mod inputs;
 mod introspection;
 mod mutation;
@@ -71,8 +72,8 @@ pub fn schema(limits: Limits) -> AppSchema {
 /// The schema with these limits, validating documents in `mode`.
 /// `ValidationMode::Fast` leaves out the rules a document already passed:
 /// it is for documents a strict schema validated before, with the same
-/// operation and variables. It still applies the depth and complexity
-/// limits, which cost little.
+/// operation and variables, and so also leaves out the checks of their
+/// text, depth and cost, which they passed then.
 pub fn schema_validating(limits: Limits, mode: ValidationMode) -> AppSchema {
     builder(limits, mode).finish()
 }
@@ -85,18 +86,16 @@ fn builder(
     Schema::build(Query, Mutation, Subscription)
         .validation_mode(mode)
         .register_output_type::<types::EntityIsNode>()
-        // The depth limit is checked by `ErrorCodes` (see `shape`), which
-        // refuses with its own code; async-graphql's check of the same
+        // The depth limit is checked by the guards (see `shape`), which
+        // refuse with their own code; async-graphql's check of the same
         // nesting is set where no text `shape::scan` admits reaches it.
         .limit_recursive_depth(shape::MAX_TEXT_NESTING)
-        .extension(error::ErrorCodes {
+        .extension(guards::Guards {
             max_complexity: limits.max_complexity,
             max_depth: limits.max_depth,
-        })
-        .extension(introspection::Introspection)
-        .extension(answer_budget::FieldBudget {
-            max: limits.max_resolved_fields,
-            max_bytes: limits.max_response_bytes,
+            max_resolved_fields: limits.max_resolved_fields,
+            max_response_bytes: limits.max_response_bytes,
+            passed_before: matches!(mode, ValidationMode::Fast),
         })
         .data(limits)
 }

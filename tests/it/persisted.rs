@@ -243,6 +243,39 @@ async fn a_request_that_passed_validation_skips_the_rules_and_answers_alike() {
 }
 
 #[actix_web::test]
+async fn a_request_that_passed_skips_its_cost_check_but_other_variables_do_not() {
+    // Page sizes are variables: the same text costs what its variables ask.
+    const PAGES: &str = "query Pages($n: Int) { entities(first: $n) { edges { node { \
+                         id relations(first: $n) { edges { node { id } } } } } } }";
+    let state = state_configured(|s| s.with_response_cache(0));
+    let ask = |n: i64| post(&state, json!({ "query": PAGES, "variables": { "n": n } }));
+    for _ in 0..2 {
+        let small = ask(3).await;
+        assert!(small.json().get("errors").is_none(), "{}", small.text());
+        assert_eq!(
+            small.json()["data"]["entities"]["edges"]
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
+    }
+    // The second small request skipped the checks it passed before.
+    assert_eq!(state.validation_cache_stats(), (1, 1));
+    // Larger pages cost more than the default limit of 5,000: refused each
+    // time, never remembered as passing.
+    for round in 0..2 {
+        let large = ask(100).await;
+        assert_eq!(large.code(), "QUERY_TOO_COMPLEX", "{}", large.text());
+        assert!(large.json()["data"].is_null(), "{}", large.text());
+        assert_eq!(state.validation_cache_stats(), (1, 2 + round));
+    }
+    // And the small pages still pass without their checks.
+    let small = ask(3).await;
+    assert!(small.json().get("errors").is_none(), "{}", small.text());
+    assert_eq!(state.validation_cache_stats(), (2, 3));
+}
+
+#[actix_web::test]
 async fn with_the_cache_off_every_request_is_validated() {
     let state = state_configured(|s| s.with_document_cache(0).with_response_cache(0));
     for _ in 0..2 {
