@@ -558,6 +558,11 @@ mod tests {
             let request = async_graphql::Request::new(doc.clone()).data(Arc::new(g));
             let response = runtime.block_on(schema.execute(request));
             prop_assert!(response.errors.is_empty(), "{doc}\n{:?}", response.errors);
+            // A request that passed validation before is not validated
+            // again, and answers the default cache control
+            // (`DocumentChecks::passed_validation_before`): true only while
+            // no type of the schema sets one.
+            prop_assert_eq!(response.cache_control, async_graphql::CacheControl::default());
             let parsed = async_graphql::parser::parse_query(&doc);
             let Ok(parsed) = parsed else { panic!("{doc}") };
             let cost = MODEL.cost(&parsed, &Variables::default());

@@ -307,6 +307,19 @@ impl DocumentChecks {
         Ok(doc)
     }
 
+    /// The validation of a request that passed it before, without running
+    /// its rules again (async-graphql's fast mode still walks the document
+    /// with four of them): the request is the same, so they would pass.
+    /// What a validation returns besides is not read here: the schema
+    /// sets no cache control, and depth and cost are these checks' own.
+    pub(super) fn passed_validation_before(&self) -> Option<ValidationResult> {
+        self.passed_before.then(|| ValidationResult {
+            cache_control: Default::default(),
+            complexity: 0,
+            depth: 0,
+        })
+    }
+
     /// Once validation has run: what it refused gets its code, and a
     /// valid document its cost check.
     pub(super) fn validated(

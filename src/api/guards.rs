@@ -38,8 +38,8 @@ pub struct Guards {
     pub max_response_bytes: usize,
     /// Whether every request this schema runs passed the same checks
     /// before, with the same text, operation and variables (the schema of
-    /// validated requests): its text, shape and cost are then not checked
-    /// again. The budget always applies.
+    /// validated requests): it is then not validated again, nor are its
+    /// text, shape and cost checked. The budget always applies.
     pub passed_before: bool,
 }
 
@@ -91,6 +91,9 @@ impl Extension for RequestGuards {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        if let Some(passed) = self.checks.passed_validation_before() {
+            return Ok(passed);
+        }
         self.checks.validated(next.run(ctx).await)
     }
 

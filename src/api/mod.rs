@@ -72,8 +72,9 @@ pub fn schema(limits: Limits) -> AppSchema {
 /// The schema with these limits, validating documents in `mode`.
 /// `ValidationMode::Fast` leaves out the rules a document already passed:
 /// it is for documents a strict schema validated before, with the same
-/// operation and variables, and so also leaves out the checks of their
-/// text, depth and cost, which they passed then.
+/// operation and variables; such a request is not validated again at all
+/// (not even by the fast mode's rules), nor are its text, depth and cost
+/// checked, since it passed them then.
 pub fn schema_validating(limits: Limits, mode: ValidationMode) -> AppSchema {
     builder(limits, mode).finish()
 }
