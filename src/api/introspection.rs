@@ -12,12 +12,12 @@
 //! complete implementation of the specification's section on it, run over
 //! the SDL that async-graphql prints from the same code. It runs in the
 //! schema's extension ([`super::guards`]), so every transport (HTTP,
-//! WebSocket, tests calling `execute`) gets the same answer. async-graphql still parses, validates
-//! (with the depth and cost limits) and executes the operation first; its
-//! answer for `__schema` and `__type` root fields is then replaced by the
-//! engine's, key by key, so an operation mixing introspection and data
-//! keeps its data and its order. Operations without those fields pay one
-//! walk of their root selection.
+//! WebSocket, tests calling `execute`) gets the same answer. async-graphql
+//! still parses, validates (with the depth and cost limits) and executes
+//! the operation first; its answer for `__schema` and `__type` root fields
+//! is then replaced by the engine's, key by key, so an operation mixing
+//! introspection and data keeps its data and its order. Operations without
+//! those fields pay one walk of their root selection.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Response, Value as ConstValue, Variables};
