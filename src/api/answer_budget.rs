@@ -10,7 +10,18 @@
 //! that builds a large value in one go (`export`) asks the budget for its
 //! least size first ([`AnswerBytes::reserve`]), so that one too large for
 //! the budget is refused before it is built.
+//!
+//! Counting is a step on every field, and with it async-graphql describes
+//! each field to the extension (a look-up in its registry, type names
+//! formatted for each item of a list): about a fifth of a small query's
+//! instructions. A request whose answer is bounded before it runs
+//! ([`super::cost::Model::bound`]: pages only, no list of unknown length,
+//! no analysis) within both budgets, on the graph it reads
+//! ([`never_exceeded`]), could never be refused by them, so it runs on a
+//! schema without the step ([`super::schema_unbudgeted`]). Every other
+//! request is counted.
 
+use super::cost::AnswerBound;
 use super::error::ApiError;
 use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::{ServerError, ServerResult, Value};
@@ -59,6 +70,43 @@ impl AnswerBytes {
         }
         Ok(())
     }
+}
+
+/// The most bytes the budget counts for one value, on a graph whose
+/// longest text is `longest_text` bytes: every string of an answer is a
+/// text of the graph or made of one (a cursor, an amount in words: at most
+/// twice as long and 128 bytes more), or a name from the schema (an enum
+/// value, a type name: under 128 bytes), with its two quotes; any other
+/// scalar counts at most 20.
+fn value_bound(longest_text: usize) -> usize {
+    longest_text.saturating_mul(2).saturating_add(130)
+}
+
+/// Whether a request whose answer is within `bound` can never run over a
+/// budget of `max_fields` fields and `max_bytes` bytes on a graph whose
+/// longest text is `longest_text` bytes (see [`value_bound`]). Each field
+/// the budget counts adds its key, 4 bytes and its value; a list's value
+/// counts its items, each a field of its own as well, once more (no list
+/// of the schema holds lists), so a field adds at most its key, 8 bytes
+/// and two values.
+pub fn never_exceeded(
+    bound: AnswerBound,
+    max_fields: usize,
+    max_bytes: usize,
+    longest_text: usize,
+) -> bool {
+    bound.fields <= max_fields && bytes_bound(bound, longest_text) <= max_bytes
+}
+
+/// The most bytes the budget can count for an answer within `bound` on a
+/// graph whose longest text is `longest_text` bytes (see
+/// [`never_exceeded`]).
+pub fn bytes_bound(bound: AnswerBound, longest_text: usize) -> usize {
+    let per_field = value_bound(longest_text)
+        .saturating_mul(2)
+        .saturating_add(bound.longest_key)
+        .saturating_add(8);
+    bound.fields.saturating_mul(per_field)
 }
 
 /// A `BUDGET_EXCEEDED` error saying `message`.

@@ -184,13 +184,72 @@ impl Model {
 
     /// The cost of the costliest operation of `doc` with `variables`.
     pub fn cost(&self, doc: &ExecutableDocument, variables: &Variables) -> usize {
-        let mut walk = Walk {
-            model: self,
+        self.walk(doc, variables, None)
+    }
+
+    /// The most fields (list items included, as the field budget counts
+    /// them) any operation of `doc` with `variables` can resolve, whatever
+    /// the graph holds, and its longest response key; `None` when a list
+    /// of unknown length, an analysis or introspection leaves that open.
+    /// Pages hold at most what they ask for, `default_page` items when
+    /// they ask for no size.
+    pub fn bound(
+        &self,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+        default_page: usize,
+    ) -> Option<AnswerBound> {
+        let mut walk = Walk::new(self, doc, variables, Some(default_page));
+        let fields = walk.operations();
+        (fields != usize::MAX).then_some(AnswerBound {
+            fields,
+            longest_key: walk.longest_key,
+        })
+    }
+
+    fn walk(
+        &self,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+        bounding: Option<usize>,
+    ) -> usize {
+        Walk::new(self, doc, variables, bounding).operations()
+    }
+}
+
+/// What a request's answer can hold at most, worked out before it runs
+/// ([`Model::bound`]): the field budget's count and its longest key. With
+/// the longest text of the graph it bounds the answer's bytes too
+/// ([`super::answer_budget::never_exceeded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerBound {
+    /// The most fields, list items included.
+    pub fields: usize,
+    /// The bytes of its longest response key (alias or field name).
+    pub longest_key: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(
+        model: &'a Model,
+        doc: &'a ExecutableDocument,
+        variables: &'a Variables,
+        bounding: Option<usize>,
+    ) -> Self {
+        Walk {
+            model,
             doc,
             variables,
+            bounding,
+            longest_key: 0,
             fragments: HashMap::new(),
             visiting: Vec::new(),
-        };
+        }
+    }
+
+    /// The weight of the heaviest operation.
+    fn operations(&mut self) -> usize {
+        let doc = self.doc;
         let root = |ty: async_graphql::parser::types::OperationType| match ty {
             async_graphql::parser::types::OperationType::Query => "Query",
             async_graphql::parser::types::OperationType::Mutation => "Mutation",
@@ -198,11 +257,11 @@ impl Model {
         };
         match &doc.operations {
             DocumentOperations::Single(op) => {
-                walk.set(root(op.node.ty), &op.node.selection_set.node)
+                self.set(root(op.node.ty), &op.node.selection_set.node)
             }
             DocumentOperations::Multiple(ops) => ops
                 .values()
-                .map(|op| walk.set(root(op.node.ty), &op.node.selection_set.node))
+                .map(|op| self.set(root(op.node.ty), &op.node.selection_set.node))
                 .max()
                 .unwrap_or(0),
         }
@@ -226,6 +285,12 @@ struct Walk<'a> {
     model: &'a Model,
     doc: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// When bounding rather than weighing: the default page size. A bound
+    /// is `usize::MAX` wherever a weight is an estimate, and saturating
+    /// sums keep it there.
+    bounding: Option<usize>,
+    /// The longest response key seen.
+    longest_key: usize,
     fragments: HashMap<&'a str, usize>,
     /// Fragments being weighed, to stop at a cycle (which validation
     /// refuses anyway).
@@ -291,8 +356,32 @@ impl<'a> Walk<'a> {
         given.or_else(|| info.and_then(|i| i.defaults.get(name).copied()))
     }
 
+    /// Items of a list of unknown length: an estimate when weighing, no
+    /// bound when bounding.
+    fn spread(&self, estimate: usize) -> usize {
+        match self.bounding {
+            Some(_) => usize::MAX,
+            None => estimate,
+        }
+    }
+
+    /// Items of a page of `first`, else `last`: when bounding with no
+    /// size asked, the default page size.
+    fn page(&self, first: Option<i64>, last: Option<i64>) -> usize {
+        match (self.bounding, first.or(last)) {
+            (Some(default), None) => default.max(1),
+            _ => page(first, last),
+        }
+    }
+
     fn field(&mut self, on: &str, f: &'a Field) -> usize {
         let name = f.name.node.as_str();
+        let key = f.alias.as_ref().map_or(name, |a| a.node.as_str());
+        self.longest_key = self.longest_key.max(key.len());
+        // Introspection is answered by the schema's extension, whatever its size.
+        if self.bounding.is_some() && name.starts_with("__") && name != "__typename" {
+            return usize::MAX;
+        }
         let info = self.model.types.get(on).and_then(|fields| fields.get(name));
         let child = match info {
             Some(i) => self.set(&i.returns, &f.selection_set.node),
@@ -302,7 +391,21 @@ impl<'a> Walk<'a> {
             return child.saturating_add(1);
         };
         let int = |n| self.int(f, Some(i), n);
+        let analysis = matches!(
+            name,
+            "shortestPath"
+                | "paths"
+                | "neighborhood"
+                | "fundingFlows"
+                | "fundingTotals"
+                | "timeline"
+                | "centrality"
+                | "possibleDuplicates"
+                | "export"
+        );
         match (on, name) {
+            // What an analysis or an export answers depends on the graph.
+            ("Query", _) if analysis && self.bounding.is_some() => usize::MAX,
             ("Query", "shortestPath") => PATH.saturating_add(child),
             ("Query", "paths") => (PATH.saturating_mul(hops(int("maxLength"))))
                 .saturating_add(list(page(int("first"), None), child)),
@@ -324,15 +427,15 @@ impl<'a> Walk<'a> {
             ("Query", "export") => EXPORT.saturating_add(child),
             (_, "entitiesByKind") => list(crate::model::EntityKind::ALL.len(), child),
             (_, "relationsByKind") => list(crate::model::RelationKind::ALL.len(), child),
-            _ if i.paged => list(page(int("first"), int("last")), child),
+            _ if i.paged => list(self.page(int("first"), int("last")), child),
             // A page's items are weighed where the page is asked for.
             _ if on.ends_with("Connection") => child.saturating_add(1),
             (_, "aliases" | "sources" | "categories" | "positions" | "mergedIds" | "reasons")
                 if i.list =>
             {
-                list(SHORT, child)
+                list(self.spread(SHORT), child)
             }
-            _ if i.list => list(SPREAD, child),
+            _ if i.list => list(self.spread(SPREAD), child),
             _ => child.saturating_add(1),
         }
     }
@@ -384,15 +487,24 @@ mod tests {
 
     /// A selection on `Entity` (or on `Organization`, one of its types,
     /// which has all of `Entity`'s fields), `depth` levels deep at most, spreading
-    /// fragments among `spreads`.
-    fn entity_selection(depth: u32, spreads: Vec<usize>) -> BoxedStrategy<String> {
+    /// fragments among `spreads`; with `pages_only`, no list but pages.
+    fn entity_selection(
+        depth: u32,
+        spreads: Vec<usize>,
+        pages_only: bool,
+    ) -> BoxedStrategy<String> {
+        let (aliases, sources) = if pages_only {
+            ("name", "nameAgain: name")
+        } else {
+            ("aliases", "sources { quote document { id } }")
+        };
         let leaf = prop_oneof![
             Just("id".to_owned()),
             Just("name".to_owned()),
             Just("kind".to_owned()),
-            Just("aliases".to_owned()),
+            Just(aliases.to_owned()),
             Just("degree".to_owned()),
-            Just("sources { quote document { id } }".to_owned()),
+            Just(sources.to_owned()),
         ];
         let spread = if spreads.is_empty() {
             Just(String::new()).boxed()
@@ -404,11 +516,15 @@ mod tests {
         let item = if depth == 0 {
             prop_oneof![4 => leaf, 1 => spread].boxed()
         } else {
-            let inner = entity_selection(depth - 1, spreads);
+            let inner = entity_selection(depth - 1, spreads, pages_only);
             prop_oneof![
                 4 => leaf,
                 1 => spread,
-                1 => inner.clone().prop_map(|s| format!("neighbors {{ {s} }}")),
+                1 => inner.clone().prop_map(move |s| if pages_only {
+                    format!("r9: relations(last: 2) {{ edges {{ node {{ to {{ {s} }} }} }} }}")
+                } else {
+                    format!("neighbors {{ {s} }}")
+                }),
                 1 => (1..4u8, inner.clone()).prop_map(|(n, s)| format!(
                     "r{n}: relations(first: {n}) {{ totalCount nodes {{ id kind from {{ {s} }} }} }}"
                 )),
@@ -432,16 +548,17 @@ mod tests {
     }
 
     /// A whole document: up to three fragments on `Entity` (each may
-    /// spread later ones), all spread from the operation.
-    fn document() -> impl Strategy<Value = String> {
-        (0usize..4).prop_flat_map(|fragments| {
+    /// spread later ones), all spread from the operation; with
+    /// `pages_only`, no list but pages.
+    fn document(pages_only: bool) -> impl Strategy<Value = String> {
+        (0usize..4).prop_flat_map(move |fragments| {
             let bodies: Vec<BoxedStrategy<String>> = (0..fragments)
-                .map(|i| entity_selection(1, (i + 1..fragments).collect()))
+                .map(|i| entity_selection(1, (i + 1..fragments).collect(), pages_only))
                 .collect();
             let all: Vec<usize> = (0..fragments).collect();
             (
                 bodies,
-                entity_selection(2, all.clone()),
+                entity_selection(2, all.clone(), pages_only),
                 1..5u8,
                 any::<bool>(),
             )
@@ -543,7 +660,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
-        fn the_cost_is_never_below_the_work_done(doc in document()) {
+        fn the_cost_is_never_below_the_work_done(doc in document(false)) {
             let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
             rel(&mut g, "r1", R::Supports, "a", "b");
             rel(&mut g, "r2", R::Funds, "c", "b");
@@ -574,5 +691,77 @@ mod tests {
                 shape::expanded(&parsed)
             );
         }
+
+        #[test]
+        fn a_bound_is_never_below_what_the_budget_counts(doc in document(true)) {
+            // Every page of this graph can be full: `relations(last: 2)` of
+            // `b` holds two, `entities(first: 3)` three.
+            let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
+            rel(&mut g, "r1", R::Supports, "a", "b");
+            rel(&mut g, "r2", R::Funds, "c", "b");
+            let longest_text = g.longest_text();
+            let parsed = async_graphql::parser::parse_query(&doc);
+            let Ok(parsed) = parsed else { panic!("{doc}") };
+            let default_page = Limits::default().default_page_size;
+            let bound = MODEL.bound(&parsed, &Variables::default(), default_page);
+            let Some(bound) = bound else { panic!("{doc}: no bound") };
+            // The budget set to exactly what the bound allows: never refused.
+            let limits = Limits {
+                max_complexity: usize::MAX,
+                max_depth: 64,
+                max_resolved_fields: bound.fields,
+                max_response_bytes: super::super::answer_budget::bytes_bound(bound, longest_text),
+                ..Limits::default()
+            };
+            prop_assert!(super::super::answer_budget::never_exceeded(
+                bound,
+                limits.max_resolved_fields,
+                limits.max_response_bytes,
+                longest_text
+            ));
+            let work = Arc::new(AtomicUsize::new(0));
+            let schema = builder(limits, ValidationMode::Strict)
+                .extension(Work(work.clone()))
+                .finish();
+            let runtime = tokio::runtime::Builder::new_current_thread().build();
+            let Ok(runtime) = runtime else { panic!("no runtime") };
+            let request = async_graphql::Request::new(doc.clone()).data(Arc::new(g));
+            let response = runtime.block_on(schema.execute(request));
+            prop_assert!(response.errors.is_empty(), "{doc}\n{:?}", response.errors);
+            let done = work.load(Ordering::Relaxed);
+            prop_assert!(done <= bound.fields, "{doc}\nresolved {done}, bound {}", bound.fields);
+        }
+    }
+
+    #[test]
+    fn only_pages_are_bounded() {
+        let bound = |q: &str| {
+            let Ok(doc) = async_graphql::parser::parse_query(q) else {
+                panic!("{q}")
+            };
+            MODEL
+                .bound(&doc, &Variables::default(), 20)
+                .map(|b| (b.fields, b.longest_key))
+        };
+        // Q1 of BENCHMARKS.md: a page of 100, each item 7 fields and items.
+        let q1 = "{ entity(id: \"ctef\") { id name relations(first: 100) { edges { node { \
+                  kind from { name } to { name } } } } } }";
+        assert_eq!(bound(q1), Some((1 + 1 + 1 + 100 * (1 + 7) + 1, 9)));
+        assert_eq!(
+            bound("{ entities { nodes { theName: name } } }"),
+            Some((1 + 20 * 3, 8))
+        );
+        for open in [
+            "{ entity(id: \"a\") { neighbors { id } } }",
+            "{ entity(id: \"a\") { aliases } }",
+            "{ entities(first: 2) { nodes { sources { quote } } } }",
+            "{ fundingTotals(groupBy: RECIPIENT, first: 1) { total { amount } } }",
+            "{ export(format: JSON) }",
+            "{ __schema { types { name } } }",
+            "{ __type(name: \"Entity\") { name } }",
+        ] {
+            assert_eq!(bound(open), None, "{open}");
+        }
+        assert!(bound("{ __typename entity(id: \"a\") { __typename } }").is_some());
     }
 }

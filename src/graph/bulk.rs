@@ -118,6 +118,7 @@ impl Bulk {
         }
         match self.check(&mut relation) {
             Ok((from, to)) => {
+                self.graph.note_text(relation.longest_text());
                 let ix = self.graph.inner.add_edge(from, to, relation);
                 self.relations.push(ix);
                 Ok(())

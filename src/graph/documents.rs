@@ -61,6 +61,7 @@ impl Graph {
             doc.text.pack(dictionary);
         }
         let id = doc.id.clone();
+        self.note_text(doc.longest_text());
         self.documents.insert(doc.id.clone(), Arc::new(doc));
         self.record(|| Undo::AddedDocument(id));
         Ok(())
@@ -72,6 +73,7 @@ impl Graph {
     pub fn add_shared_document(&mut self, doc: Arc<Document>) -> Result<(), GraphError> {
         self.check_new_id(&doc.id)?;
         let id = doc.id.clone();
+        self.note_text(doc.longest_text());
         self.documents.insert(doc.id.clone(), doc);
         self.record(|| Undo::AddedDocument(id));
         Ok(())

@@ -23,6 +23,7 @@ impl Graph {
         // check_new_id found no entity with this id.
         let at = self.entity_at_rank(&entity.id).unwrap_or_else(|at| at);
         let id = entity.id.clone();
+        self.note_text(entity.longest_text());
         let ix = self.inner.add_node(entity);
         self.note_merged(ix);
         self.entity_order.insert(at, ix);
@@ -71,6 +72,7 @@ impl Graph {
         // check_new_id found no relation with this id.
         let at = self.relation_at_rank(&relation.id).unwrap_or_else(|at| at);
         let id = relation.id.clone();
+        self.note_text(relation.longest_text());
         let ix = self.inner.add_edge(from, to, relation);
         self.relation_order.insert(at, ix);
         self.facets.insert_relation(ix, (from, to), &self.inner[ix]);
@@ -112,6 +114,7 @@ impl Graph {
         let mut entity = entity;
         self.check_sources(&mut entity.sources)?;
         self.search.insert(ix, &entity);
+        self.note_text(entity.longest_text());
         let old = std::mem::replace(&mut self.inner[ix], entity);
         self.facets.remove_entity(ix, &old);
         self.facets.insert_entity(ix, &self.inner[ix]);
@@ -140,6 +143,7 @@ impl Graph {
         relation.validate().map_err(GraphError::Invalid)?;
         let mut relation = relation;
         self.check_sources(&mut relation.sources)?;
+        self.note_text(relation.longest_text());
         let old = std::mem::replace(&mut self.inner[ix], relation);
         let ends = self.ends(ix);
         self.facets.remove_relation(ix, ends, &old);
@@ -291,6 +295,46 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_longest_text_bounds_every_text_added_and_never_shrinks() {
+        let mut g = graph(&[
+            ("a", K::ArmedForce),
+            ("b", K::ArmedForce),
+            ("m", K::Ministry),
+        ]);
+        // The document's title, publisher and text, and the ids and names.
+        assert_eq!(g.longest_text(), TEXT.len());
+        let mut a = g.entity("a").cloned().unwrap_or_else(|| panic!("a"));
+        a.aliases.push("x".repeat(300));
+        assert_eq!(g.replace_entity(a.clone()), Ok(()));
+        assert_eq!(g.longest_text(), 300);
+        a.update_details(|d| d.description = Some("y".repeat(400).into()));
+        assert_eq!(g.replace_entity(a), Ok(()));
+        assert_eq!(g.longest_text(), 400);
+        let mut supports = Relation::new("ab", R::Supports, "m", "b", Source::new("doc", TEXT));
+        supports.update_details(|d| d.categories.push("z".repeat(500)));
+        rel_with(&mut g, supports.clone());
+        assert_eq!(g.longest_text(), 500);
+        let mut long = document("long");
+        long.text = "evidence ".repeat(100).into();
+        assert_eq!(g.add_document(long), Ok(()));
+        assert_eq!(g.longest_text(), 900);
+        // Still a bound once the longest items are gone.
+        assert!(g.remove_relation("ab").is_ok());
+        assert!(g.remove_entity("a", true).is_ok());
+        assert_eq!(g.longest_text(), 900);
+        // A graph loaded in bulk counts what it loads.
+        let mut bulk = crate::graph::Bulk::default();
+        assert!(bulk.document(document("doc")).is_ok());
+        for (id, kind) in [("b", K::ArmedForce), ("m", K::Ministry)] {
+            let e = Entity::new(id, kind, id, Source::new("doc", TEXT));
+            assert!(bulk.entity(e).is_ok());
+        }
+        assert!(bulk.relation(supports).is_ok());
+        let loaded = bulk.finish().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.longest_text(), 500);
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub struct Graph {
     merged: std::collections::HashMap<CompactString, CompactString>,
     /// Number of committed writes this graph reflects.
     version: u64,
+    /// The bytes of the longest text any item added so far holds (see
+    /// [`Graph::longest_text`]).
+    longest_text: usize,
     /// Whole-graph scores, kept while the graph's structure stays as it
     /// was when they were computed.
     cache: ScoreCache,
@@ -149,6 +152,20 @@ impl Graph {
     /// The graph version: how many committed writes it reflects.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// At least the bytes of the longest text a reader can get from the
+    /// graph: of every entity, relation and document added or replaced so
+    /// far (see [`Entity::longest_text`]). Never less after a removal,
+    /// which keeps it cheap and still a bound: the API uses it to bound an
+    /// answer's size before computing it.
+    pub fn longest_text(&self) -> usize {
+        self.longest_text
+    }
+
+    /// Counts `len` into [`Graph::longest_text`].
+    fn note_text(&mut self, len: usize) {
+        self.longest_text = self.longest_text.max(len);
     }
 
     /// Sets the graph version (on a graph being prepared for commit or

@@ -3,8 +3,10 @@
 //! async-graphql's stock handler ignores `Accept`, answers 200 to request
 //! errors and would run mutations over GET, so this layer owns all three.
 
-use super::query_cache::{request_key, PersistedError};
+use super::query_cache::{request_key, Passed, PersistedError};
 use super::AppState;
+use crate::api::answer_budget::never_exceeded;
+use crate::api::cost::AnswerBound;
 use crate::api::error::{code, ensure_code};
 use crate::api::reads::Reads;
 use crate::api::{WriteAccess, WrittenVersion};
@@ -493,16 +495,37 @@ async fn execute(
     // Only queries that ran are ever kept in the response cache, so the
     // look-up came before parsing; now the key is kept only for queries.
     let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
+    let passed = key.and_then(|k| state.queries.validated(&k));
+    let is_query = op_type == Some(OperationType::Query);
+    let bound = match passed {
+        Some(passed) => passed.bound,
+        None if is_query && key.is_some() => answer_bound(state, &mut request),
+        None => None,
+    };
+    let budget = &state.limits;
+    let unbudgeted = passed.is_some()
+        && is_query
+        && bound.is_some_and(|b| {
+            never_exceeded(
+                b,
+                budget.max_resolved_fields,
+                budget.max_response_bytes,
+                snapshot.longest_text(),
+            )
+        });
     let run = Run {
         read_version: snapshot.version(),
         written: Arc::new(WrittenVersion::default()),
         // What a query that may be kept reads, so that only writes that
         // change it drop it.
         reads: cache_key.map(|_| (Arc::new(Reads::default()), snapshot.clone())),
-        validated: key.is_some_and(|k| state.queries.validated(&k)),
+        validated: passed.is_some(),
     };
     let request = attach(state, req, request, op_type, snapshot, &run);
-    let schema = if run.validated {
+    let schema = if unbudgeted {
+        state.unbudgeted.fetch_add(1, Ordering::Relaxed);
+        &state.unbudgeted_schema
+    } else if run.validated {
         &state.validated_schema
     } else {
         &state.schema
@@ -530,9 +553,20 @@ async fn execute(
     // A document that failed validation answers a request error, so any
     // other answer passed it.
     if let (false, false, Some(key)) = (run.validated, answer.request_error, key) {
-        state.queries.keep_validated(key);
+        state.queries.keep_validated(key, Passed { bound });
     }
     answer.send(state, media, cache_key, run.reads)
+}
+
+/// The bound of a query's answer (see `answer_budget`), worked out once,
+/// when the query first passes its checks, and kept with it.
+fn answer_bound(state: &AppState, request: &mut async_graphql::Request) -> Option<AnswerBound> {
+    let variables = std::mem::take(&mut request.variables);
+    let bound = request.parsed_query().ok().and_then(|doc| {
+        crate::api::cost::MODEL.bound(doc, &variables, state.limits.default_page_size)
+    });
+    request.variables = variables;
+    bound
 }
 
 /// A step of [`execute`]: its value, or the answer that ends the request

@@ -30,6 +30,12 @@ pub struct AppState {
     /// The same schema without the validation rules, for requests that
     /// passed them before (see `query_cache`).
     validated_schema: AppSchema,
+    /// The schema without the field budget's step, for queries that passed
+    /// before and whose answer is bounded within the budget (see
+    /// `api::answer_budget`).
+    unbudgeted_schema: AppSchema,
+    /// Requests run on `unbudgeted_schema`.
+    unbudgeted: std::sync::atomic::AtomicU64,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// The query limits (exports share the neighbourhood depth limit).
@@ -119,6 +125,8 @@ impl AppState {
                 limits.clone(),
                 async_graphql::ValidationMode::Fast,
             ),
+            unbudgeted_schema: api::schema_unbudgeted(limits.clone()),
+            unbudgeted: std::sync::atomic::AtomicU64::new(0),
             limits,
             max_body_bytes,
             write_token: write_token.filter(|t| !t.is_empty()),
@@ -194,6 +202,13 @@ impl AppState {
     /// passed them before, and those validated, since this state was made.
     pub fn validation_cache_stats(&self) -> (u64, u64) {
         self.queries.validated_stats()
+    }
+
+    /// Requests that ran without the field budget's step on each field,
+    /// their answer bounded within the budget before they ran, since this
+    /// state was made.
+    pub fn unbudgeted_requests(&self) -> u64 {
+        self.unbudgeted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What the request's `Authorization` header allows. The token is

@@ -17,6 +17,7 @@
 //! types): once a request has passed, the same request again need not run
 //! the rules, and its key is kept here to say so.
 
+use crate::api::cost::AnswerBound;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::Variables;
 use lru::LruCache;
@@ -54,6 +55,15 @@ pub fn request_key(query: &str, operation: Option<&str>, variables: &Variables) 
     Some(h.finalize().into())
 }
 
+/// What is kept of a request that passed validation: the bound of its
+/// answer, if it has one (a query of pages only, see
+/// [`crate::api::cost::Model::bound`]), worked out when it passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Passed {
+    /// At most this many fields, keyed no longer than this.
+    pub bound: Option<AnswerBound>,
+}
+
 /// Bounded least-recently-used caches of parsed documents (by text), of
 /// persisted-query texts (by SHA-256) and of requests that passed
 /// validation (by `Key`).
@@ -61,7 +71,7 @@ pub struct QueryCache {
     parsed: Option<Mutex<Parsed>>,
     persisted: Option<Mutex<LruCache<String, String>>>,
     /// Keyed by SHA-256 digests, which no client can aim at one bucket.
-    validated: Option<Mutex<LruCache<Key, (), foldhash::fast::RandomState>>>,
+    validated: Option<Mutex<LruCache<Key, Passed, foldhash::fast::RandomState>>>,
     validated_tally: Tally,
 }
 
@@ -174,14 +184,13 @@ impl QueryCache {
         }
     }
 
-    /// Whether a request with this key passed validation before.
-    pub fn validated(&self, key: &Key) -> bool {
-        let Some(validated) = &self.validated else {
-            return false;
-        };
-        let hit = validated.lock().get(key).is_some();
-        self.validated_tally.record(hit);
-        hit
+    /// Whether a request with this key passed validation before, and if so
+    /// the bound of its answer worked out then, if it has one.
+    pub fn validated(&self, key: &Key) -> Option<Passed> {
+        let validated = self.validated.as_ref()?;
+        let passed = validated.lock().get(key).copied();
+        self.validated_tally.record(passed.is_some());
+        passed
     }
 
     /// Requests found validated before, and those validated, since this
@@ -191,9 +200,9 @@ impl QueryCache {
     }
 
     /// Remembers that the request with this key passed validation.
-    pub fn keep_validated(&self, key: Key) {
+    pub fn keep_validated(&self, key: Key, passed: Passed) {
         if let Some(validated) = &self.validated {
-            validated.lock().put(key, ());
+            validated.lock().put(key, passed);
         }
     }
 
@@ -332,15 +341,23 @@ mod tests {
         ) else {
             panic!("keys");
         };
-        assert!(!cache.validated(&a));
-        cache.keep_validated(a);
-        assert!(cache.validated(&a) && !cache.validated(&b));
-        cache.keep_validated(b);
-        assert!(!cache.validated(&a), "bounded: the older key went");
-        assert_eq!(cache.validated_stats(), (1, 3));
+        let bounded = Passed {
+            bound: Some(AnswerBound {
+                fields: 3,
+                longest_key: 1,
+            }),
+        };
+        assert_eq!(cache.validated(&a), None);
+        cache.keep_validated(a, bounded);
+        assert_eq!(cache.validated(&a), Some(bounded));
+        assert_eq!(cache.validated(&b), None);
+        cache.keep_validated(b, Passed { bound: None });
+        assert_eq!(cache.validated(&a), None, "bounded: the older key went");
+        assert_eq!(cache.validated(&b), Some(Passed { bound: None }));
+        assert_eq!(cache.validated_stats(), (2, 3));
         let off = QueryCache::new(0);
-        off.keep_validated(a);
-        assert!(!off.validated(&a));
+        off.keep_validated(a, bounded);
+        assert_eq!(off.validated(&a), None);
     }
 
     #[test]

@@ -153,6 +153,31 @@ impl Entity {
         }
     }
 
+    /// The bytes of the longest text it holds: its id, name, an alias, a
+    /// detail, a merged id or a source's quote or document id. What a
+    /// reader can get of it is no longer, which bounds an answer's size
+    /// before it is computed (see the graph's `longest_text`).
+    pub fn longest_text(&self) -> usize {
+        let details = self.details.as_deref().map_or(0, |d| {
+            super::longest(
+                [
+                    d.description.as_deref().map_or(0, str::len),
+                    d.rank.as_deref().map_or(0, str::len),
+                    d.total_amount.as_ref().map_or(0, |m| m.currency.len()),
+                    d.total.as_ref().map_or(0, |m| m.currency.len()),
+                ]
+                .into_iter()
+                .chain(d.merged_ids.iter().map(|id| id.len())),
+            )
+        });
+        super::longest(
+            [self.id.len(), self.name.len(), details]
+                .into_iter()
+                .chain(self.aliases.iter().map(String::len))
+                .chain(self.sources.iter().map(super::Source::longest_text)),
+        )
+    }
+
     /// An entity with everything given.
     pub fn with_details(
         id: &str,

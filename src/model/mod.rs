@@ -16,6 +16,11 @@ pub use relation::{EndId, Relation, RelationDetails};
 pub use source::{normalize_whitespace, Document, Source, Sources};
 pub use text::{fold, Text, TextDictionary};
 
+/// The longest of `lengths`, 0 for none: see [`Entity::longest_text`].
+fn longest(lengths: impl IntoIterator<Item = usize>) -> usize {
+    lengths.into_iter().max().unwrap_or(0)
+}
+
 /// The fields only some items state, boxed apart from the item, or `None`
 /// when they are all empty: most items state none of them, and an item's
 /// size counts millions of times in a large graph.

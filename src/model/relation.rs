@@ -207,6 +207,24 @@ impl Relation {
         relation
     }
 
+    /// The bytes of the longest text it holds: its id, an end's id, its
+    /// role, a category, its amount's currency or a source's quote or
+    /// document id (see [`super::Entity::longest_text`]).
+    pub fn longest_text(&self) -> usize {
+        super::longest(
+            [
+                self.id.len(),
+                self.from.len(),
+                self.to.len(),
+                self.role().map_or(0, str::len),
+                self.amount().map_or(0, |m| m.currency.len()),
+            ]
+            .into_iter()
+            .chain(self.categories().iter().map(String::len))
+            .chain(self.sources.iter().map(super::Source::longest_text)),
+        )
+    }
+
     /// HOLDS_POSITION: the position held ("Chief of Staff").
     pub fn role(&self) -> Option<&str> {
         self.details.as_ref()?.role.as_deref()

@@ -29,6 +29,18 @@ pub struct Document {
 }
 
 impl Document {
+    /// The bytes of its longest text (id, title, publisher, dateline or
+    /// full text): see [`super::Entity::longest_text`].
+    pub fn longest_text(&self) -> usize {
+        super::longest([
+            self.id.len(),
+            self.title.len(),
+            self.publisher.len(),
+            self.dateline.as_ref().map_or(0, |d| d.len()),
+            self.text.len(),
+        ])
+    }
+
     /// Whether `quote` occurs in the text once runs of whitespace in both
     /// are folded to single spaces. An empty quote never occurs.
     pub fn contains_quote(&self, quote: &str) -> bool {
@@ -123,6 +135,23 @@ impl Source {
             } => Cow::Borrowed(words),
             Held::Unbound(u) => Cow::Borrowed(&u.quote),
         }
+    }
+
+    /// The bytes of its longest text, its quote or its document's id: see
+    /// [`super::Entity::longest_text`]. Counted without unpacking a text.
+    pub fn longest_text(&self) -> usize {
+        let quote = match &self.0 {
+            Held::Bound {
+                quote: Quote::Span { len, .. },
+                ..
+            } => *len as usize,
+            Held::Bound {
+                quote: Quote::Own(words),
+                ..
+            } => words.len(),
+            Held::Unbound(u) => u.quote.len(),
+        };
+        quote.max(self.document().len())
     }
 
     /// Whether both sources point at one copy of their document.

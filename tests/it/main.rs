@@ -7,6 +7,7 @@ mod common;
 mod server;
 
 mod analysis;
+mod bounded;
 mod cli_store;
 mod compose;
 mod consistency;
