@@ -304,6 +304,9 @@ pub async fn post(
             return late;
         }
     }
+    if let Some(hit) = answer_by_body(&state, &body, media) {
+        return hit;
+    }
     let params = match serde_json::from_slice::<Params>(&body) {
         Ok(params) => params,
         // Valid JSON of another type than an object.
@@ -325,7 +328,7 @@ pub async fn post(
         }
     };
     match params.into_request() {
-        Ok(request) => execute(&state, &req, request, media, false).await,
+        Ok(request) => execute(&state, &req, request, media, Sent::Post(&body)).await,
         Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
     }
 }
@@ -371,7 +374,7 @@ pub async fn get(
         })
     })();
     match params.and_then(Params::into_request) {
-        Ok(request) => execute(&state, &req, request, media, true).await,
+        Ok(request) => execute(&state, &req, request, media, Sent::Get).await,
         Err(message) => refuse(StatusCode::BAD_REQUEST, media, &message, code::BAD_REQUEST),
     }
 }
@@ -447,6 +450,31 @@ fn request_error_status(media: Media) -> StatusCode {
     }
 }
 
+/// How a request came: over GET (queries only), or POSTed as these body
+/// bytes.
+#[derive(Clone, Copy)]
+enum Sent<'b> {
+    Get,
+    Post(&'b [u8]),
+}
+
+/// The response kept for a POSTed body whose bytes were answered from the
+/// response cache before, found without parsing them (see `responses`).
+fn answer_by_body(state: &AppState, body: &[u8], media: Media) -> Option<HttpResponse> {
+    if !state.responses.enabled() || body.len() > super::responses::MAX_REMEMBERED_BODY {
+        return None;
+    }
+    let snapshot = state.service.snapshot();
+    let started = std::time::Instant::now();
+    let (bytes, operation) = state.responses.get_by_body(&snapshot, body)?;
+    crate::metrics::observe_request(operation.as_deref(), "query", true, started.elapsed());
+    Some(
+        HttpResponse::Ok()
+            .content_type(media.content_type())
+            .body(bytes),
+    )
+}
+
 /// Runs a GraphQL request, in named steps: what its extensions ask for
 /// (a persisted query, a version to wait for), the response cache, the
 /// document, the operation's checks, execution, and the answer.
@@ -455,8 +483,11 @@ async fn execute(
     req: &HttpRequest,
     mut request: async_graphql::Request,
     media: Media,
-    via_get: bool,
+    sent: Sent<'_>,
 ) -> HttpResponse {
+    // Only the body of a request without extensions is remembered with
+    // its key: those change what the request is beyond its key.
+    let plain = request.extensions.is_empty();
     if let Err(refused) = take_persisted(state, &mut request, media) {
         return *refused;
     }
@@ -481,6 +512,9 @@ async fn execute(
     {
         let operation = request.operation_name.as_deref();
         crate::metrics::observe_request(operation, "query", true, started.elapsed());
+        if let (true, Sent::Post(body), Some(key)) = (plain, sent, cache_key) {
+            state.responses.remember_body(body, key, operation);
+        }
         return HttpResponse::Ok()
             .content_type(media.content_type())
             .body(bytes);
@@ -488,7 +522,7 @@ async fn execute(
     if let Err(refused) = prepare_document(state, &mut request, media) {
         return *refused;
     }
-    let op_type = match check_operation(&mut request, media, via_get) {
+    let op_type = match check_operation(&mut request, media, matches!(sent, Sent::Get)) {
         Ok(op_type) => op_type,
         Err(refused) => return *refused,
     };

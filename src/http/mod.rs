@@ -198,6 +198,12 @@ impl AppState {
         self.responses.stats()
     }
 
+    /// Queries answered from the response cache by their body's bytes
+    /// alone, without parsing them, since this state was made.
+    pub fn response_cache_body_hits(&self) -> u64 {
+        self.responses.body_hits()
+    }
+
     /// Requests that skipped the validation rules because the same request
     /// passed them before, and those validated, since this state was made.
     pub fn validation_cache_stats(&self) -> (u64, u64) {

@@ -21,6 +21,13 @@
 //!
 //! Only queries that answered without any error are kept: an error may
 //! come from a time budget, which another run might not hit.
+//!
+//! A hit still costs the parse of the request's JSON and the SHA-256 of
+//! its key, together more than what the server adds to a request
+//! otherwise. The same body bytes always parse into the same request, so
+//! the bodies of requests answered from here (small ones, without
+//! extensions) are remembered with their key, and the same bytes again go
+//! straight to their response ([`ResponseCache::get_by_body`]).
 
 use super::query_cache::Tally;
 use crate::api::reads::Dependencies;
@@ -30,6 +37,7 @@ use actix_web::web::Bytes;
 use lru::LruCache;
 use parking_lot::Mutex;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
@@ -44,6 +52,8 @@ pub use super::query_cache::Key;
 pub struct ResponseCache {
     inner: Option<Mutex<Inner>>,
     tally: Tally,
+    /// Hits found by their body (counted in `tally` too).
+    body_hits: AtomicU64,
 }
 
 struct Inner {
@@ -58,7 +68,22 @@ struct Inner {
     bytes: usize,
     /// The most bytes kept.
     budget: usize,
+    /// Request bodies answered from here, with their key. Clients choose
+    /// these bytes, so the standard hash, seeded per process.
+    bodies: LruCache<Box<[u8]>, Known>,
 }
+
+/// What a remembered request body asks for.
+#[derive(Clone)]
+struct Known {
+    key: Key,
+    /// Its operation's name, which `/metrics` counts requests by.
+    operation: Option<Arc<str>>,
+}
+
+/// Longest request body remembered: with as many bodies as responses, at
+/// most 4 MiB for the default capacity of 1,000.
+pub const MAX_REMEMBERED_BODY: usize = 4 * 1024;
 
 struct Entry {
     /// The body as last served; it ends with `"graphVersion":N}}`.
@@ -166,9 +191,11 @@ impl ResponseCache {
                     entries: LruCache::with_hasher(c, foldhash::fast::RandomState::default()),
                     bytes: 0,
                     budget: DEFAULT_RESPONSE_CACHE_BYTES,
+                    bodies: LruCache::new(c),
                 })
             }),
             tally: Tally::new(crate::metrics::observe_response_cache),
+            body_hits: AtomicU64::new(0),
         }
     }
 
@@ -204,6 +231,54 @@ impl ResponseCache {
         };
         self.tally.record(found.is_some());
         found
+    }
+
+    /// The response kept for the request sent as `body` that holds on
+    /// `g`'s version, and the request's operation name, if the same bytes
+    /// were answered from here before ([`ResponseCache::remember_body`]).
+    /// A body not remembered, or whose response is gone, is not counted as
+    /// a miss: it goes on to [`ResponseCache::get`], which counts it.
+    pub fn get_by_body(&self, g: &Graph, body: &[u8]) -> Option<(Bytes, Option<Arc<str>>)> {
+        let inner = self.inner.as_ref()?;
+        let version = g.version();
+        let mut inner = inner.lock();
+        let known = inner.bodies.get(body)?.clone();
+        if !inner.catch_up(version, g) {
+            return None;
+        }
+        let newest = inner.version;
+        let found = match inner.entries.get_mut(&known.key) {
+            Some(e) if e.computed <= version => e.body_for(version, version == newest),
+            _ => return None,
+        };
+        drop(inner);
+        self.tally.record(true);
+        self.body_hits.fetch_add(1, Ordering::Relaxed);
+        Some((found, known.operation))
+    }
+
+    /// Remembers that the request sent as `body` (a request without
+    /// extensions, whose key is `key` and operation `operation`) was
+    /// answered from here, unless it is longer than
+    /// [`MAX_REMEMBERED_BODY`].
+    pub fn remember_body(&self, body: &[u8], key: Key, operation: Option<&str>) {
+        let Some(inner) = &self.inner else { return };
+        if body.len() > MAX_REMEMBERED_BODY {
+            return;
+        }
+        let mut inner = inner.lock();
+        if inner.bodies.peek(body).is_none() {
+            let known = Known {
+                key,
+                operation: operation.map(Arc::from),
+            };
+            inner.bodies.put(body.into(), known);
+        }
+    }
+
+    /// Responses answered by their body alone, since the cache was made.
+    pub fn body_hits(&self) -> u64 {
+        self.body_hits.load(Ordering::Relaxed)
     }
 
     /// Keeps `body`, computed on `g`'s version with `depends`, as the
@@ -308,6 +383,34 @@ mod tests {
             touched: vec![touched.map(CompactString::from)],
         }));
         next
+    }
+
+    #[test]
+    fn bodies_are_remembered_small_and_bounded_and_lead_to_what_holds() {
+        let (g1, cache, tx) = setup(2);
+        let (ka, kb) = (key("{ a }"), key("{ b }"));
+        cache.put(&g1, ka, body(1), on(&["a"]));
+        cache.put(&g1, kb, body(1), on(&["b"]));
+        assert_eq!(cache.get_by_body(&g1, b"A"), None, "not remembered yet");
+        cache.remember_body(b"A", ka, Some("A"));
+        let found = cache.get_by_body(&g1, b"A");
+        assert_eq!(found, Some((body(1), Some(Arc::from("A")))));
+        // Longer bodies are not remembered.
+        let long = vec![b' '; MAX_REMEMBERED_BODY + 1];
+        cache.remember_body(&long, kb, None);
+        assert_eq!(cache.get_by_body(&g1, &long), None);
+        // As many bodies as responses: a third pushes out the oldest.
+        cache.remember_body(b"B", kb, None);
+        cache.remember_body(b"B2", kb, None);
+        assert_eq!(cache.get_by_body(&g1, b"A"), None);
+        assert_eq!(cache.get_by_body(&g1, b"B2"), Some((body(1), None)));
+        // A body whose response a write dropped finds nothing, and is not
+        // counted: the request goes on to `get`, which counts it.
+        let before = cache.stats();
+        let g2 = write(&g1, &tx, Edit::RelationDeleted("b-c".into()), ["b", "c"]);
+        assert_eq!(cache.get_by_body(&g2, b"B2"), None);
+        assert_eq!(cache.stats(), before);
+        assert_eq!(cache.body_hits(), 2);
     }
 
     #[test]

@@ -320,3 +320,71 @@ async fn kept_answers_always_equal_fresh_ones_whatever_the_writes() {
     let (hits, _) = kept.response_cache_stats();
     assert!(hits > 800, "only {hits} answers came from the cache");
 }
+
+#[actix_web::test]
+async fn a_body_answered_before_is_answered_again_by_its_bytes_alone() {
+    const DESCRIBED: &str = "query($id: ID!) { entity(id: $id) { id description } }";
+    let (state, _) = writable_state();
+    let body = json!({ "query": DESCRIBED, "variables": { "id": "ctef" } });
+    let first = post(&state, body.clone(), None).await;
+    // Computed, then a hit that remembers the body, then hits by the body.
+    for (round, body_hits) in [(1, 0), (2, 1), (3, 2)] {
+        let again = post(&state, body.clone(), None).await;
+        assert_eq!(again.body, first.body);
+        assert_eq!(state.response_cache_stats(), (round, 1));
+        assert_eq!(state.response_cache_body_hits(), body_hits);
+    }
+    // The media type is still the request's own.
+    let graphql_json = send_to(
+        state.clone(),
+        &[],
+        post_graphql(body.to_string())
+            .insert_header(("accept", "application/graphql-response+json")),
+    )
+    .await;
+    assert_eq!(graphql_json.body, first.body);
+    assert_eq!(
+        graphql_json.header("content-type").as_deref(),
+        Some("application/graphql-response+json; charset=utf-8")
+    );
+    assert_eq!(state.response_cache_body_hits(), 3);
+
+    // Extensions change what a request is beyond its key: such a body is
+    // answered from the cache, but never by its bytes alone.
+    let waiting = json!({
+        "query": DESCRIBED,
+        "variables": { "id": "ctef" },
+        "extensions": { "minGraphVersion": 0 },
+    });
+    for _ in 0..3 {
+        let again = post(&state, waiting.clone(), None).await;
+        assert_eq!(again.body, first.body);
+    }
+    assert_eq!(state.response_cache_stats(), (7, 1));
+    assert_eq!(state.response_cache_body_hits(), 3);
+
+    // A write that changes the answer: the same bytes are answered afresh,
+    // counted once as a miss, then by their bytes again.
+    let described = post(
+        &state,
+        json!({
+            "query": "mutation($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { id } }",
+            "variables": { "id": "ctef", "patch": { "description": "The fund." } },
+        }),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(
+        described.json().get("errors").is_none(),
+        "{}",
+        described.text()
+    );
+    let (hits, misses) = state.response_cache_stats();
+    let fresh = post(&state, body.clone(), None).await;
+    assert_eq!(fresh.json()["data"]["entity"]["description"], "The fund.");
+    assert_eq!(state.response_cache_stats(), (hits, misses + 1));
+    let again = post(&state, body.clone(), None).await;
+    assert_eq!(again.body, fresh.body);
+    assert_eq!(state.response_cache_stats(), (hits + 1, misses + 1));
+    assert_eq!(state.response_cache_body_hits(), 4);
+}
