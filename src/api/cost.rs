@@ -657,23 +657,40 @@ mod tests {
         assert_eq!(cost(spread, none), 1 + 1 + 4);
     }
 
+    /// Three entities and two relations, the graph the documents run on.
+    fn three() -> crate::graph::Graph {
+        let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
+        rel(&mut g, "r1", R::Supports, "a", "b");
+        rel(&mut g, "r2", R::Funds, "c", "b");
+        g
+    }
+
+    /// `doc` run on `g` with `limits`, and the fields and items it resolved.
+    fn run_counted(
+        limits: Limits,
+        g: crate::graph::Graph,
+        doc: &str,
+    ) -> (async_graphql::Response, usize) {
+        let work = Arc::new(AtomicUsize::new(0));
+        let schema = builder(limits, ValidationMode::Strict)
+            .extension(Work(work.clone()))
+            .finish();
+        let runtime = tokio::runtime::Builder::new_current_thread().build();
+        let Ok(runtime) = runtime else {
+            panic!("no runtime")
+        };
+        let request = async_graphql::Request::new(doc).data(Arc::new(g));
+        let response = runtime.block_on(schema.execute(request));
+        (response, work.load(Ordering::Relaxed))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn the_cost_is_never_below_the_work_done(doc in document(false)) {
-            let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
-            rel(&mut g, "r1", R::Supports, "a", "b");
-            rel(&mut g, "r2", R::Funds, "c", "b");
-            let work = Arc::new(AtomicUsize::new(0));
             // The limit is not what is tested: every document runs.
             let limits = Limits { max_complexity: usize::MAX, ..Limits::default() };
-            let schema = builder(limits, ValidationMode::Strict)
-                .extension(Work(work.clone()))
-                .finish();
-            let runtime = tokio::runtime::Builder::new_current_thread().build();
-            let Ok(runtime) = runtime else { panic!("no runtime") };
-            let request = async_graphql::Request::new(doc.clone()).data(Arc::new(g));
-            let response = runtime.block_on(schema.execute(request));
+            let (response, done) = run_counted(limits, three(), &doc);
             prop_assert!(response.errors.is_empty(), "{doc}\n{:?}", response.errors);
             // A request that passed validation before is not validated
             // again, and answers the default cache control
@@ -683,7 +700,6 @@ mod tests {
             let parsed = async_graphql::parser::parse_query(&doc);
             let Ok(parsed) = parsed else { panic!("{doc}") };
             let cost = MODEL.cost(&parsed, &Variables::default());
-            let done = work.load(Ordering::Relaxed);
             prop_assert!(done <= cost, "{doc}\nresolved {done} fields and items, cost {cost}");
             prop_assert!(
                 shape::expanded(&parsed) <= cost,
@@ -696,9 +712,7 @@ mod tests {
         fn a_bound_is_never_below_what_the_budget_counts(doc in document(true)) {
             // Every page of this graph can be full: `relations(last: 2)` of
             // `b` holds two, `entities(first: 3)` three.
-            let mut g = graph(&[("a", K::Ministry), ("b", K::ArmedForce), ("c", K::Fund)]);
-            rel(&mut g, "r1", R::Supports, "a", "b");
-            rel(&mut g, "r2", R::Funds, "c", "b");
+            let g = three();
             let longest_text = g.longest_text();
             let parsed = async_graphql::parser::parse_query(&doc);
             let Ok(parsed) = parsed else { panic!("{doc}") };
@@ -719,16 +733,8 @@ mod tests {
                 limits.max_response_bytes,
                 longest_text
             ));
-            let work = Arc::new(AtomicUsize::new(0));
-            let schema = builder(limits, ValidationMode::Strict)
-                .extension(Work(work.clone()))
-                .finish();
-            let runtime = tokio::runtime::Builder::new_current_thread().build();
-            let Ok(runtime) = runtime else { panic!("no runtime") };
-            let request = async_graphql::Request::new(doc.clone()).data(Arc::new(g));
-            let response = runtime.block_on(schema.execute(request));
+            let (response, done) = run_counted(limits, g, &doc);
             prop_assert!(response.errors.is_empty(), "{doc}\n{:?}", response.errors);
-            let done = work.load(Ordering::Relaxed);
             prop_assert!(done <= bound.fields, "{doc}\nresolved {done}, bound {}", bound.fields);
         }
     }

@@ -467,12 +467,21 @@ fn answer_by_body(state: &AppState, body: &[u8], media: Media) -> Option<HttpRes
     let snapshot = state.service.snapshot();
     let started = std::time::Instant::now();
     let (bytes, operation) = state.responses.get_by_body(&snapshot, body)?;
-    crate::metrics::observe_request(operation.as_deref(), "query", true, started.elapsed());
-    Some(
-        HttpResponse::Ok()
-            .content_type(media.content_type())
-            .body(bytes),
-    )
+    Some(kept_answer(media, bytes, operation.as_deref(), started))
+}
+
+/// A response kept in the response cache, sent as the answer to a query
+/// that `started` then, and counted in `/metrics`.
+fn kept_answer(
+    media: Media,
+    bytes: web::Bytes,
+    operation: Option<&str>,
+    started: std::time::Instant,
+) -> HttpResponse {
+    crate::metrics::observe_request(operation, "query", true, started.elapsed());
+    HttpResponse::Ok()
+        .content_type(media.content_type())
+        .body(bytes)
 }
 
 /// Runs a GraphQL request, in named steps: what its extensions ask for
@@ -511,13 +520,10 @@ async fn execute(
         .and_then(|k| state.responses.get(&snapshot, k))
     {
         let operation = request.operation_name.as_deref();
-        crate::metrics::observe_request(operation, "query", true, started.elapsed());
         if let (true, Sent::Post(body), Some(key)) = (plain, sent, cache_key) {
             state.responses.remember_body(body, key, operation);
         }
-        return HttpResponse::Ok()
-            .content_type(media.content_type())
-            .body(bytes);
+        return kept_answer(media, bytes, operation, started);
     }
     if let Err(refused) = prepare_document(state, &mut request, media) {
         return *refused;
@@ -528,9 +534,9 @@ async fn execute(
     };
     // Only queries that ran are ever kept in the response cache, so the
     // look-up came before parsing; now the key is kept only for queries.
-    let cache_key = cache_key.filter(|_| op_type == Some(OperationType::Query));
-    let passed = key.and_then(|k| state.queries.validated(&k));
     let is_query = op_type == Some(OperationType::Query);
+    let cache_key = cache_key.filter(|_| is_query);
+    let passed = key.and_then(|k| state.queries.validated(&k));
     let bound = match passed {
         Some(passed) => passed.bound,
         None if is_query && key.is_some() => answer_bound(state, &mut request),

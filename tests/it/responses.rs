@@ -29,6 +29,24 @@ async fn name_of(state: &web::Data<AppState>, id: &str) -> Resp {
     .await
 }
 
+/// Gives `ctef` the description "The fund.", a write.
+async fn describe_ctef(state: &web::Data<AppState>) {
+    let described = post(
+        state,
+        json!({
+            "query": "mutation($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { id } }",
+            "variables": { "id": "ctef", "patch": { "description": "The fund." } },
+        }),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(
+        described.json().get("errors").is_none(),
+        "{}",
+        described.text()
+    );
+}
+
 #[actix_web::test]
 async fn a_repeated_query_is_answered_from_the_cache_with_the_same_bytes() {
     let state = state();
@@ -90,16 +108,7 @@ async fn a_write_is_seen_at_once() {
     let (state, _) = writable_state();
     let before = name_of(&state, "ctef").await.json();
     let version = before["extensions"]["graphVersion"].as_u64().unwrap();
-    let renamed = post(
-        &state,
-        json!({
-            "query": "mutation($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { id } }",
-            "variables": { "id": "ctef", "patch": { "description": "The fund." } },
-        }),
-        Some(TOKEN),
-    )
-    .await;
-    assert!(renamed.json().get("errors").is_none(), "{}", renamed.text());
+    describe_ctef(&state).await;
     // Mutations are never kept, nor answered from the cache.
     assert_eq!(state.response_cache_stats(), (0, 2));
     let described = post(
@@ -365,20 +374,7 @@ async fn a_body_answered_before_is_answered_again_by_its_bytes_alone() {
 
     // A write that changes the answer: the same bytes are answered afresh,
     // counted once as a miss, then by their bytes again.
-    let described = post(
-        &state,
-        json!({
-            "query": "mutation($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { id } }",
-            "variables": { "id": "ctef", "patch": { "description": "The fund." } },
-        }),
-        Some(TOKEN),
-    )
-    .await;
-    assert!(
-        described.json().get("errors").is_none(),
-        "{}",
-        described.text()
-    );
+    describe_ctef(&state).await;
     let (hits, misses) = state.response_cache_stats();
     let fresh = post(&state, body.clone(), None).await;
     assert_eq!(fresh.json()["data"]["entity"]["description"], "The fund.");
